@@ -1,0 +1,31 @@
+# The two commands of the README. Both do all set-up first (infra/setup.sh, idempotent).
+.PHONY: setup demo test test-unit bench infra-up infra-down schemas clean
+
+setup:
+	@bash infra/setup.sh
+
+demo: setup
+	.venv/bin/streamrec demo
+
+test: setup
+	.venv/bin/python -m pytest
+
+test-unit: setup
+	.venv/bin/python -m pytest -m "not integration"
+
+bench: setup
+	.venv/bin/streamrec infra up --only kafka
+	.venv/bin/streamrec bench produce
+
+infra-up: setup
+	.venv/bin/streamrec infra up
+
+infra-down:
+	.venv/bin/streamrec infra down
+
+schemas: setup
+	.venv/bin/streamrec schemas export
+
+clean:
+	-.venv/bin/streamrec infra down
+	rm -rf .run .pytest_cache infra/kafka/target

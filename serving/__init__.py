@@ -1,0 +1,1 @@
+"""The FastAPI serving layer: /recommend, /events, models and experiments (issue 6)."""

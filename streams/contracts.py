@@ -1,0 +1,258 @@
+"""Message contracts: one pydantic model per message kind carried on a topic.
+
+Every message has ``schema_version``, an id field and an event ``timestamp`` (UTC).
+Encoding and decoding use pydantic-core's JSON (Rust), so no Python-level dict detour.
+
+>>> e = Interaction(user_id="u1", item_id="i9", event_type="click",
+...                 timestamp="2026-01-01T00:00:00Z", event_id="e1")
+>>> decode(Interaction, encode(e)) == e
+True
+>>> Interaction(user_id="", item_id="i9", event_type="click")
+Traceback (most recent call last):
+...
+streams.errors.InvalidEvent: Interaction: field 'user_id': String should have at least 1 character
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from streams.errors import InvalidEvent
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive times are taken as UTC; aware ones are converted to UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
+ContextValue = str | int | float | bool | None
+Context = Annotated[dict[str, ContextValue], Field(max_length=64)]
+
+
+class EventType(StrEnum):
+    """What a user did with an item. Implicit events carry no value; ``rating`` does."""
+
+    VIEW = "view"
+    CLICK = "click"
+    LIKE = "like"
+    ADD_TO_CART = "add_to_cart"
+    PURCHASE = "purchase"
+    DISLIKE = "dislike"
+    RATING = "rating"
+
+
+class Message(BaseModel):
+    """Base of every contract: strict keys, immutable, versioned."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    key_field: ClassVar[str]  # the field used as the Kafka record key
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    timestamp: UtcTime = Field(default_factory=_now, description="event time, UTC")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidEvent(describe_validation_error(type(self).__name__, exc)) from None
+
+    def kafka_key(self) -> bytes:
+        return str(getattr(self, self.key_field)).encode()
+
+
+class Interaction(Message):
+    """A user did something with an item. Topic ``interactions``, key ``user_id``."""
+
+    key_field: ClassVar[str] = "user_id"
+    event_id: Id = Field(default_factory=_new_id, description="stable across retries and replays")
+    user_id: Id
+    item_id: Id
+    event_type: EventType
+    value: float | None = Field(None, description="rating value or event weight")
+    session_id: Id | None = None
+    recommendation_id: Id | None = Field(None, description="set when the item came from a served list")
+    context: Context = Field(default_factory=dict, description="device, location, ...")
+
+    @model_validator(mode="after")
+    def _rating_has_value(self) -> Interaction:
+        if self.event_type is EventType.RATING and self.value is None:
+            raise ValueError("field 'value': a rating event needs a value")
+        return self
+
+
+class Item(Message):
+    """Catalogue entry for an item. Topic ``items`` (compacted), key ``item_id``."""
+
+    key_field: ClassVar[str] = "item_id"
+    item_id: Id
+    title: str | None = Field(None, max_length=512)
+    categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=64
+    )
+    attributes: Context = Field(default_factory=dict)
+    available: bool = True
+
+
+class RecommendationRequest(Message):
+    """Ask for a ranked list for a user. Topic ``recommendation-requests``, key ``user_id``."""
+
+    key_field: ClassVar[str] = "user_id"
+    request_id: Id = Field(default_factory=_new_id)
+    user_id: Id
+    k: int = Field(10, ge=1, le=1000)
+    context: Context = Field(default_factory=dict)
+    exclude_seen: bool = True
+    explain: bool = False
+
+
+class ScoredItem(BaseModel):
+    """One entry of a served list."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    item_id: Id
+    score: float
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Recommendation(Message):
+    """A served list (the impression log). Topic ``recommendations``, key ``user_id``."""
+
+    key_field: ClassVar[str] = "user_id"
+    recommendation_id: Id = Field(default_factory=_new_id)
+    request_id: Id | None = None
+    user_id: Id
+    items: list[ScoredItem]
+    model_name: str
+    model_version: str
+    variant: str | None = None
+    fallback: bool = Field(False, description="true when a store or model was unavailable")
+
+
+class TimeWindow(BaseModel):
+    """A half-open interval of event time, ``[start, end)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: UtcTime | None = None
+    end: UtcTime | None = None
+    events: int | None = Field(None, ge=0)
+
+
+class DriftEvent(Message):
+    """A detector fired. Topic ``drift-events``, key ``detector``."""
+
+    key_field: ClassVar[str] = "detector"
+    drift_id: Id = Field(default_factory=_new_id)
+    detector: Id = Field(description="e.g. ks, adwin, page_hinkley, psi")
+    kind: Literal["data", "concept"]
+    subject: str = Field(description="feature or metric that drifted")
+    statistic: float
+    threshold: float
+    p_value: float | None = None
+    window: TimeWindow = Field(default_factory=TimeWindow)
+
+
+class RetrainTrigger(StrEnum):
+    DRIFT = "drift"
+    VOLUME = "volume"
+    SCHEDULE = "schedule"
+    PERFORMANCE = "performance"
+    MANUAL = "manual"
+
+
+class RetrainRequest(Message):
+    """A decision to retrain a model, with its reason. Topic ``retrain-requests``, key ``model_name``."""
+
+    key_field: ClassVar[str] = "model_name"
+    request_id: Id = Field(default_factory=_new_id)
+    model_name: Id
+    trigger: RetrainTrigger
+    reason: str = Field(min_length=1, max_length=2048)
+    data_window: TimeWindow = Field(default_factory=TimeWindow)
+    statistics: dict[str, float] = Field(default_factory=dict)
+    force: bool = False
+    dry_run: bool = False
+
+
+class ModelUpdate(Message):
+    """A model version got an alias or a snapshot. Topic ``model-updates``, key ``model_name``."""
+
+    key_field: ClassVar[str] = "model_name"
+    update_id: Id = Field(default_factory=_new_id)
+    model_name: Id
+    version: str
+    alias: Id = Field(description="champion, challenger, online, ...")
+    uri: str = Field(description="where to load it from, e.g. models:/ranker/3")
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+CONTRACTS: dict[str, type[Message]] = {
+    cls.__name__: cls
+    for cls in (Interaction, Item, RecommendationRequest, Recommendation, DriftEvent,
+                RetrainRequest, ModelUpdate)
+}
+
+M = TypeVar("M", bound=Message)
+
+
+def encode(message: Message) -> bytes:
+    """Serialize to compact JSON bytes (None fields kept, so consumers see every key)."""
+    return message.__pydantic_serializer__.to_json(message)
+
+
+def decode(contract: type[M], payload: bytes | str) -> M:
+    """Parse and validate JSON bytes into ``contract``; raises :class:`InvalidEvent`."""
+    try:
+        return contract.model_validate_json(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(contract.__name__, exc)) from None
+
+
+def parse(contract: type[M], data: dict[str, Any]) -> M:
+    """Validate a Python dict (e.g. a CSV row) into ``contract``; raises :class:`InvalidEvent`."""
+    try:
+        return contract.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(contract.__name__, exc)) from None
+
+
+def describe_validation_error(name: str, exc: ValidationError) -> str:
+    """One readable line per problem: ``Interaction: field 'timestamp': <reason>``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(msg if msg.startswith("field '") or not loc else f"field '{loc}': {msg}")
+    return f"{name}: " + "; ".join(parts)
+
+
+def json_schema(contract: type[Message]) -> dict[str, Any]:
+    """The JSON Schema of a contract, as published in ``docs/schemas/``."""
+    schema = contract.model_json_schema(mode="validation")
+    schema["$id"] = f"https://streamrec.dev/schemas/{contract.__name__}.v{SCHEMA_VERSION}.json"
+    schema["x-kafka-key"] = contract.key_field
+    return schema

@@ -1,0 +1,154 @@
+"""The event producer: validated contracts in, acknowledged Kafka records out.
+
+Idempotent (``enable.idempotence``), ``acks=all``, batched by librdkafka (``linger.ms``,
+``batch.size``, lz4). Each record's key is its contract's key field (``user_id`` for
+interactions), so one user's events keep their order in one partition.
+
+Delivery reports: by default only failures call back into Python (cheap at high rates);
+:meth:`EventProducer.flush` turns them into counts and raises :class:`DeliveryError` when a
+record was not acknowledged. :meth:`EventProducer.send_and_wait` acknowledges one record
+synchronously, for HTTP ingest that answers only after the broker did.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, Producer
+
+from streams.contracts import Message, encode
+from streams.errors import DeliveryError, InvalidEvent
+from streams.settings import Settings
+from streams.topics import TopicCatalog
+
+POLL_EVERY = 1000  # serve delivery callbacks every N sends
+
+
+@dataclass
+class DeliveryStats:
+    """What happened to the records sent so far."""
+
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        return self.sent - self.failed - self.pending
+
+
+def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """librdkafka settings of every streamrec producer (shared with the raw baseline in bench)."""
+    return settings.kafka_client_config() | {
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": settings.producer_linger_ms,
+        "batch.size": settings.producer_batch_size,
+        "compression.type": settings.producer_compression,
+        "queue.buffering.max.messages": 500_000,
+    } | overrides
+
+
+class EventProducer:
+    """Send contracts to the topic that ``topics.yaml`` declares for them.
+
+    Use as a context manager; leaving it flushes and raises if anything was not delivered.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: TopicCatalog,
+        *,
+        report_successes: bool = False,
+        **config_overrides: Any,
+    ):
+        """``report_successes`` is needed by :meth:`send_and_wait`; bulk sends do without."""
+        self._topic_of = {spec.value: spec.name for spec in catalog}
+        self._report_successes = report_successes
+        self._producer = Producer(
+            producer_config(
+                settings,
+                **{"delivery.report.only.error": not report_successes, "on_delivery": self._on_error},
+            )
+            | config_overrides
+        )
+        self.stats = DeliveryStats()
+        self._max_bytes = settings.max_event_bytes
+
+    # -- sending
+    def topic_for(self, message: Message) -> str:
+        name = type(message).__name__
+        try:
+            return self._topic_of[name]
+        except KeyError:
+            raise InvalidEvent(f"{name}: no topic in topics.yaml carries this contract") from None
+
+    def send(self, message: Message, topic: str | None = None) -> None:
+        """Queue one record; returns at once. Raises :class:`InvalidEvent` if it is too large."""
+        self.send_bytes(topic or self.topic_for(message), message.kafka_key(), encode(message))
+
+    def send_bytes(self, topic: str, key: bytes | None, value: bytes, headers: list | None = None) -> None:
+        """Queue pre-encoded bytes (used by the dead-letter path and by replays of raw records)."""
+        if len(value) > self._max_bytes:
+            raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")
+        while True:
+            try:
+                self._producer.produce(topic, value, key, headers=headers)
+                break
+            except BufferError:  # local queue full: let librdkafka drain, then retry
+                self._producer.poll(0.05)
+        self.stats.sent += 1
+        if self.stats.sent % POLL_EVERY == 0:
+            self._producer.poll(0)
+
+    def send_and_wait(self, message: Message, timeout_s: float = 10.0) -> tuple[int, int]:
+        """Send one record and block until the broker acknowledged it; returns (partition, offset)."""
+        if not self._report_successes:
+            raise RuntimeError("send_and_wait needs EventProducer(..., report_successes=True)")
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def on_delivery(err: KafkaError | None, msg: Any) -> None:
+            outcome["err"], outcome["msg"] = err, msg
+            done.set()
+
+        value = encode(message)
+        if len(value) > self._max_bytes:
+            raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")
+        self._producer.produce(self.topic_for(message), value, message.kafka_key(), on_delivery=on_delivery)
+        self.stats.sent += 1
+        deadline = time.monotonic() + timeout_s
+        while not done.is_set() and time.monotonic() < deadline:
+            self._producer.poll(0.05)
+        if not done.is_set() or outcome["err"] is not None:
+            reason = outcome.get("err") or "timed out waiting for the broker"
+            raise DeliveryError(f"not acknowledged: {reason}")
+        return outcome["msg"].partition(), outcome["msg"].offset()
+
+    # -- completion
+    def flush(self, timeout_s: float = 60.0, raise_on_failure: bool = True) -> DeliveryStats:
+        """Wait for every queued record; raise :class:`DeliveryError` if any failed or is pending."""
+        self.stats.pending = self._producer.flush(timeout_s)
+        if raise_on_failure and (self.stats.failed or self.stats.pending):
+            first = "; ".join(self.stats.errors[:3])
+            raise DeliveryError(
+                f"{self.stats.failed} record(s) failed and {self.stats.pending} still pending: {first}"
+            )
+        return self.stats
+
+    def _on_error(self, err: KafkaError | None, msg: Any) -> None:
+        if err is not None:
+            self.stats.failed += 1
+            if len(self.stats.errors) < 20:
+                self.stats.errors.append(f"{msg.topic()}: {err.str()}")
+
+    def __enter__(self) -> EventProducer:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        self.flush(raise_on_failure=exc_type is None)

@@ -1,0 +1,73 @@
+"""The one Settings object: read once per process from ``STREAMREC_*`` variables (and ``.env``).
+
+>>> s = Settings(kafka_bootstrap_servers="127.0.0.1:19092", topic_prefix="t1-")
+>>> s.kafka_bootstrap_servers
+'127.0.0.1:19092'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of streamrec. Each field maps to ``STREAMREC_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMREC_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # -- where things live
+    project_root: Path = PROJECT_ROOT
+    run_dir: Path = Field(PROJECT_ROOT / ".run", description="pid files, logs and data of local services")
+    topics_file: Path = PROJECT_ROOT / "topics.yaml"
+
+    # -- Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_controller_port: int = 9093
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    topic_prefix: str = Field("", description="prepended to every topic name (test isolation, multi-tenant)")
+    kafka_heap: str = "1g"
+
+    # -- producer
+    producer_linger_ms: int = 5
+    producer_batch_size: int = 256 * 1024
+    producer_compression: str = "lz4"
+    max_event_bytes: int = Field(64 * 1024, description="larger serialized events are rejected")
+
+    # -- Redis / MLflow (local infra)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    mlflow_port: int = 5000
+    allow_system_install: bool = Field(
+        True, description="let `streamrec infra up` apt-get install redis-server when missing"
+    )
+
+    def kafka_client_config(self) -> dict[str, str]:
+        """librdkafka settings shared by every client (producer, consumer, admin)."""
+        conf = {
+            "bootstrap.servers": self.kafka_bootstrap_servers,
+            "security.protocol": self.kafka_security_protocol,
+        }
+        if self.kafka_sasl_mechanism:
+            conf["sasl.mechanism"] = self.kafka_sasl_mechanism
+            conf["sasl.username"] = self.kafka_sasl_username or ""
+            conf["sasl.password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+            )
+        return conf
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, created on first use."""
+    return Settings()

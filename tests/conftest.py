@@ -1,0 +1,85 @@
+"""Shared fixtures. One Kafka fixture for the whole suite, in this order of preference:
+
+1. ``KAFKA_BOOTSTRAP_SERVERS`` (a broker someone already runs, e.g. ``streamrec infra up``);
+2. a throw-away broker started from the local jars (free ports, temp dir) -- the usual case;
+3. testcontainers, where a Docker engine exists.
+
+With ``CI=true`` a missing broker fails the run; elsewhere the integration tests skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from streams.settings import Settings
+from streams.topics import TopicCatalog
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _no_broker(reason: str):
+    if IN_CI:
+        pytest.fail(f"CI needs a real Kafka broker: {reason}", pytrace=False)
+    pytest.skip(f"no Kafka broker: {reason}")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory) -> str:
+    from streams.admin import wait_until_ready
+
+    if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        wait_until_ready(Settings(kafka_bootstrap_servers=bootstrap), timeout_s=30)
+        yield bootstrap
+        return
+    reasons = []
+    if shutil.which("java"):
+        from streams.infra.kafka import LocalKafka, free_port
+
+        broker = LocalKafka(tmp_path_factory.mktemp("kafka"), free_port(), free_port(), heap="768m")
+        try:
+            broker.start(timeout_s=120)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            reasons.append(f"local jars: {exc}")
+        else:
+            yield broker.bootstrap
+            broker.stop()
+            return
+    else:
+        reasons.append("java not found")
+    try:
+        from testcontainers.kafka import KafkaContainer
+
+        container = KafkaContainer().with_kraft().start()
+    except Exception as exc:  # noqa: BLE001 - no Docker engine
+        reasons.append(f"testcontainers: {type(exc).__name__}")
+        _no_broker("; ".join(reasons))
+    else:
+        yield container.get_bootstrap_server()
+        container.stop()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap, tmp_path) -> Settings:
+    """Settings on the test broker, with a unique topic prefix so tests never share topics."""
+    return Settings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}-",
+                    run_dir=tmp_path / "run", _env_file=None)
+
+
+@pytest.fixture
+def catalog(settings) -> TopicCatalog:
+    """The project's topics.yaml under the test prefix, applied to the broker."""
+    from streams.admin import apply_topics
+
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    apply_topics(settings, catalog)
+    return catalog
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
