@@ -50,7 +50,8 @@ class ProduceBenchResult:
         )
         return f"""## Producer throughput (`streamrec bench produce`)
 
-Command: `{command}` — {self.events:,} interactions per round, {self.repeats} rounds interleaved,
+Command: `{command}` — {self.events:,} interactions per round, {self.repeats} rounds interleaved
+after a warm-up round,
 mean payload {self.payload_bytes:.0f} bytes, key = user_id, 6 partitions, one local KRaft broker
 (Kafka 4.1.1) on the same machine; idempotence on, acks=all, lz4, linger.ms=5.
 
@@ -78,7 +79,7 @@ def run(settings: Settings, events: int = 200_000, repeats: int = 3, progress=pr
     dicts = [e.model_dump(mode="json") for e in batch]
     rates: dict[str, list[float]] = {name: [] for name in names}
     config = producer_config(settings, **{"delivery.report.only.error": True})
-    for round_no in range(1, repeats + 1):
+    for round_no in range(0, repeats + 1):  # round 0 warms up broker and clients, not counted
         for name, topic in names.items():
             began = time.perf_counter()
             if name == "streamrec":
@@ -89,10 +90,11 @@ def run(settings: Settings, events: int = 200_000, repeats: int = 3, progress=pr
             else:
                 _raw(Producer(config), topic, encoded if name == "raw bytes" else dicts, name == "raw json")
             rate = events / (time.perf_counter() - began)
-            rates[name].append(rate)
-            progress(f"round {round_no}/{repeats} {name:10s} {rate:,.0f} msg/s")
+            if round_no:
+                rates[name].append(rate)
+            progress(f"round {round_no or 'warm-up'}/{repeats} {name:10s} {rate:,.0f} msg/s")
     began = time.perf_counter()
-    consumed = sum(1 for _ in read_topic(settings, names["streamrec"], expected=events * repeats, idle_timeout_s=3))
+    consumed = sum(1 for _ in read_topic(settings, names["streamrec"], expected=events * (repeats + 1), idle_timeout_s=3))
     consume_rate = consumed / (time.perf_counter() - began)
     progress(f"consumed {consumed:,} at {consume_rate:,.0f} msg/s")
     admin_client(settings).delete_topics(list(names.values()))

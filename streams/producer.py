@@ -69,6 +69,7 @@ class EventProducer:
     ):
         """``report_successes`` is needed by :meth:`send_and_wait`; bulk sends do without."""
         self._topic_of = {spec.value: spec.name for spec in catalog}
+        self._topic_by_type: dict[type, str] = {}
         self._report_successes = report_successes
         self._producer = Producer(
             producer_config(
@@ -82,11 +83,15 @@ class EventProducer:
 
     # -- sending
     def topic_for(self, message: Message) -> str:
-        name = type(message).__name__
-        try:
-            return self._topic_of[name]
-        except KeyError:
-            raise InvalidEvent(f"{name}: no topic in topics.yaml carries this contract") from None
+        """The topic whose ``value`` in topics.yaml is this message's contract."""
+        kind = type(message)
+        topic = self._topic_by_type.get(kind)
+        if topic is None:
+            try:
+                topic = self._topic_by_type[kind] = self._topic_of[kind.__name__]
+            except KeyError:
+                raise InvalidEvent(f"{kind.__name__}: no topic in topics.yaml carries this contract") from None
+        return topic
 
     def send(self, message: Message, topic: str | None = None) -> None:
         """Queue one record; returns at once. Raises :class:`InvalidEvent` if it is too large."""

@@ -47,6 +47,16 @@ def test_every_contract_round_trips_through_json(message):
     assert message.kafka_key() == str(getattr(message, message.key_field)).encode()
 
 
+@pytest.mark.parametrize("message", EXAMPLES, ids=lambda m: type(m).__name__)
+def test_fast_encoding_is_byte_identical_to_pydantic_json(message):
+    assert encode(message) == message.model_dump_json().encode()
+
+
+def test_not_a_number_is_rejected():
+    with pytest.raises(InvalidEvent, match="field 'value'"):
+        interaction(event_type="rating", value=float("nan"))
+
+
 def test_every_contract_is_exercised():
     assert {type(m).__name__ for m in EXAMPLES} == set(CONTRACTS)
 
