@@ -50,7 +50,9 @@ fi
 # streamrec itself, editable, pointing at this clone
 if [[ ! -x .venv/bin/streamrec ]] || ! .venv/bin/python -I -c "import streams, pathlib, sys; sys.exit(pathlib.Path(streams.__file__).resolve().parent.parent != pathlib.Path.cwd().resolve())" 2>/dev/null; then
   say "installing streamrec (editable) from $(pwd)"
-  PYTHONWARNINGS=ignore .venv/bin/pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v -i -E "warning|^\s*(!!|\*+|$)|please|by 20|see https|corresp|with strategy" || true
+  mkdir -p .run
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e . > .run/pip-editable.log 2>&1 \
+    || { cat .run/pip-editable.log; say "installing streamrec failed"; exit 1; }
 fi
 
 # -- 3. Kafka jars
