@@ -1,0 +1,126 @@
+"""Per-user online state and the features read from it.
+
+>>> from streams.contracts import Interaction
+>>> s = UserState()
+>>> e = Interaction(user_id="u1", item_id="i1", event_type="click", timestamp="2026-01-01T10:00:00Z")
+>>> s.apply(e, partition=0, offset=7, category="c1"), s.apply(e, partition=0, offset=7, category="c1")
+(True, False)
+>>> f = user_features(s)
+>>> f["click_1h"], f["events_total"], f["recent_items"], f["top_categories"]
+(1, 1, ['i1'], ['c1'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from streams.contracts import EventType, Interaction
+from streams.features.windows import WINDOWS, add, prune, window_total
+
+RECENT_ITEMS = 20
+TOP_CATEGORIES = 3
+SESSION_GAP_S = 30 * 60  # implicit sessions: a new one after 30 min without events
+
+# how much an event says about a user's taste for the item's category (ratings: centred on 2.5)
+EVENT_WEIGHT: dict[str, float] = {
+    "view": 1.0, "click": 2.0, "like": 3.0, "add_to_cart": 4.0, "purchase": 5.0, "dislike": -3.0, "rating": 0.0,
+}
+EVENT_TYPES = [t.value for t in EventType]
+
+
+def event_weight(event: Interaction) -> float:
+    if event.event_type is EventType.RATING:
+        return (event.value or 0.0) - 2.5
+    return EVENT_WEIGHT[event.event_type.value]
+
+
+@dataclass
+class UserState:
+    offsets: dict[int, int] = field(default_factory=dict)  # source partition -> last applied offset
+    windows: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)  # type -> window -> bucket -> n
+    totals: dict[str, int] = field(default_factory=dict)
+    first_ts: float | None = None
+    reference_ts: float | None = None  # latest event time seen
+    recent_items: list[str] = field(default_factory=list)
+    affinity: dict[str, float] = field(default_factory=dict)
+    session_id: str | None = None
+    session_start: float = 0.0
+    session_last: float = 0.0
+    session_events: int = 0
+    sessions: int = 0
+    rating_sum: float = 0.0
+    rating_n: int = 0
+
+    def already_applied(self, partition: int, offset: int) -> bool:
+        return offset <= self.offsets.get(partition, -1)
+
+    def apply(self, event: Interaction, partition: int, offset: int, category: str | None) -> bool:
+        """Fold one event in; False (and no change) if this offset was applied before."""
+        if self.already_applied(partition, offset):
+            return False
+        self.offsets[partition] = offset
+        ts, kind = event.timestamp.timestamp(), event.event_type.value
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.reference_ts = ts if self.reference_ts is None else max(self.reference_ts, ts)
+        self.totals[kind] = self.totals.get(kind, 0) + 1
+        per_window = self.windows.setdefault(kind, {})
+        for name, window in WINDOWS.items():
+            counts = per_window.setdefault(name, {})
+            if window.bucket(ts) >= window.oldest_bucket(self.reference_ts):
+                add(counts, window, ts)
+            prune(counts, window, self.reference_ts)
+        self.recent_items = (self.recent_items + [event.item_id])[-RECENT_ITEMS:]
+        if category is not None:
+            self.affinity[category] = self.affinity.get(category, 0.0) + event_weight(event)
+        if kind == "rating" and event.value is not None:
+            self.rating_sum += event.value
+            self.rating_n += 1
+        self._session(event.session_id, ts)
+        return True
+
+    def _session(self, session_id: str | None, ts: float) -> None:
+        new = (session_id != self.session_id) if session_id is not None else (
+            self.sessions == 0 or ts - self.session_last > SESSION_GAP_S)
+        if new:
+            self.session_id, self.session_start, self.session_last = session_id, ts, ts
+            self.session_events, self.sessions = 0, self.sessions + 1
+        self.session_events += 1
+        self.session_last = max(self.session_last, ts)
+
+    # -- (de)serialisation: a plain dict for orjson
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserState:
+        state = cls(**data)
+        state.offsets = {int(p): o for p, o in state.offsets.items()}
+        state.windows = {k: {w: {int(b): n for b, n in c.items()} for w, c in ws.items()}
+                         for k, ws in state.windows.items()}
+        return state
+
+
+def user_features(state: UserState) -> dict[str, Any]:
+    """The feature row (Feast ``user_features`` view) for one user."""
+    ref = state.reference_ts or 0.0
+    row: dict[str, Any] = {}
+    for kind in EVENT_TYPES:
+        per_window = state.windows.get(kind, {})
+        for name, window in WINDOWS.items():
+            row[f"{kind}_{name}"] = window_total(per_window.get(name, {}), window, ref)
+    positive = sorted(((w, c) for c, w in state.affinity.items() if w > 0), key=lambda x: (-x[0], x[1]))
+    total_positive = sum(w for w, _ in positive)
+    row.update(
+        events_total=sum(state.totals.values()),
+        first_event_at=int(state.first_ts or 0),
+        last_event_at=int(ref),
+        recent_items=list(state.recent_items),
+        top_categories=[c for _, c in positive[:TOP_CATEGORIES]],
+        top_category_share=(positive[0][0] / total_positive) if positive else 0.0,
+        session_events=state.session_events,
+        session_duration_s=state.session_last - state.session_start,
+        sessions_total=state.sessions,
+        mean_rating=(state.rating_sum / state.rating_n) if state.rating_n else 0.0,
+    )
+    return row
