@@ -211,10 +211,27 @@ class ModelUpdate(Message):
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
+class RoutedInteraction(BaseModel):
+    """An interaction with where it came from (for per-source-partition dedup after repartition)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source_partition: int = Field(ge=0)
+    source_offset: int = Field(ge=0)
+    event: Interaction
+
+
+class ItemEventBatch(Message):
+    """Internal: interactions repartitioned by item (topic ``interactions-by-item``), in micro-batches."""
+
+    key_field: ClassVar[str] = "batch_id"
+    batch_id: Id = Field(default_factory=_new_id)
+    events: list[RoutedInteraction]
+
+
 CONTRACTS: dict[str, type[Message]] = {
     cls.__name__: cls
     for cls in (Interaction, Item, RecommendationRequest, Recommendation, DriftEvent,
-                RetrainRequest, ModelUpdate)
+                RetrainRequest, ModelUpdate, ItemEventBatch)
 }
 
 M = TypeVar("M", bound=Message)

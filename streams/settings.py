@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     producer_compression: str = "lz4"
     max_event_bytes: int = Field(64 * 1024, description="larger serialized events are rejected")
 
+    # -- features
+    online_store: str = Field("redis", description="redis, or sqlite (Feast's local store) without Redis")
+    feast_project: str = "streamrec"
+    archive_dir: Path = Field(PROJECT_ROOT / ".run" / "archive", description="date-partitioned Parquet of all events")
+    worker_batch_size: int = Field(2000, description="max events per micro-batch")
+    worker_batch_wait_s: float = Field(0.2, description="max wait to fill a micro-batch")
+    worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
+    worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
+
     # -- Redis / MLflow (local infra)
     redis_url: str = "redis://127.0.0.1:6379/0"
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"

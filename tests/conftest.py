@@ -83,3 +83,31 @@ def catalog(settings) -> TopicCatalog:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A throw-away redis-server on a free port (REDIS_URL to use an existing one)."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    from streams.infra.kafka import free_port
+    from streams.infra.redis import LocalRedis
+
+    if not shutil.which("redis-server"):
+        if IN_CI:
+            pytest.fail("CI needs redis-server (infra/setup.sh installs it)", pytrace=False)
+        pytest.skip("redis-server not installed")
+    server = LocalRedis(tmp_path_factory.mktemp("redis"), f"redis://127.0.0.1:{free_port()}/0", allow_install=False)
+    server.start()
+    yield f"redis://127.0.0.1:{server.port}/0"
+    server.stop()
+
+
+@pytest.fixture
+def feature_settings(settings, redis_url, tmp_path) -> Settings:
+    """Settings for the feature pipeline: test broker, test Redis, own group, prefix and run dir."""
+    return settings.model_copy(update={
+        "redis_url": redis_url, "worker_group": f"{settings.topic_prefix}features",
+        "worker_metrics_port": 0, "archive_dir": tmp_path / "archive", "worker_batch_size": 500,
+    })

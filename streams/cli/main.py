@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, demo_cmd, infra_cmd, produce_cmd, topics_cmd
+from streams.cli import bench_cmd, demo_cmd, infra_cmd, produce_cmd, topics_cmd, worker_cmd
 from streams.errors import StreamrecError
 
 app = typer.Typer(help="streamrec: a Kafka-native real-time recommender.", no_args_is_help=True,
@@ -13,6 +13,7 @@ app.add_typer(infra_cmd.app, name="infra")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(topics_cmd.schemas_app, name="schemas")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(worker_cmd.app, name="worker")
 produce_cmd.register(app)
 demo_cmd.register(app)
 

@@ -9,6 +9,8 @@ from streams.contracts import (
     EventType,
     Interaction,
     Item,
+    ItemEventBatch,
+    RoutedInteraction,
     ModelUpdate,
     Recommendation,
     RecommendationRequest,
@@ -35,6 +37,8 @@ EXAMPLES = [
     DriftEvent(detector="ks", kind="data", subject="score", statistic=0.31, threshold=0.1, p_value=1e-6),
     RetrainRequest(model_name="ranker", trigger="drift", reason="KS on score", statistics={"ks": 0.31}),
     ModelUpdate(model_name="ranker", version="4", alias="champion", uri="models:/ranker/4"),
+    ItemEventBatch(events=[RoutedInteraction(source_partition=2, source_offset=9,
+                                             event=Interaction(user_id="u", item_id="i", event_type="view"))]),
 ]
 
 

@@ -1,0 +1,43 @@
+"""The dead-letter contract: what goes to ``interactions-dlq`` and the headers that say why.
+
+The record keeps the original key and bytes untouched, so it can be inspected, fixed and
+re-published with its original event id.
+
+>>> h = dict(dead_letter_headers(ValueError("bad"), "interactions", 3, 42, "g1", now_ms=1))
+>>> h["error.class"], h["original.offset"], h["consumer.group"]
+(b'ValueError', b'42', b'g1')
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    reason: str
+
+
+def dead_letter_headers(error: BaseException, topic: str, partition: int, offset: int, group: str,
+                        now_ms: int | None = None) -> list[tuple[str, bytes]]:
+    return [
+        ("error.class", type(error).__name__.encode()),
+        ("error.message", str(error)[:MAX_ERROR_CHARS].encode(errors="replace")),
+        ("original.topic", topic.encode()),
+        ("original.partition", str(partition).encode()),
+        ("original.offset", str(offset).encode()),
+        ("consumer.group", group.encode()),
+        ("failed.at", str(now_ms if now_ms is not None else int(time.time() * 1000)).encode()),
+    ]
+
+
+def dead_letter(error: BaseException, key: bytes | None, value: bytes | None, topic: str, partition: int,
+                offset: int, group: str) -> DeadLetter:
+    return DeadLetter(key, value or b"", dead_letter_headers(error, topic, partition, offset, group),
+                      f"{type(error).__name__}: {error}")

@@ -1,0 +1,131 @@
+"""Feature state in Redis: one hash per key (``s`` = state JSON, ``v`` = version), saved with
+an optimistic compare-and-set so that two workers overlapping during a rebalance cannot
+overwrite each other's progress (the loser reloads, re-applies and tries again).
+
+Also: the item -> category map (from the ``items`` topic) and per-item sets of user ids
+(SADD is idempotent, so a re-delivered event never inflates ``distinct_users``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Generic, TypeVar
+
+import orjson
+import redis
+
+from streams.features.item import ItemState
+from streams.features.user import UserState
+
+S = TypeVar("S", UserState, ItemState)
+
+# KEYS: state hashes; ARGV: [expected version, blob] per key. Returns the indexes (1-based) that lost.
+_CAS = """
+local lost = {}
+for i, key in ipairs(KEYS) do
+  local expected = tonumber(ARGV[2 * i - 1])
+  local current = tonumber(redis.call('HGET', key, 'v') or '0')
+  if current == expected then
+    redis.call('HSET', key, 's', ARGV[2 * i], 'v', expected + 1)
+  else
+    table.insert(lost, i)
+  end
+end
+return lost
+"""
+
+
+class StateStore(Generic[S]):
+    """Load and save states of one kind (``user`` or ``item``) under ``{prefix}sr:{kind}:{id}``."""
+
+    def __init__(self, client: redis.Redis, prefix: str, kind: str, state_type: type[S]):
+        self._redis, self._kind, self._type = client, kind, state_type
+        self._prefix = f"{prefix}sr:{kind}:"
+        self._cas = client.register_script(_CAS)
+
+    def key(self, entity: str) -> str:
+        return self._prefix + entity
+
+    def load(self, entities: Iterable[str]) -> dict[str, tuple[S, int]]:
+        """Entity -> (state, version); a new empty state with version 0 when absent."""
+        entities = list(entities)
+        pipe = self._redis.pipeline(transaction=False)
+        for entity in entities:
+            pipe.hmget(self.key(entity), "s", "v")
+        out: dict[str, tuple[S, int]] = {}
+        for entity, (blob, version) in zip(entities, pipe.execute()):
+            state = self._type.from_dict(orjson.loads(blob)) if blob else self._type()
+            out[entity] = (state, int(version or 0))
+        return out
+
+    def save(self, states: dict[str, tuple[S, int]]) -> list[str]:
+        """Compare-and-set each state against the version it was loaded with; returns the losers."""
+        if not states:
+            return []
+        entities = list(states)
+        args: list[bytes | int] = []
+        for entity in entities:
+            state, version = states[entity]
+            args += [version, orjson.dumps(state.to_dict(), option=orjson.OPT_NON_STR_KEYS)]
+        lost = self._cas(keys=[self.key(e) for e in entities], args=args)
+        return [entities[i - 1] for i in lost]
+
+    def delete_all(self) -> int:
+        return _delete_matching(self._redis, self._prefix + "*")
+
+
+class CatalogStore:
+    """Item metadata the features need at event time (the item's main category)."""
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self._redis, self._key = client, f"{prefix}sr:item-category"
+
+    def set_categories(self, categories: dict[str, str]) -> None:
+        if categories:
+            self._redis.hset(self._key, mapping=categories)
+
+    def categories(self, items: Iterable[str]) -> dict[str, str]:
+        items = list(items)
+        if not items:
+            return {}
+        return {i: c.decode() for i, c in zip(items, self._redis.hmget(self._key, items)) if c is not None}
+
+
+class ItemUsers:
+    """Distinct users per item as Redis sets."""
+
+    def __init__(self, client: redis.Redis, prefix: str):
+        self._redis, self._prefix = client, f"{prefix}sr:item-users:"
+
+    def add_and_count(self, pairs: dict[str, set[str]]) -> dict[str, int]:
+        pipe = self._redis.pipeline(transaction=False)
+        items = list(pairs)
+        for item in items:
+            pipe.sadd(self._prefix + item, *pairs[item])
+        for item in items:
+            pipe.scard(self._prefix + item)
+        counts = pipe.execute()[len(items):]
+        return dict(zip(items, counts))
+
+    def counts(self, items: Iterable[str]) -> dict[str, int]:
+        items = list(items)
+        pipe = self._redis.pipeline(transaction=False)
+        for item in items:
+            pipe.scard(self._prefix + item)
+        return dict(zip(items, pipe.execute()))
+
+    def delete_all(self) -> int:
+        return _delete_matching(self._redis, self._prefix + "*")
+
+
+def _delete_matching(client: redis.Redis, pattern: str) -> int:
+    deleted = 0
+    batch = []
+    for key in client.scan_iter(match=pattern, count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            deleted += client.delete(*batch)
+            batch.clear()
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted

@@ -1,0 +1,1 @@
+"""The stream worker (`streamrec worker`): a Faust app that keeps online features fresh."""

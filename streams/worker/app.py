@@ -1,0 +1,159 @@
+"""The Faust app behind ``streamrec worker``: thin agents around :class:`FeatureProcessor`.
+
+Agents (all in one consumer group, so more worker processes split the partitions):
+- ``user_features`` on ``interactions``: validate, dead-letter the bad, update user state and
+  features, archive, and repartition the valid events by item (micro-batched records);
+- ``item_features`` on ``interactions-by-item``: item state and features;
+- ``item_catalog`` on ``items``: item metadata.
+
+Every batch is acknowledged only after its effects are written (at-least-once); the states'
+offset memory makes re-deliveries harmless. Failure policy, in :func:`run_guarded`:
+infrastructure errors (Redis, Kafka) retry the batch with backoff and never ack early;
+anything else is isolated record by record and the records that still fail are dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import faust
+import redis
+
+from streams.dead_letters import dead_letter
+from streams.features.processor import BatchResult, FeatureProcessor, Record
+from streams.settings import Settings
+from streams.topics import TopicCatalog
+from streams.worker.metrics import WorkerMetrics
+
+log = logging.getLogger("streamrec.worker")
+INFRA_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
+MAX_BACKOFF_S = 10.0
+
+
+def to_record(event) -> Record:
+    m = event.message
+    return Record(m.topic, m.partition, m.offset, m.key, m.value, int(m.timestamp * 1000) if m.timestamp else 0)
+
+
+async def run_guarded(name: str, records: list[Record], process: Callable[[list[Record]], BatchResult],
+                      metrics: WorkerMetrics, group: str) -> BatchResult:
+    """Process a batch in a thread; retry on infrastructure errors; isolate poison records."""
+    backoff = 0.2
+    while True:
+        try:
+            return await asyncio.to_thread(process, records)
+        except INFRA_ERRORS as exc:
+            metrics.retries.labels(name).inc()
+            log.warning("%s: %s; retrying the batch in %.1fs", name, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+        except Exception as exc:  # noqa: BLE001 - find the record(s) that make processing raise
+            if len(records) == 1:
+                r = records[0]
+                result = BatchResult()
+                result.dead_letters.append(dead_letter(exc, r.key, r.value, r.topic, r.partition, r.offset, group))
+                return result
+            log.exception("%s: a batch of %d failed; isolating its records", name, len(records))
+            merged = BatchResult()
+            for record in records:
+                merged.merge(await run_guarded(name, [record], process, metrics, group))
+            return merged
+
+
+def create_app(settings: Settings, worker_id: str) -> faust.App:
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    group = settings.worker_group
+    (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        group,
+        broker=[f"kafka://{s}" for s in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,  # topics come from topics.yaml (`streamrec topics apply`)
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=settings.worker_batch_size,
+        stream_buffer_maxsize=4 * settings.worker_batch_size,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        datadir=str(settings.run_dir / "faust" / worker_id),
+    )
+    raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    interactions = app.topic(catalog.name("interactions"), **raw)
+    by_item = app.topic(catalog.name("interactions-by-item"), **raw)
+    items = app.topic(catalog.name("items"), **raw)
+    dlq = app.topic(catalog.name("interactions-dlq"), **raw)
+    metrics = WorkerMetrics(settings, worker_id)
+    state: dict[str, FeatureProcessor] = {}
+
+    @app.task
+    async def open_stores() -> None:
+        processor = await asyncio.to_thread(build_processor, settings, catalog)
+        state["processor"] = processor
+        metrics.start()
+        log.info("worker %s ready (group %s)", worker_id, group)
+
+    async def processor() -> FeatureProcessor:
+        while "processor" not in state:  # agents may start before on_startup finished
+            await asyncio.sleep(0.1)
+        return state["processor"]
+
+    async def send_dead_letters(result: BatchResult, source: str) -> None:
+        for letter in result.dead_letters:
+            await dlq.send(key=letter.key, value=letter.value, headers=letter.headers)
+            metrics.dead_lettered.labels(source).inc()
+            log.warning("dead-lettered a record of %s: %s", source, letter.reason)
+
+    async def batches(stream, source: str, handle: Callable[[list[Record]], Awaitable[None]]) -> None:
+        async for events in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_wait_s):
+            records = [to_record(e) for e in events]
+            began = time.perf_counter()
+            await handle(records)
+            metrics.observe_batch(source, records, time.perf_counter() - began, app)
+
+    @app.agent(interactions)
+    async def user_features(stream) -> None:
+        async def handle(records: list[Record]) -> None:
+            proc = await processor()
+            result = await run_guarded("user_features", records, proc.process_interactions, metrics, group)
+            for partition, payload in result.forwards:
+                await by_item.send(value=payload, partition=partition)
+            await send_dead_letters(result, "interactions")
+            metrics.record(result, "interactions")
+        await batches(stream, "interactions", handle)
+
+    @app.agent(by_item)
+    async def item_features(stream) -> None:
+        async def handle(records: list[Record]) -> None:
+            proc = await processor()
+            result = await run_guarded("item_features", records,
+                                       lambda rs: proc.process_item_batches([r.value for r in rs if r.value]),
+                                       metrics, group)
+            await send_dead_letters(result, "interactions-by-item")
+            metrics.record(result, "interactions-by-item")
+        await batches(stream, "interactions-by-item", handle)
+
+    @app.agent(items)
+    async def item_catalog(stream) -> None:
+        async def handle(records: list[Record]) -> None:
+            proc = await processor()
+            result = await run_guarded("item_catalog", records, proc.process_catalog, metrics, group)
+            await send_dead_letters(result, "items")
+            metrics.record(result, "items")
+        await batches(stream, "items", handle)
+
+    return app
+
+
+def build_processor(settings: Settings, catalog: TopicCatalog) -> FeatureProcessor:
+    from streams.feature_store import FeatureWriter, apply_definitions, open_store
+
+    store = open_store(settings)
+    apply_definitions(store)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    return FeatureProcessor(client, FeatureWriter(store), prefix=settings.topic_prefix, group=settings.worker_group,
+                            item_partitions=catalog["interactions-by-item"].partitions,
+                            max_event_bytes=settings.max_event_bytes)

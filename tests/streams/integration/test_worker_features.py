@@ -1,0 +1,162 @@
+"""The Faust worker against the real broker, Redis and Feast: online features equal an
+offline recomputation, also after kill -9, and poison records land in the dead-letter topic."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from confluent_kafka import Producer
+
+from streams.admin import apply_topics
+from streams.consumer import read_topic
+from streams.contracts import Interaction, Item, encode
+from streams.features.offline import offline_item_features, offline_user_features
+from streams.producer import EventProducer
+from streams.sources.synthetic import SimulationConfig, simulate
+from streams.topics import TopicCatalog
+from tests.streams.integration.worker_harness import WorkerProcess, category_count, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pipeline(feature_settings, tmp_path):
+    catalog = TopicCatalog.load(feature_settings.topics_file, feature_settings.topic_prefix)
+    apply_topics(feature_settings, catalog)
+    workers: list[WorkerProcess] = []
+
+    def start(name: str) -> WorkerProcess:
+        worker = WorkerProcess(feature_settings, name, tmp_path).start()
+        workers.append(worker)
+        return worker
+
+    yield feature_settings, catalog, start
+    for w in workers:
+        w.stop()
+
+
+@pytest.fixture(scope="module")
+def feast_reader():
+    """One FeatureStore per module (Feast's import costs seconds)."""
+    from streams.feature_store import open_store
+
+    return open_store
+
+
+def generated(n_events: int, seed: int):
+    messages = list(simulate(SimulationConfig(n_events=n_events, n_users=60, n_items=90, n_categories=6, seed=seed)))
+    items = [m for m in messages if isinstance(m, Item)]
+    events = [m for m in messages if isinstance(m, Interaction)]
+    return items, events
+
+
+def publish(settings, catalog, messages) -> None:
+    with EventProducer(settings, catalog) as producer:
+        for m in messages:
+            producer.send(m)
+
+
+def online_rows(store, view: str, key: str, ids: list[str], names: list[str]) -> dict[str, dict]:
+    data = store.get_online_features(features=[f"{view}:{n}" for n in names],
+                                     entity_rows=[{key: i} for i in ids]).to_dict()
+    return {i: {n: data[n][k] for n in names} for k, i in enumerate(data[key])}
+
+
+def mismatches(expected: dict[str, dict], got: dict[str, dict]) -> list[str]:
+    out = []
+    for entity, row in expected.items():
+        for name, value in row.items():
+            have = got.get(entity, {}).get(name)
+            ok = have == pytest.approx(value, rel=1e-5, abs=1e-4) if isinstance(value, float) else have == value
+            if not ok:
+                out.append(f"{entity}.{name}: online {have!r} != offline {value!r}")
+    return out
+
+
+def features_match(settings, store, items, events) -> list[str]:
+    categories = {i.item_id: i.categories[0] for i in items}
+    users = offline_user_features(events, categories)
+    item_rows = offline_item_features(events)
+    problems = mismatches(users, online_rows(store, "user_features", "user_id", list(users), list(next(iter(users.values())))))
+    problems += mismatches(item_rows, online_rows(store, "item_features", "item_id", list(item_rows),
+                                                  list(next(iter(item_rows.values())))))
+    return problems
+
+
+def wait_until_features_match(settings, store, items, events, timeout_s, worker):
+    last: list[list[str]] = [[]]
+
+    def check():
+        last[0] = features_match(settings, store, items, events)
+        return not last[0]
+
+    wait_for(check, timeout_s, "online features to equal the offline recomputation", interval=2.0,
+             on_timeout=lambda: "\n".join(last[0][:10]) + "\n--- worker log ---\n" + worker.log())
+
+
+def test_online_features_equal_offline_recomputation(pipeline, feast_reader):
+    settings, catalog, start = pipeline
+    items, events = generated(4000, seed=21)
+    publish(settings, catalog, items)
+    worker = start("w-equal")
+    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    publish(settings, catalog, events)
+    wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
+    catalog_row = online_rows(feast_reader(settings), "item_catalog", "item_id", [items[0].item_id], ["category", "title"])
+    assert catalog_row[items[0].item_id] == {"category": items[0].categories[0], "title": items[0].title}
+    status = worker.status()
+    assert status["dead_lettered"] == 0 and status["processed"] >= 2 * len(events)
+
+
+def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pipeline, feast_reader):
+    settings, catalog, start = pipeline
+    items, events = generated(12_000, seed=22)
+    publish(settings, catalog, items)
+    first = start("w-doomed")
+    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=first.log)
+    producer = threading.Thread(target=publish, args=(settings, catalog, events))
+    producer.start()
+    wait_for(lambda: (first.status() or {}).get("processed", 0) > 3000, 120, "progress before the crash",
+             interval=0.2, on_timeout=first.log)
+    first.kill9()
+    producer.join()
+    second = start("w-survivor")
+    wait_until_features_match(settings, feast_reader(settings), items, events, 180, second)
+
+
+def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast_reader):
+    settings, catalog, start = pipeline
+    items, events = generated(600, seed=23)
+    publish(settings, catalog, items)
+    topic = catalog.name("interactions")
+    poison = [
+        (b"bad-json", b'{"user_id": "u1", "item_id": '),
+        (b"wrong-type", b'{"user_id": "u1", "item_id": "i1", "event_type": "rating", "value": "five"}'),
+        (b"missing", b'{"user_id": "u1", "event_type": "view"}'),
+        (b"oversized", encode(Interaction(user_id="u1", item_id="i1", event_type="view",
+                                          context={"blob": "x" * (settings.max_event_bytes + 10)}).model_copy())),
+    ]
+    worker = start("w-poison")
+    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    raw = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    half = len(events) // 2
+    publish(settings, catalog, events[:half])
+    for key, value in poison:
+        raw.produce(topic, value, key)
+    assert raw.flush(30) == 0
+    publish(settings, catalog, events[half:])
+    dead = list(read_topic(settings, catalog.name("interactions-dlq"), expected=len(poison), max_seconds=120))
+    assert sorted(r.key() for r in dead) == sorted(k for k, _ in poison)
+    for record in dead:
+        headers = {k: v.decode() for k, v in record.headers()}
+        assert headers["original.topic"] == topic
+        assert headers["consumer.group"] == settings.worker_group
+        assert int(headers["original.offset"]) >= 0 and headers["error.class"] == "InvalidEvent"
+        assert record.value() == dict(poison)[record.key()]  # the original bytes, untouched
+    reasons = {r.key(): dict(r.headers())["error.message"].decode() for r in dead}
+    assert "Invalid JSON" in reasons[b"bad-json"]
+    assert "field 'value'" in reasons[b"wrong-type"]
+    assert "field 'item_id'" in reasons[b"missing"]
+    assert "exceeds max_event_bytes" in reasons[b"oversized"]
+    wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
