@@ -113,6 +113,13 @@ class FeatureWriter:
         return len(batch)
 
 
+class NullWriter:
+    """Stands in for :class:`FeatureWriter` when only the archive is wanted."""
+
+    def write(self, view_name: str, key: str, rows: dict, event_times: dict) -> int:
+        return 0
+
+
 def _converter(value_type):
     from feast.protos.feast.types.Value_pb2 import StringList, Value
     from feast.value_type import ValueType

@@ -16,6 +16,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(worker_cmd.app, name="worker")
 produce_cmd.register(app)
 demo_cmd.register(app)
+app.command()(worker_cmd.backfill)
 
 
 def main() -> None:

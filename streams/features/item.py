@@ -17,7 +17,7 @@ order, so anything at or below that offset is a re-delivery.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from streams.contracts import Interaction
@@ -58,7 +58,8 @@ class ItemState:
         return True
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow (orjson serialises the nested dicts as they are); asdict() would deep-copy."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ItemState:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams import archive
 from streams.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode
 from streams.dead_letters import DeadLetter, dead_letter
 from streams.errors import InvalidEvent
@@ -65,17 +66,26 @@ def item_partition(item_id: str, partitions: int) -> int:
     return zlib.crc32(item_id.encode()) % partitions
 
 
+def routed_events(valid: list[tuple[Record, Interaction]]) -> list[RoutedInteraction]:
+    """Valid events with their source position (no re-validation: they are contracts already)."""
+    return [RoutedInteraction.model_construct(source_partition=r.partition, source_offset=r.offset, event=e)
+            for r, e in valid]
+
+
 class FeatureProcessor:
     """Applies batches of interactions (user side), routed item batches and catalogue entries."""
 
     def __init__(self, redis_client, writer, *, prefix: str, group: str, item_partitions: int,
-                 max_event_bytes: int):
+                 max_event_bytes: int, archive_dir=None, write_unchanged: bool = False):
+        """``archive_dir``: also archive valid events (None = off). ``write_unchanged``: rewrite the
+        feature rows of keys whose events were all applied before (backfill into a wiped store)."""
         self.users: StateStore[UserState] = StateStore(redis_client, prefix, "user", UserState)
         self.items: StateStore[ItemState] = StateStore(redis_client, prefix, "item", ItemState)
         self.catalog = CatalogStore(redis_client, prefix)
         self.item_users = ItemUsers(redis_client, prefix)
         self.writer, self.group = writer, group
         self.item_partitions, self.max_event_bytes = item_partitions, max_event_bytes
+        self.archive_dir, self.write_unchanged = archive_dir, write_unchanged
 
     # -- user side
     def decode_batch(self, records: list[Record]) -> BatchResult:
@@ -91,7 +101,8 @@ class FeatureProcessor:
                 result.dead_letters.append(self._dead(exc, record))
         return result
 
-    def process_interactions(self, records: list[Record]) -> BatchResult:
+    def process_interactions(self, records: list[Record], route: bool = True) -> BatchResult:
+        """User side of a batch; ``route=False`` leaves the item side to the caller (backfill)."""
         result = self.decode_batch(records)
         by_user: dict[str, list[tuple[Record, Interaction]]] = defaultdict(list)
         for record, event in result.valid:
@@ -105,23 +116,27 @@ class FeatureProcessor:
         result.applied, result.skipped, result.rows_written = self._update(
             self.users, by_user, apply, lambda states: {u: user_features(s) for u, s in states.items()},
             "user_features", "user_id")
-        result.forwards = self._route_to_items(result.valid)
+        if route:
+            result.forwards = self._route_to_items(result.valid)
+        if self.archive_dir is not None and result.valid:
+            archive.write_batch(self.archive_dir, ((r.partition, r.offset, e) for r, e in result.valid))
         return result
 
     def _route_to_items(self, valid: list[tuple[Record, Interaction]]) -> list[tuple[int, bytes]]:
         routed: dict[int, list[RoutedInteraction]] = defaultdict(list)
-        for record, event in valid:
-            routed[item_partition(event.item_id, self.item_partitions)].append(
-                RoutedInteraction(source_partition=record.partition, source_offset=record.offset, event=event))
-        return [(p, encode(ItemEventBatch(events=evs))) for p, evs in routed.items()]
+        for r in routed_events(valid):
+            routed[item_partition(r.event.item_id, self.item_partitions)].append(r)
+        return [(p, encode(ItemEventBatch.model_construct(events=evs))) for p, evs in routed.items()]
 
     # -- item side
     def process_item_batches(self, payloads: list[bytes]) -> BatchResult:
+        return self.process_routed([r for payload in payloads for r in decode(ItemEventBatch, payload).events])
+
+    def process_routed(self, routed_list: list[RoutedInteraction]) -> BatchResult:
         result = BatchResult()
         by_item: dict[str, list[RoutedInteraction]] = defaultdict(list)
-        for payload in payloads:
-            for routed in decode(ItemEventBatch, payload).events:
-                by_item[routed.event.item_id].append(routed)
+        for routed in routed_list:
+            by_item[routed.event.item_id].append(routed)
         distinct = self.item_users.add_and_count({i: {r.event.user_id for r in rs} for i, rs in by_item.items()})
 
         def apply(state: ItemState, routed) -> tuple[int, int]:
@@ -168,7 +183,7 @@ class FeatureProcessor:
                 state, _version = loaded[entity]
                 a, s = apply(state, items)
                 applied, skipped = applied + a, skipped + s
-                if a:
+                if a or self.write_unchanged:
                     changed[entity] = state
             if changed:
                 written += self.writer.write(view, key, to_rows(changed),

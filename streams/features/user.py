@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from streams.contracts import EventType, Interaction
@@ -69,7 +69,8 @@ class UserState:
             counts = per_window.setdefault(name, {})
             if window.bucket(ts) >= window.oldest_bucket(self.reference_ts):
                 add(counts, window, ts)
-            prune(counts, window, self.reference_ts)
+            if len(counts) > window.buckets:
+                prune(counts, window, self.reference_ts)
         self.recent_items = (self.recent_items + [event.item_id])[-RECENT_ITEMS:]
         if category is not None:
             self.affinity[category] = self.affinity.get(category, 0.0) + event_weight(event)
@@ -90,7 +91,8 @@ class UserState:
 
     # -- (de)serialisation: a plain dict for orjson
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow (orjson serialises the nested dicts as they are); asdict() would deep-copy."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:

@@ -24,6 +24,7 @@ import redis
 
 from streams.dead_letters import dead_letter
 from streams.features.processor import BatchResult, FeatureProcessor, Record
+from streams.features.wiring import build_processor
 from streams.settings import Settings
 from streams.topics import TopicCatalog
 from streams.worker.metrics import WorkerMetrics
@@ -91,7 +92,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
 
     @app.task
     async def open_stores() -> None:
-        processor = await asyncio.to_thread(build_processor, settings, catalog)
+        processor = await asyncio.to_thread(build_processor, settings, catalog)  # imports Feast: seconds
         state["processor"] = processor
         metrics.start()
         log.info("worker %s ready (group %s)", worker_id, group)
@@ -146,14 +147,3 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
         await batches(stream, "items", handle)
 
     return app
-
-
-def build_processor(settings: Settings, catalog: TopicCatalog) -> FeatureProcessor:
-    from streams.feature_store import FeatureWriter, apply_definitions, open_store
-
-    store = open_store(settings)
-    apply_definitions(store)
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
-    return FeatureProcessor(client, FeatureWriter(store), prefix=settings.topic_prefix, group=settings.worker_group,
-                            item_partitions=catalog["interactions-by-item"].partitions,
-                            max_event_bytes=settings.max_event_bytes)

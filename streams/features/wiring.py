@@ -1,0 +1,27 @@
+"""Builds a :class:`FeatureProcessor` on the configured Redis and Feast (worker and backfill)."""
+
+from __future__ import annotations
+
+import redis
+
+from streams.features.processor import FeatureProcessor
+from streams.settings import Settings
+from streams.topics import TopicCatalog
+
+
+def build_processor(settings: Settings, catalog: TopicCatalog, *, features: bool = True, archive: bool = True,
+                    write_unchanged: bool = False) -> FeatureProcessor:
+    from streams.feature_store import FeatureWriter, NullWriter, apply_definitions, open_store
+
+    if features:
+        store = open_store(settings)
+        apply_definitions(store)
+        writer = FeatureWriter(store)
+    else:
+        writer = NullWriter()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    return FeatureProcessor(client, writer, prefix=settings.topic_prefix, group=settings.worker_group,
+                            item_partitions=catalog["interactions-by-item"].partitions,
+                            max_event_bytes=settings.max_event_bytes,
+                            archive_dir=settings.archive_dir if archive else None,
+                            write_unchanged=write_unchanged)
