@@ -160,3 +160,41 @@ def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast
     assert "field 'item_id'" in reasons[b"missing"]
     assert "exceeds max_event_bytes" in reasons[b"oversized"]
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
+
+
+def test_wipe_then_backfill_brings_the_features_back(pipeline, feast_reader):
+    import redis
+
+    from streams.archive import read_archive
+    from streams.backfill import plan, run
+    from streams.features.wiring import build_processor
+
+    settings, catalog, start = pipeline
+    items, events = generated(3000, seed=24)
+    publish(settings, catalog, items)
+    worker = start("w-before-wipe")
+    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    publish(settings, catalog, events)
+    store = feast_reader(settings)
+    wait_until_features_match(settings, store, items, events, 120, worker)
+    worker.stop()
+
+    client = redis.Redis.from_url(settings.redis_url)
+    category_map = client.hgetall(f"{settings.topic_prefix}sr:item-category")
+    client.flushdb()  # the online store and all feature state are gone
+    assert features_match(settings, store, items, events)
+    client.hset(f"{settings.topic_prefix}sr:item-category", mapping=category_map)  # the catalogue is replayed separately
+
+    topic = catalog.name("interactions")
+    ranges = plan(settings, topic, None, None)
+    assert sum(r.count for r in ranges) == len(events)
+    processor = build_processor(settings, catalog, write_unchanged=True)
+    report = run(settings, topic, ranges, processor)
+    assert (report.read, report.applied, report.skipped) == (len(events), len(events), 0)
+    assert features_match(settings, store, items, events) == []
+
+    again = run(settings, topic, plan(settings, topic, None, None), processor)  # idempotent
+    assert (again.applied, again.skipped) == (0, len(events))
+    assert features_match(settings, store, items, events) == []
+    archived = read_archive(settings.archive_dir)
+    assert sorted(archived["event_id"]) == sorted(e.event_id for e in events)
