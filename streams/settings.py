@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     feast_project: str = "streamrec"
     archive_dir: Path = Field(PROJECT_ROOT / ".run" / "archive", description="date-partitioned Parquet of all events")
     worker_batch_size: int = Field(2000, description="max events per micro-batch")
-    worker_batch_wait_s: float = Field(0.2, description="max wait to fill a micro-batch")
+    worker_batch_wait_s: float = Field(0.05, description="max wait to fill a micro-batch")
     worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 

@@ -30,3 +30,21 @@ def produce(
         console.print(f"written to {write_section('produce', text)}")
     if result.ratio("streamrec") < 0.8:
         console.print("[yellow]below the 0.8× goal[/]", file=sys.stderr)
+
+
+@app.command()
+def worker(
+    events: int = typer.Option(50_000, "--events", "-n"),
+    rate: float = typer.Option(1500.0, help="input events/s for the freshness phase"),
+    seconds: float = typer.Option(20.0, help="length of the freshness phase"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """Worker events/s, event->feature freshness at a fixed rate, backfill events/s."""
+    from bench.report import write_section
+    from bench.worker import run
+
+    result = run(get_settings(), events, rate, seconds, progress=console.print)
+    text = result.markdown(f"streamrec bench worker --events {events} --rate {rate:.0f} --seconds {seconds:.0f}")
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('worker', text)}")

@@ -23,6 +23,7 @@ from streams.settings import Settings
 
 log = logging.getLogger("streamrec.worker")
 HEARTBEAT_S = 2.0
+FRESHNESS_WINDOW_S = 15.0  # status quantiles cover the records processed in this last stretch
 FRESHNESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -45,7 +46,7 @@ class WorkerMetrics:
                                    ["source"], buckets=FRESHNESS_BUCKETS, registry=r)
         self.lag = Gauge("streamrec_worker_consumer_lag", "records behind the high watermark", ["source"], registry=r)
         self.totals = {"processed": 0, "dead_lettered": 0, "skipped": 0, "batches": 0}
-        self.recent_freshness: deque[float] = deque(maxlen=20_000)
+        self.recent_freshness: deque[tuple[float, float]] = deque(maxlen=200_000)  # (processed at, age)
         self.positions: dict[tuple[str, int], int] = {}
         self.lags: dict[str, int] = {}
         self.port: int | None = None
@@ -81,7 +82,7 @@ class WorkerMetrics:
                 age = max(0.0, (now_ms - r.timestamp_ms) / 1000)
                 hist.observe(age)
                 if source == "interactions":
-                    self.recent_freshness.append(age)
+                    self.recent_freshness.append((now_ms / 1000, age))
             self.positions[(r.topic, r.partition)] = r.offset
         self.totals["batches"] += 1
         self._last_batch_at = time.time()
@@ -103,7 +104,8 @@ class WorkerMetrics:
             pass
 
     def snapshot(self) -> dict:
-        fresh = sorted(self.recent_freshness)
+        since = time.time() - FRESHNESS_WINDOW_S
+        fresh = sorted(age for at, age in list(self.recent_freshness) if at >= since)
 
         def q(p: float) -> float | None:
             return round(fresh[min(len(fresh) - 1, int(p * len(fresh)))], 4) if fresh else None
