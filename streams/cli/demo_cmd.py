@@ -1,8 +1,9 @@
 """``streamrec demo``: the system end to end on local infrastructure.
 
 Today: start infra, apply topics, generate a synthetic stream with a preference shift, send it
-through the real broker, read it back and print what arrived. Later work grows this into the
-full loop (features, learning, drift, retraining, serving).
+through the real broker, read it back, run a stream worker until the online features are
+fresh, and show some. Later work grows this into the full loop (learning, drift, retraining,
+serving).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ console = Console()
 def demo(
     events: int = typer.Option(20_000, "--events", "-n", help="interactions to generate"),
     shift_at: float = typer.Option(0.5, help="fraction of the stream at which user tastes shift"),
-    seed: int = typer.Option(42),
+    seed: int = typer.Option(None, help="fixed seed; default: a new stream every run (new event ids)"),
+    features: bool = typer.Option(True, "--features/--no-features", help="run a worker and show online features"),
 ) -> None:
     """Start infra, apply topics, produce a synthetic stream, consume it back, summarise."""
     from streams.admin import apply_topics
@@ -36,6 +38,7 @@ def demo(
 
     settings = get_settings()
     began = time.monotonic()
+    seed = seed if seed is not None else int(time.time()) % 100_000
     console.rule("[bold]1. local infrastructure")
     for name, service in local_services(settings).items():
         with console.status(f"starting {name}..."):
@@ -74,14 +77,71 @@ def demo(
         ("events by type", ", ".join(f"{k} {v:,}" for k, v in sorted(facts.events_by_type.items()))),
         ("preference shift", f"at event {facts.shift_event_index:,}" if facts.shift_time else "none"),
         ("partitions used", f"{sum(1 for p in after if after[p] > before.get(p, 0))} of {len(after)}"),
-        ("total time", f"{time.monotonic() - began:.1f}s"),
     ]:
         table.add_row(label, value)
     console.print(table)
     console.print("[green]round trip OK[/]" if check.ok else "[red]round trip FAILED[/]")
-    console.print("services keep running; stop them with `streamrec infra down`")
     if not check.ok:
         raise typer.Exit(1)
+    if features:
+        _show_features(settings, sent)
+    console.print(f"total time {time.monotonic() - began:.1f}s; services keep running "
+                  "(`streamrec infra down` stops them)")
+
+
+def _show_features(settings, sent) -> None:
+    """Run one worker until every event of this run is in the online store; show a user and items."""
+    import sys
+    from collections import Counter
+
+    from streams.infra.process import ManagedProcess
+    from streams.worker.metrics import read_statuses
+
+    console.rule("[bold]5. streaming features (streamrec worker)")
+    worker = ManagedProcess("demo-worker", settings.run_dir, [sys.executable, "-m", "streams.cli.main", "worker",
+                                                               "--worker-id", "demo"],
+                            ready=lambda: any(s["worker"] == "demo" for s in read_statuses(settings)))
+    user = Counter(e.user_id for e in sent).most_common(1)[0][0]
+    last = max((e for e in sent if e.user_id == user), key=lambda e: e.timestamp)
+    try:
+        with console.status("starting a worker (Feast import takes a few seconds)..."):
+            worker.start(timeout_s=180)
+        store = _feast(settings)
+        with console.status("waiting for the online features of this run..."):
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                row = store.get_online_features(features=["user_features:last_event_at"],
+                                                entity_rows=[{"user_id": user}]).to_dict()
+                if (row["last_event_at"][0] or 0) >= int(last.timestamp.timestamp()):
+                    break
+                time.sleep(1)
+        status = next(s for s in read_statuses(settings) if s["worker"] == "demo")
+        console.print(f"worker: {status['processed']:,} records processed, {status['dead_lettered']} dead-lettered")
+        names = ["events_total", "click_24h", "purchase_7d", "top_categories", "recent_items", "session_events"]
+        data = store.get_online_features(features=[f"user_features:{n}" for n in names],
+                                         entity_rows=[{"user_id": user}]).to_dict()
+        table = Table(title=f"online features of the most active user, {user}", show_header=False)
+        for n in names:
+            value = data[n][0]
+            table.add_row(n, str(value[-8:] if n == "recent_items" and value else value))
+        console.print(table)
+        top = [i for i, _ in Counter(e.item_id for e in sent).most_common(5)]
+        items = store.get_online_features(features=["item_features:trending_score", "item_features:views",
+                                                    "item_features:click_rate", "item_catalog:category"],
+                                          entity_rows=[{"item_id": i} for i in top]).to_dict()
+        t = Table("item", "category", "views", "click rate", "trending", title="most viewed items")
+        for k, i in enumerate(top):
+            t.add_row(i, str(items["category"][k]), str(items["views"][k]), f"{items['click_rate'][k] or 0:.2f}",
+                      f"{items['trending_score'][k] or 0:.1f}")
+        console.print(t)
+    finally:
+        worker.stop()
+
+
+def _feast(settings):
+    from streams.feature_store import open_store
+
+    return open_store(settings)
 
 
 def register(app: typer.Typer) -> None:
