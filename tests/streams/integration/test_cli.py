@@ -73,3 +73,15 @@ def test_unknown_broker_is_a_readable_error(tmp_path):
     result = subprocess.run([sys.executable, "-m", "streams.cli.main", "produce", str(tmp_path / "missing.jsonl")],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "error: no such file" in result.stderr
+
+
+def test_backfill_dry_run_shows_offsets_and_changes_nothing(settings, catalog, tmp_path):
+    events = [{"event_id": f"b{i}", "user_id": f"u{i % 4}", "item_id": f"i{i}", "event_type": "view"} for i in range(40)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    assert streamrec(settings, "produce", str(path)).returncode == 0
+    result = streamrec(settings, "backfill", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "40 records to re-read" in " ".join(result.stdout.split())
+    later = streamrec(settings, "backfill", "--dry-run", "--from", "2999-01-01T00:00:00Z")
+    assert "0 records to re-read" in " ".join(later.stdout.split())
