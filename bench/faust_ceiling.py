@@ -37,7 +37,9 @@ def main(topic: str, expected: int) -> None:
                 decode(Interaction, event.value)
             seen["n"] += len(events)
             if seen["n"] >= expected:
-                print(f"RATE {seen['n'] / (time.perf_counter() - seen['t0']):.0f}", flush=True)
+                # Faust redirects sys.stdout into its logger; write to the real one
+                sys.__stdout__.write(f"RATE {seen['n'] / (time.perf_counter() - seen['t0']):.0f}\n")
+                sys.__stdout__.flush()
                 os._exit(0)
 
     (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
