@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     archive_dir: Path = Field(PROJECT_ROOT / ".run" / "archive", description="date-partitioned Parquet of all events")
     worker_batch_size: int = Field(2000, description="max events per micro-batch")
     worker_batch_wait_s: float = Field(0.05, description="max wait to fill a micro-batch")
+    worker_processing_process: bool = Field(
+        True, description="run batch processing in a child process (two cores) instead of a thread")
     worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 

@@ -87,6 +87,10 @@ class FeatureProcessor:
         self.item_partitions, self.max_event_bytes = item_partitions, max_event_bytes
         self.archive_dir, self.write_unchanged = archive_dir, write_unchanged
 
+    def ping(self, _: Any = None) -> BatchResult:
+        """A no-op round trip (lets a child process report that it is ready)."""
+        return BatchResult()
+
     # -- user side
     def decode_batch(self, records: list[Record]) -> BatchResult:
         result = BatchResult()

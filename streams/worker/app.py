@@ -23,8 +23,8 @@ import faust
 import redis
 
 from streams.dead_letters import dead_letter
-from streams.features.processor import BatchResult, FeatureProcessor, Record
-from streams.features.wiring import build_processor
+from streams.features.processor import BatchResult, Record
+from streams.worker.backend import ProcessingBackend
 from streams.settings import Settings
 from streams.topics import TopicCatalog
 from streams.worker.metrics import WorkerMetrics
@@ -39,13 +39,13 @@ def to_record(event) -> Record:
     return Record(m.topic, m.partition, m.offset, m.key, m.value, int(m.timestamp * 1000) if m.timestamp else 0)
 
 
-async def run_guarded(name: str, records: list[Record], process: Callable[[list[Record]], BatchResult],
+async def run_guarded(name: str, records: list[Record], process: Callable[[list[Record]], Awaitable[BatchResult]],
                       metrics: WorkerMetrics, group: str) -> BatchResult:
-    """Process a batch in a thread; retry on infrastructure errors; isolate poison records."""
+    """Process a batch off the event loop; retry on infrastructure errors; isolate poison records."""
     backoff = 0.2
     while True:
         try:
-            return await asyncio.to_thread(process, records)
+            return await process(records)
         except INFRA_ERRORS as exc:
             metrics.retries.labels(name).inc()
             log.warning("%s: %s; retrying the batch in %.1fs", name, exc, backoff)
@@ -88,19 +88,18 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
     items = app.topic(catalog.name("items"), **raw)
     dlq = app.topic(catalog.name("interactions-dlq"), **raw)
     metrics = WorkerMetrics(settings, worker_id)
-    state: dict[str, FeatureProcessor] = {}
+    backend = ProcessingBackend(settings, catalog, in_child=settings.worker_processing_process)
 
     @app.task
     async def open_stores() -> None:
-        processor = await asyncio.to_thread(build_processor, settings, catalog)  # imports Feast: seconds
-        state["processor"] = processor
+        await backend.start()  # imports Feast (seconds); agents wait for it
         metrics.start()
         log.info("worker %s ready (group %s)", worker_id, group)
 
-    async def processor() -> FeatureProcessor:
-        while "processor" not in state:  # agents may start before on_startup finished
-            await asyncio.sleep(0.1)
-        return state["processor"]
+    def via(method: str, adapt=lambda records: records):
+        async def process(records: list[Record]) -> BatchResult:
+            return await backend.call(method, adapt(records))
+        return process
 
     async def send_dead_letters(result: BatchResult, source: str) -> None:
         for letter in result.dead_letters:
@@ -118,8 +117,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
     @app.agent(interactions)
     async def user_features(stream) -> None:
         async def handle(records: list[Record]) -> None:
-            proc = await processor()
-            result = await run_guarded("user_features", records, proc.process_interactions, metrics, group)
+            result = await run_guarded("user_features", records, via("process_interactions"), metrics, group)
             for partition, payload in result.forwards:
                 await by_item.send(value=payload, partition=partition)
             await send_dead_letters(result, "interactions")
@@ -129,9 +127,8 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
     @app.agent(by_item)
     async def item_features(stream) -> None:
         async def handle(records: list[Record]) -> None:
-            proc = await processor()
             result = await run_guarded("item_features", records,
-                                       lambda rs: proc.process_item_batches([r.value for r in rs if r.value]),
+                                       via("process_item_batches", lambda rs: [r.value for r in rs if r.value]),
                                        metrics, group)
             await send_dead_letters(result, "interactions-by-item")
             metrics.record(result, "interactions-by-item")
@@ -140,8 +137,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
     @app.agent(items)
     async def item_catalog(stream) -> None:
         async def handle(records: list[Record]) -> None:
-            proc = await processor()
-            result = await run_guarded("item_catalog", records, proc.process_catalog, metrics, group)
+            result = await run_guarded("item_catalog", records, via("process_catalog"), metrics, group)
             await send_dead_letters(result, "items")
             metrics.record(result, "items")
         await batches(stream, "items", handle)

@@ -26,8 +26,8 @@ def pipeline(feature_settings, tmp_path):
     apply_topics(feature_settings, catalog)
     workers: list[WorkerProcess] = []
 
-    def start(name: str) -> WorkerProcess:
-        worker = WorkerProcess(feature_settings, name, tmp_path).start()
+    def start(name: str, settings=None) -> WorkerProcess:
+        worker = WorkerProcess(settings or feature_settings, name, tmp_path).start()
         workers.append(worker)
         return worker
 
@@ -95,11 +95,13 @@ def wait_until_features_match(settings, store, items, events, timeout_s, worker)
              on_timeout=lambda: "\n".join(last[0][:10]) + "\n--- worker log ---\n" + worker.log())
 
 
-def test_online_features_equal_offline_recomputation(pipeline, feast_reader):
+@pytest.mark.parametrize("in_child", [True, False], ids=["processing-in-child", "processing-in-thread"])
+def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_child):
     settings, catalog, start = pipeline
+    settings = settings.model_copy(update={"worker_processing_process": in_child})
     items, events = generated(4000, seed=21)
     publish(settings, catalog, items)
-    worker = start("w-equal")
+    worker = start("w-equal", settings)
     wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
     publish(settings, catalog, events)
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)

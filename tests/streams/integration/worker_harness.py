@@ -31,6 +31,7 @@ class WorkerProcess:
             "STREAMREC_WORKER_GROUP": s.worker_group,
             "STREAMREC_WORKER_METRICS_PORT": "0",
             "STREAMREC_WORKER_BATCH_SIZE": str(s.worker_batch_size),
+            "STREAMREC_WORKER_PROCESSING_PROCESS": str(s.worker_processing_process).lower(),
         }
 
     def start(self) -> WorkerProcess:
