@@ -40,12 +40,14 @@ def kafka_bootstrap(tmp_path_factory) -> str:
     if shutil.which("java"):
         from streams.infra.kafka import LocalKafka, free_port
 
-        broker = LocalKafka(tmp_path_factory.mktemp("kafka"), free_port(), free_port(), heap="768m")
-        try:
-            broker.start(timeout_s=120)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            reasons.append(f"local jars: {exc}")
-        else:
+        for _attempt in range(2):  # a second try on fresh ports (a port can be taken between pick and bind)
+            broker = LocalKafka(tmp_path_factory.mktemp("kafka"), free_port(), free_port(), heap="768m")
+            try:
+                broker.start(timeout_s=120)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                broker.stop()
+                reasons.append(f"local jars: {exc}")
+                continue
             yield broker.bootstrap
             broker.stop()
             return

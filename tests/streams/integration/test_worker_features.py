@@ -107,8 +107,9 @@ def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
     catalog_row = online_rows(feast_reader(settings), "item_catalog", "item_id", [items[0].item_id], ["category", "title"])
     assert catalog_row[items[0].item_id] == {"category": items[0].categories[0], "title": items[0].title}
-    status = worker.status()
-    assert status["dead_lettered"] == 0 and status["processed"] >= 2 * len(events)
+    status = wait_for(lambda: (st := worker.status()) and st["processed"] >= 2 * len(events) and st, 30,
+                      "the heartbeat to report every record", on_timeout=worker.log)
+    assert status["dead_lettered"] == 0
 
 
 def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pipeline, feast_reader):
