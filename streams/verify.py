@@ -38,7 +38,7 @@ def compare(sent: Iterable[Interaction], received: Iterable[Interaction]) -> Rou
     by_id = {e.event_id: e for e in sent}
     counts = Counter(e.event_id for e in received)
     altered = sum(1 for e in received if e.event_id in by_id and by_id[e.event_id] != e)
-    sent_order, got_order = _per_user(sent), _per_user(_first_copies(received))
+    sent_order, got_order = _per_user(sent), _per_user(first_copies(received))
     violations = sum(1 for user, ids in sent_order.items() if got_order.get(user, []) != ids)
     return RoundTrip(
         sent=len(sent), received=len(received),
@@ -48,7 +48,8 @@ def compare(sent: Iterable[Interaction], received: Iterable[Interaction]) -> Rou
     )
 
 
-def _first_copies(events: list[Interaction]) -> list[Interaction]:
+def first_copies(events: Iterable[Interaction]) -> list[Interaction]:
+    """Each event once (its first copy by ``event_id``), in the given order."""
     seen: set[str] = set()
     out = []
     for e in events:

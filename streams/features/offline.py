@@ -16,21 +16,12 @@ from streams.contracts import Interaction
 from streams.features.item import TRENDING_HALF_LIFE_S
 from streams.features.user import EVENT_TYPES, RECENT_ITEMS, SESSION_GAP_S, TOP_CATEGORIES, event_weight
 from streams.features.windows import WINDOWS
-
-
-def unique(events: Iterable[Interaction]) -> list[Interaction]:
-    seen: set[str] = set()
-    out = []
-    for e in events:
-        if e.event_id not in seen:
-            seen.add(e.event_id)
-            out.append(e)
-    return out
+from streams.verify import first_copies
 
 
 def offline_user_features(events: Iterable[Interaction], categories: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     by_user: dict[str, list[Interaction]] = defaultdict(list)
-    for e in unique(events):
+    for e in first_copies(events):
         by_user[e.user_id].append(e)
     return {user: _user_row(evs, categories) for user, evs in by_user.items()}
 
@@ -75,7 +66,7 @@ def _user_row(events: list[Interaction], categories: Mapping[str, str]) -> dict[
 
 def offline_item_features(events: Iterable[Interaction]) -> dict[str, dict[str, Any]]:
     by_item: dict[str, list[Interaction]] = defaultdict(list)
-    for e in unique(events):
+    for e in first_copies(events):
         by_item[e.item_id].append(e)
     rows = {}
     for item, evs in by_item.items():

@@ -57,6 +57,14 @@ def publish(settings, catalog, messages) -> None:
             producer.send(m)
 
 
+def start_with_catalogue(start, settings, catalog, items, name: str, worker_settings=None) -> WorkerProcess:
+    """Publish the catalogue, start a worker, wait until it knows every item's category."""
+    publish(settings, catalog, items)
+    worker = start(name, worker_settings)
+    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    return worker
+
+
 def online_rows(store, view: str, key: str, ids: list[str], names: list[str]) -> dict[str, dict]:
     data = store.get_online_features(features=[f"{view}:{n}" for n in names],
                                      entity_rows=[{key: i} for i in ids]).to_dict()
@@ -100,9 +108,7 @@ def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_
     settings, catalog, start = pipeline
     settings = settings.model_copy(update={"worker_processing_process": in_child})
     items, events = generated(4000, seed=21)
-    publish(settings, catalog, items)
-    worker = start("w-equal", settings)
-    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    worker = start_with_catalogue(start, settings, catalog, items, "w-equal", settings)
     publish(settings, catalog, events)
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
     catalog_row = online_rows(feast_reader(settings), "item_catalog", "item_id", [items[0].item_id], ["category", "title"])
@@ -115,9 +121,7 @@ def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_
 def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pipeline, feast_reader):
     settings, catalog, start = pipeline
     items, events = generated(12_000, seed=22)
-    publish(settings, catalog, items)
-    first = start("w-doomed")
-    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=first.log)
+    first = start_with_catalogue(start, settings, catalog, items, "w-doomed")
     producer = threading.Thread(target=publish, args=(settings, catalog, events))
     producer.start()
     wait_for(lambda: (first.status() or {}).get("processed", 0) > 3000, 120, "progress before the crash",
@@ -131,7 +135,6 @@ def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pi
 def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast_reader):
     settings, catalog, start = pipeline
     items, events = generated(600, seed=23)
-    publish(settings, catalog, items)
     topic = catalog.name("interactions")
     poison = [
         (b"bad-json", b'{"user_id": "u1", "item_id": '),
@@ -140,8 +143,7 @@ def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast
         (b"oversized", encode(Interaction(user_id="u1", item_id="i1", event_type="view",
                                           context={"blob": "x" * (settings.max_event_bytes + 10)}).model_copy())),
     ]
-    worker = start("w-poison")
-    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    worker = start_with_catalogue(start, settings, catalog, items, "w-poison")
     raw = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
     half = len(events) // 2
     publish(settings, catalog, events[:half])
@@ -174,9 +176,7 @@ def test_wipe_then_backfill_brings_the_features_back(pipeline, feast_reader):
 
     settings, catalog, start = pipeline
     items, events = generated(3000, seed=24)
-    publish(settings, catalog, items)
-    worker = start("w-before-wipe")
-    wait_for(lambda: category_count(settings) == len(items), 120, "the catalogue", on_timeout=worker.log)
+    worker = start_with_catalogue(start, settings, catalog, items, "w-before-wipe")
     publish(settings, catalog, events)
     store = feast_reader(settings)
     wait_until_features_match(settings, store, items, events, 120, worker)
