@@ -1,5 +1,6 @@
-"""Pure ML, no Kafka or HTTP: online learners, drift detectors, retrain policy, candidate
-generators, ranker, sequence model, evaluation metrics, registry helpers.
+"""Pure ML, no Kafka or HTTP: online learners, drift detectors, retrain policy, and later
+candidate generators, ranker, sequence model, evaluation metrics, registry helpers.
 
-Filled by the learning, drift and training work (issues 4 and 5).
+- :mod:`models.learners` -- one learner protocol (``learn_one``/``predict_one``/``rank``) and
+  its implementations, shared by the stream, the trainer and serving.
 """

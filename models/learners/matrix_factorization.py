@@ -1,0 +1,32 @@
+"""Biased matrix factorisation (River ``reco.BiasedMF``), predictions clipped to the target range."""
+
+from __future__ import annotations
+
+from river import optim, reco
+
+from models.learners.base import Features, Learner
+
+
+class MatrixFactorization(Learner):
+    """Regresses preference strength (explicit ratings, or implicit event weights) on
+    user and item biases plus latent factors. River's MovieLens settings by default."""
+
+    def __init__(self, n_factors: int = 10, bias_lr: float = 0.025, latent_lr: float = 0.05,
+                 l2: float = 0.0, y_min: float = 0.0, y_max: float = 5.0, seed: int = 73):
+        self.params = dict(n_factors=n_factors, bias_lr=bias_lr, latent_lr=latent_lr, l2=l2,
+                           y_min=y_min, y_max=y_max, seed=seed)
+        self.y_min, self.y_max = y_min, y_max
+        self.model = reco.BiasedMF(
+            n_factors=n_factors,
+            bias_optimizer=optim.SGD(bias_lr),
+            latent_optimizer=optim.SGD(latent_lr),
+            weight_initializer=optim.initializers.Zeros(),
+            latent_initializer=optim.initializers.Normal(mu=0.0, sigma=0.1, seed=seed),
+            l2_bias=l2, l2_latent=l2,
+        )
+
+    def learn_one(self, user: str, item: str, y: float, x: Features | None = None) -> None:
+        self.model.learn_one(user, item, float(y))
+
+    def predict_one(self, user: str, item: str, x: Features | None = None) -> float:
+        return float(min(self.y_max, max(self.y_min, self.model.predict_one(user, item))))
