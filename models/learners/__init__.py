@@ -12,6 +12,7 @@ from models.learners.matrix_factorization import MatrixFactorization
 from models.learners.targets import IMPLICIT_WEIGHTS, implicit_target, is_positive
 
 LEARNERS: tuple[type[Learner], ...] = (MatrixFactorization, ContextualLogistic)
+IMPLICIT_RANKER = dict(n_factors=20, negatives=4)  # MatrixFactorization settings for event streams
 
-__all__ = ["LEARNERS", "IMPLICIT_WEIGHTS", "ContextualLogistic", "Learner", "MatrixFactorization",
+__all__ = ["IMPLICIT_RANKER", "LEARNERS", "IMPLICIT_WEIGHTS", "ContextualLogistic", "Learner", "MatrixFactorization",
            "implicit_target", "is_positive"]

@@ -1,0 +1,71 @@
+"""Prequential (test-then-train) evaluation: score each event before learning from it.
+
+Pointwise: MAE of the prediction against the target (overall and over a rolling window).
+Ranking: every ``rank_every``-th positive event, the true item is ranked among
+``candidates - 1`` items sampled from those seen so far; a hit is the true item in the top ``k``.
+
+>>> from models.learners import MatrixFactorization
+>>> p = Prequential(MatrixFactorization(seed=1), rank_every=1, candidates=3, k=1, seed=0)
+>>> for item in ["a", "b", "c", "a", "a"]:
+...     step = p.update("u", item, 5.0)
+>>> p.n, round(p.mae.get(), 3) > 0, p.hit_rate.n > 0
+(5, True, True)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from river import metrics, stats, utils
+
+from models.learners.base import Features, Learner
+
+
+@dataclass(frozen=True)
+class PrequentialStep:
+    prediction: float
+    error: float
+    hit: bool | None  # None when this event was not ranked
+
+
+class Prequential:
+    def __init__(self, learner: Learner, *, k: int = 10, candidates: int = 100, rank_every: int = 10,
+                 window: int = 1000, seed: int = 0):
+        self.learner, self.k, self.candidates, self.rank_every = learner, k, candidates, rank_every
+        self.mae = metrics.MAE()
+        self.rolling_mae = utils.Rolling(metrics.MAE, window_size=window)
+        self.hit_rate = stats.Mean()
+        self.rolling_hit_rate = utils.Rolling(stats.Mean, window_size=max(1, window // rank_every))
+        self.n = 0
+        self._positives = 0
+        self._items: list[str] = []
+        self._known: set[str] = set()
+        self._rng = random.Random(seed)
+
+    def update(self, user: str, item: str, y: float, x: Features | None = None, positive: bool = True) -> PrequentialStep:
+        prediction = self.learner.predict_one(user, item, x)
+        error = abs(y - prediction)
+        self.mae.update(y, prediction)
+        self.rolling_mae.update(y, prediction)
+        hit = None
+        if positive:
+            self._positives += 1
+            if self._positives % self.rank_every == 0 and len(self._items) >= self.candidates:
+                hit = self._ranked_hit(user, item, x)
+                self.hit_rate.update(float(hit))
+                self.rolling_hit_rate.update(float(hit))
+        self.learner.learn_one(user, item, y, x)
+        if item not in self._known:
+            self._known.add(item)
+            self._items.append(item)
+        self.n += 1
+        return PrequentialStep(prediction, error, hit)
+
+    def _ranked_hit(self, user: str, item: str, x: Features | None) -> bool:
+        pool: set[str] = set()
+        while len(pool) < self.candidates - 1:
+            candidate = self._items[self._rng.randrange(len(self._items))]
+            if candidate != item:
+                pool.add(candidate)
+        return item in self.learner.rank(user, pool | {item}, x)[: self.k]
