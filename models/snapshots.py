@@ -1,0 +1,112 @@
+"""Learner checkpoints and the rollback guard.
+
+Snapshots are pickles written atomically as ``snapshot-<version>.pkl`` with a JSON sidecar
+(events seen, metrics, time); the newest ``keep`` are kept. :class:`RollbackGuard` compares
+the live metric since the last snapshot with the metric the snapshot was taken at, and asks
+for a rollback when it degraded past a threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from models.learners.base import Learner
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int
+    path: Path
+    events_seen: int
+    metrics: dict[str, float]
+    created_at: float
+
+
+class SnapshotStore:
+    def __init__(self, directory: Path, keep: int = 10):
+        self.directory, self.keep = Path(directory), keep
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def save(self, learner: Learner, events_seen: int, metrics: dict[str, float]) -> Snapshot:
+        existing = self.list()
+        version = existing[-1].version + 1 if existing else 1
+        path = self.directory / f"snapshot-{version:06d}.pkl"
+        _atomic_write(path, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        snapshot = Snapshot(version, path, events_seen, dict(metrics), time.time())
+        meta = {k: v for k, v in asdict(snapshot).items() if k != "path"}
+        _atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
+        for old in self.list()[: -self.keep]:
+            old.path.unlink(missing_ok=True)
+            old.path.with_suffix(".json").unlink(missing_ok=True)
+        return snapshot
+
+    def list(self) -> list[Snapshot]:
+        out = []
+        for meta in sorted(self.directory.glob("snapshot-*.json")):
+            data = json.loads(meta.read_text())
+            out.append(Snapshot(data["version"], meta.with_suffix(".pkl"), data["events_seen"], data["metrics"],
+                                data["created_at"]))
+        return out
+
+    def load(self, snapshot: Snapshot) -> Learner:
+        return pickle.loads(snapshot.path.read_bytes())
+
+    def latest(self) -> Snapshot | None:
+        snapshots = self.list()
+        return snapshots[-1] if snapshots else None
+
+    def before(self, version: int) -> Snapshot | None:
+        older = [s for s in self.list() if s.version < version]
+        return older[-1] if older else None
+
+
+@dataclass
+class SnapshotSchedule:
+    """A snapshot is due every ``every_events`` events or ``every_seconds``, whichever comes first."""
+
+    every_events: int = 10_000
+    every_seconds: float = 300.0
+    _last_events: int = 0
+    _last_time: float = field(default_factory=time.monotonic)
+
+    def due(self, events_seen: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if events_seen - self._last_events >= self.every_events or now - self._last_time >= self.every_seconds:
+            self._last_events, self._last_time = events_seen, now
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class RollbackGuard:
+    """Roll back when ``metric`` (higher is better) fell by more than ``max_drop`` since the
+    snapshot, judged on at least ``min_evaluations`` evaluations.
+
+    >>> RollbackGuard(max_drop=0.1).check(at_snapshot=0.6, now=0.45, evaluations=500)
+    (True, 'hit_rate dropped from 0.6 to 0.45 (> 0.1) over 500 evaluations since the snapshot')
+    >>> RollbackGuard(max_drop=0.1).check(at_snapshot=0.6, now=0.55, evaluations=500)[0]
+    False
+    """
+
+    metric: str = "hit_rate"
+    max_drop: float = 0.1
+    min_evaluations: int = 200
+
+    def check(self, at_snapshot: float, now: float, evaluations: int) -> tuple[bool, str]:
+        if evaluations < self.min_evaluations:
+            return False, f"only {evaluations} evaluations since the snapshot"
+        if at_snapshot - now > self.max_drop:
+            return True, (f"{self.metric} dropped from {at_snapshot:.4g} to {now:.4g} (> {self.max_drop:.4g}) "
+                          f"over {evaluations} evaluations since the snapshot")
+        return False, f"{self.metric} {now:.4g} vs {at_snapshot:.4g} at the snapshot"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
