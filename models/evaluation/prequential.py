@@ -36,7 +36,7 @@ class Prequential:
         self.mae = metrics.MAE()
         self.rolling_mae = utils.Rolling(metrics.MAE, window_size=window)
         self.hit_rate = stats.Mean()
-        self.rolling_hit_rate = utils.Rolling(stats.Mean, window_size=max(1, window // rank_every))
+        self.rolling_hit_rate = utils.Rolling(stats.Mean, window_size=max(1, window // rank_every))  # e.g. last 200
         self.n = 0
         self._positives = 0
         self._items: list[str] = []

@@ -1,0 +1,2 @@
+"""The online learner (`streamrec learner`): prequential learning, drift, retrain requests,
+snapshots published as model updates. :mod:`~streams.learner.loop` is Kafka-free."""

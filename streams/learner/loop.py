@@ -1,0 +1,147 @@
+"""The online learning loop: every interaction is scored, then learned; drift is watched; the
+retrain policy decides; the state is checkpointed and published; a degradation rolls back.
+
+No Kafka here: :meth:`LearningLoop.process` takes one event and returns the messages to publish
+(DriftEvent, RetrainRequest, ModelUpdate). The state, including the last offset applied per
+partition, is what a snapshot holds, so a restart from a snapshot resumes exactly there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.drift import Detection, ErrorMonitor
+from models.evaluation import Prequential
+from models.learners import IMPLICIT_RANKER, MatrixFactorization, implicit_target, is_positive
+from models.policy import ModelHistory, RetrainPolicy, decide
+from models.snapshots import RollbackGuard, SnapshotSchedule, SnapshotStore
+from streams.contracts import DriftEvent, Interaction, Message, ModelUpdate, RetrainRequest, TimeWindow
+
+
+@dataclass
+class LearnerConfig:
+    model_name: str = "online-ranker"
+    retrain_model: str = "ranker"  # what a RetrainRequest asks to retrain
+    snapshot_every_events: int = 5_000
+    snapshot_every_seconds: float = 60.0
+    rank_every: int = 5
+    candidates: int = 50
+    k: int = 10
+    policy: RetrainPolicy = field(default_factory=RetrainPolicy)
+    guard: RollbackGuard = field(default_factory=lambda: RollbackGuard(max_drop=0.15, min_evaluations=200))
+
+
+class LearnerState:
+    """Everything a snapshot holds."""
+
+    def __init__(self, config: LearnerConfig):
+        self.ranker = Prequential(MatrixFactorization(**IMPLICIT_RANKER), k=config.k, candidates=config.candidates,
+                                  rank_every=config.rank_every)
+        self.rating = Prequential(MatrixFactorization(y_min=0.5, y_max=5.0), rank_every=10**9)
+        self.monitor = ErrorMonitor(subject=f"top{config.k}_miss")
+        self.offsets: dict[int, int] = {}
+        self.events = 0
+        self.first_event_at: float | None = None
+        self.last_event_at: float | None = None
+
+
+class LearningLoop:
+    def __init__(self, config: LearnerConfig, snapshots: Path, clock=time.time):
+        self.config, self.clock = config, clock
+        self.store = SnapshotStore(snapshots)
+        self.schedule = SnapshotSchedule(config.snapshot_every_events, config.snapshot_every_seconds)
+        latest = self.store.latest()
+        self.state: LearnerState = self.store.load(latest) if latest else LearnerState(config)
+        self.snapshot_hit_rate = latest.metrics.get("hit_rate") if latest else None
+        self.snapshot_version = latest.version if latest else 0
+        self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
+        self.history = ModelHistory(last_trained_at=clock())
+        self.rollback_reasons: list[str] = []
+
+    def process(self, partition: int, offset: int, event: Interaction) -> list[Message]:
+        state = self.state
+        if offset <= state.offsets.get(partition, -1):
+            return []  # already learned (a re-delivery or a replay)
+        state.offsets[partition] = offset
+        state.events += 1
+        self.history.events_since_training += 1
+        ts = event.timestamp.timestamp()
+        state.first_event_at = ts if state.first_event_at is None else state.first_event_at
+        state.last_event_at = ts
+        kind = event.event_type.value
+        out: list[Message] = []
+        detections: list[Detection] = []
+        if kind == "rating":
+            state.rating.update(event.user_id, event.item_id, float(event.value))
+        if kind != "view":
+            step = state.ranker.update(event.user_id, event.item_id, implicit_target(kind, event.value),
+                                       positive=is_positive(kind, event.value))
+            if step.hit is not None:
+                detections = state.monitor.update(0.0 if step.hit else 1.0)
+                rollback = self._degraded()
+                if rollback:
+                    out.append(self.rollback(rollback))
+        out += [self._drift_event(d) for d in detections]
+        decision = decide(self.config.policy, self.history, self.clock(), detections=detections,
+                          metrics=self.metrics())
+        if decision.retrain:
+            self.history.last_request_at = self.clock()
+            out.append(self._retrain_request(decision))
+        if self.schedule.due(state.events):
+            out += self.checkpoint()
+        return out
+
+    def _degraded(self) -> str | None:
+        """The guard's reason when the ranker fell too far below its last snapshot (checked every 50 evaluations)."""
+        since = int(self.state.ranker.hit_rate.n - self.evaluations_at_snapshot)
+        if self.snapshot_hit_rate is None or since % 50:
+            return None
+        rollback, reason = self.config.guard.check(self.snapshot_hit_rate, self.recent_hit_rate(), since)
+        return reason if rollback else None
+
+    def recent_hit_rate(self) -> float:
+        return self.state.ranker.rolling_hit_rate.get()
+
+    def checkpoint(self) -> list[Message]:
+        """Snapshot the state and publish it as a ModelUpdate (alias ``online``)."""
+        hit_rate = self.recent_hit_rate()
+        snapshot = self.store.save(self.state, self.state.events, self.metrics())
+        self.snapshot_hit_rate, self.snapshot_version = hit_rate, snapshot.version
+        self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
+        return [ModelUpdate(model_name=self.config.model_name, version=str(snapshot.version), alias="online",
+                            uri=snapshot.path.as_uri(), metrics=self.metrics())]
+
+    def rollback(self, reason: str) -> ModelUpdate:
+        """Back to the last snapshot's model; keeps the stream position (offsets) where it is."""
+        snapshot = self.store.latest()
+        offsets, events = dict(self.state.offsets), self.state.events
+        self.state = self.store.load(snapshot)
+        self.state.offsets, self.state.events = offsets, events
+        self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
+        self.rollback_reasons.append(reason)
+        return ModelUpdate(model_name=self.config.model_name, version=str(snapshot.version), alias="online",
+                           uri=snapshot.path.as_uri(), metrics=self.metrics() | {"rolled_back": 1.0})
+
+    def metrics(self) -> dict[str, float]:
+        s = self.state
+        out = {"events": float(s.events), "hit_rate": s.ranker.hit_rate.get(),
+               "rolling_hit_rate": s.ranker.rolling_hit_rate.get(), "implicit_mae": s.ranker.mae.get()}
+        if s.rating.n:
+            out |= {"rating_mae": s.rating.mae.get(), "rolling_rating_mae": s.rating.rolling_mae.get()}
+        return out
+
+    def _window(self) -> TimeWindow:
+        s = self.state
+        start = None if s.first_event_at is None else s.first_event_at
+        return TimeWindow(start=start, end=s.last_event_at, events=s.events)
+
+    def _drift_event(self, d: Detection) -> DriftEvent:
+        return DriftEvent(detector=d.detector, kind=d.kind, subject=d.subject, statistic=d.statistic,
+                          threshold=d.threshold, p_value=d.p_value,
+                          window=TimeWindow(end=self.state.last_event_at, events=d.window))
+
+    def _retrain_request(self, decision) -> RetrainRequest:
+        return RetrainRequest(model_name=self.config.retrain_model, trigger=decision.trigger, reason=decision.reason,
+                              data_window=self._window(), statistics=decision.statistics)

@@ -1,0 +1,66 @@
+"""The learning loop on the generator's drift scenario, without Kafka."""
+
+from models.snapshots import RollbackGuard
+from streams.contracts import DriftEvent, Interaction, ModelUpdate, RetrainRequest
+from streams.learner.loop import LearnerConfig, LearningLoop
+from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
+
+
+def stream(n=60_000, shift_at=0.5, seed=5):
+    facts = SimulationFacts()
+    config = SimulationConfig(n_events=n, n_users=300, n_items=300, n_categories=10, shift_at=shift_at, seed=seed)
+    return [m for m in simulate(config, facts) if isinstance(m, Interaction)], facts
+
+
+def run(loop, events, partitions=3, from_start=False):
+    """Feed events as a partitioned stream, continuing after the loop's offsets (or from 0)."""
+    out = []
+    offsets = {p: 0 if from_start else loop.state.offsets.get(p, -1) + 1 for p in range(partitions)}
+    for e in events:
+        p = hash(e.user_id) % partitions
+        out += [(e, m) for m in loop.process(p, offsets[p], e)]
+        offsets[p] += 1
+    return out
+
+
+def broken_midway(tmp_path, guard):
+    events, _ = stream(n=40_000, shift_at=None)
+    loop = LearningLoop(LearnerConfig(snapshot_every_events=4_000, snapshot_every_seconds=1e9, guard=guard), tmp_path)
+    before = [m for _, m in run(loop, events[:20_000])]
+    loop.state.ranker.learner = loop.state.ranker.learner.clone()  # a broken update: the model forgets
+    return loop, before, [m for _, m in run(loop, events[20_000:])]
+
+
+def test_stationary_stream_is_quiet_and_snapshots_are_published(tmp_path):
+    _, before, _ = broken_midway(tmp_path, RollbackGuard())
+    assert not [m for m in before if isinstance(m, (DriftEvent, RetrainRequest))]
+    updates = [m for m in before if isinstance(m, ModelUpdate)]
+    assert len(updates) == 5 and all(u.alias == "online" and u.uri.startswith("file://") for u in updates)
+    assert updates[-1].metrics["hit_rate"] > 0.4
+
+
+def test_a_broken_model_is_rolled_back_to_the_last_snapshot(tmp_path):
+    loop, _, after = broken_midway(tmp_path, RollbackGuard(max_drop=0.15, min_evaluations=200))
+    rolled = [m for m in after if isinstance(m, ModelUpdate) and m.metrics.get("rolled_back")]
+    assert rolled and "dropped from" in loop.rollback_reasons[0]
+    assert rolled[0].version == "5"  # the last good snapshot
+
+
+def test_without_rollback_the_broken_model_raises_drift_and_one_retrain_request(tmp_path):
+    loop, _, after = broken_midway(tmp_path, RollbackGuard(max_drop=1.0))  # guard off
+    drift = [m for m in after if isinstance(m, DriftEvent)]
+    retrain = [m for m in after if isinstance(m, RetrainRequest)]
+    assert drift and drift[0].kind == "concept" and drift[0].subject == "top10_miss"
+    assert len(retrain) == 1 and retrain[0].trigger == "drift"  # then the 24 h cooldown holds
+    assert retrain[0].data_window.events and "drift on top10_miss" in retrain[0].reason
+
+
+def test_redelivery_is_not_learned_twice_and_restart_resumes_from_the_snapshot(tmp_path):
+    events, _ = stream(n=8_000, shift_at=None)
+    loop = LearningLoop(LearnerConfig(snapshot_every_events=2_000, snapshot_every_seconds=1e9), tmp_path)
+    run(loop, events[:6_000])
+    learned = loop.state.events
+    assert run(loop, events[:6_000], from_start=True) == [] and loop.state.events == learned  # replay: nothing learned
+    restarted = LearningLoop(LearnerConfig(snapshot_every_events=2_000, snapshot_every_seconds=1e9), tmp_path)
+    assert restarted.state.events == 6_000 and restarted.state.offsets == loop.state.offsets
+    assert restarted.state.ranker.learner.predict_one("u1", "i1") == loop.state.ranker.learner.predict_one("u1", "i1")
