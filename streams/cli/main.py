@@ -17,6 +17,7 @@ app.add_typer(worker_cmd.app, name="worker")
 produce_cmd.register(app)
 demo_cmd.register(app)
 app.command()(worker_cmd.backfill)
+app.command()(worker_cmd.learner)
 
 
 def main() -> None:

@@ -103,3 +103,26 @@ def backfill(
     console.print(f"read {report.read:,} records in {report.seconds:.1f}s ({report.rate:,.0f}/s): "
                   f"applied {report.applied:,}, already applied {report.skipped:,}, invalid {report.invalid:,}, "
                   f"feature rows written {report.rows_written:,}")
+
+
+def learner() -> None:
+    """Run the online learner: prequential metrics, drift, retrain requests, snapshots."""
+    import signal
+    import threading
+
+    from streams.learner.service import run_learner
+
+    settings, stop = get_settings(), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def progress(loop, n):
+        if loop.state.events % 10_000 < n:
+            m = loop.metrics()
+            console.print(f"{int(m['events']):,} events; hit rate@10 {m['rolling_hit_rate']:.3f}; "
+                          f"rating MAE {m.get('rolling_rating_mae', float('nan')):.4f}")
+
+    try:
+        report = run_learner(settings, stop=stop, on_batch=progress)
+    except KeyboardInterrupt:
+        return
+    console.print(f"learned {report.processed:,} events; published {report.published}")

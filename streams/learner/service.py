@@ -1,0 +1,83 @@
+"""The learner's Kafka edge: read ``interactions``, run the :class:`LearningLoop`, publish what it
+says (DriftEvent -> drift-events, RetrainRequest -> retrain-requests, ModelUpdate -> model-updates).
+
+One learner reads all partitions (``assign``, no group rebalancing). It resumes from the offsets
+stored in its latest snapshot, so a restart re-reads what the snapshot has not learned and
+nothing else: each event is learned once, whatever the crash. Scaling past one process is
+described in docs/learning.md (user-sharded state, periodic item-factor sync).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from streams.contracts import Interaction, decode
+from streams.errors import InvalidEvent
+from streams.learner.loop import LearnerConfig, LearningLoop
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.topics import TopicCatalog
+
+
+@dataclass
+class LearnerReport:
+    processed: int = 0
+    invalid: int = 0
+    published: dict[str, int] | None = None
+    seconds: float = 0.0
+
+
+def snapshot_dir(settings: Settings):
+    return settings.run_dir / "learner" / (settings.topic_prefix or "default")
+
+
+def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: threading.Event | None = None,
+                idle_exit_s: float | None = None, on_batch=lambda loop, n: None) -> LearnerReport:
+    """Run until ``stop`` is set (or nothing arrived for ``idle_exit_s``); a final snapshot is published."""
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    topic = catalog.name("interactions")
+    loop = LearningLoop(config or LearnerConfig(), snapshot_dir(settings))
+    consumer = Consumer(settings.kafka_client_config() | {
+        "group.id": f"{settings.worker_group}-learner", "enable.auto.commit": False})
+    partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    consumer.assign([TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
+                     for p in partitions])
+    report, stop = LearnerReport(published={}), stop or threading.Event()
+    began = last_data = time.monotonic()
+    with EventProducer(settings, catalog) as producer:
+        try:
+            while not stop.is_set():
+                batch = consumer.consume(num_messages=1000, timeout=0.5)
+                if not batch:
+                    if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
+                        break
+                    continue
+                last_data = time.monotonic()
+                for msg in batch:
+                    if msg.error() is not None:
+                        continue
+                    try:
+                        event = decode(Interaction, msg.value() or b"")
+                    except InvalidEvent:
+                        report.invalid += 1  # the features worker dead-letters it; nothing to learn
+                        continue
+                    for out in loop.process(msg.partition(), msg.offset(), event):
+                        producer.send(out)
+                        name = type(out).__name__
+                        report.published[name] = report.published.get(name, 0) + 1
+                    report.processed += 1
+                producer.flush()
+                consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
+                                asynchronous=True)  # for lag monitoring only; snapshots hold the truth
+                on_batch(loop, len(batch))
+        finally:
+            for out in loop.checkpoint():
+                producer.send(out)
+                report.published[type(out).__name__] = report.published.get(type(out).__name__, 0) + 1
+            consumer.close()
+    report.seconds = time.monotonic() - began
+    return report
