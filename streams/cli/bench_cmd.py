@@ -48,3 +48,19 @@ def worker(
     console.print(text)
     if write:
         console.print(f"written to {write_section('worker', text)}")
+
+
+@app.command()
+def learner(
+    dataset: str = typer.Option(..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """Prequential rating MAE through Kafka, learner updates/s, detector cost."""
+    from bench.learner import run
+    from bench.report import write_section
+
+    result = run(get_settings(), dataset, progress=console.print)
+    text = result.markdown(f"streamrec bench learner --dataset {dataset}")
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('learner', text)}")
