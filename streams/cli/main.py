@@ -18,6 +18,7 @@ produce_cmd.register(app)
 demo_cmd.register(app)
 app.command()(worker_cmd.backfill)
 app.command()(worker_cmd.learner)
+app.command()(worker_cmd.retrain)
 
 
 def main() -> None:

@@ -126,3 +126,24 @@ def learner() -> None:
     except KeyboardInterrupt:
         return
     console.print(f"learned {report.processed:,} events; published {report.published}")
+
+
+def retrain(
+    reason: str = typer.Option(..., help="why (recorded on the request and the model version)"),
+    model: str = typer.Option("ranker", help="model to retrain"),
+    force: bool = typer.Option(False, "--force", help="ignore the cooldown"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="the trainer plans but registers nothing"),
+) -> None:
+    """Ask for a retrain by hand (a RetrainRequest with trigger=manual on `retrain-requests`)."""
+    from streams.contracts import RetrainRequest, RetrainTrigger
+    from streams.producer import EventProducer
+    from streams.topics import TopicCatalog
+
+    settings = get_settings()
+    request = RetrainRequest(model_name=model, trigger=RetrainTrigger.MANUAL, reason=reason, force=force,
+                             dry_run=dry_run)
+    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
+                             report_successes=True)
+    partition, offset = producer.send_and_wait(request)
+    console.print(f"retrain request {request.request_id} for {model} published "
+                  f"(partition {partition}, offset {offset}); force={force}, dry_run={dry_run}")

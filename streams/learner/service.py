@@ -31,6 +31,28 @@ class LearnerReport:
     seconds: float = 0.0
 
 
+def status_key(settings: Settings) -> str:
+    return f"{settings.topic_prefix}sr:learner"
+
+
+def publish_status(client, settings: Settings, loop: LearningLoop) -> None:
+    """The latest metrics, snapshot and rollbacks, as one Redis hash field (read by the API)."""
+    import orjson
+
+    client.hset(status_key(settings), "status", orjson.dumps({
+        "updated_at": time.time(), "metrics": loop.metrics(), "snapshot_version": loop.snapshot_version,
+        "rollbacks": loop.rollback_reasons[-5:], "offsets": loop.state.offsets,
+    }, option=orjson.OPT_NON_STR_KEYS))
+
+
+def read_status(settings: Settings) -> dict | None:
+    import orjson
+    import redis
+
+    raw = redis.Redis.from_url(settings.redis_url, socket_timeout=5).hget(status_key(settings), "status")
+    return orjson.loads(raw) if raw else None
+
+
 def snapshot_dir(settings: Settings):
     return settings.run_dir / "learner" / (settings.topic_prefix or "default")
 
@@ -47,6 +69,8 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     consumer.assign([TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
                      for p in partitions])
     report, stop = LearnerReport(published={}), stop or threading.Event()
+    status_client = _redis_or_none(settings)
+    last_status = 0.0
     began = last_data = time.monotonic()
     with EventProducer(settings, catalog) as producer:
         try:
@@ -74,10 +98,35 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                 consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
                                 asynchronous=True)  # for lag monitoring only; snapshots hold the truth
                 on_batch(loop, len(batch))
+                if status_client is not None and time.monotonic() - last_status > 1.0:
+                    last_status = time.monotonic()
+                    _safely(publish_status, status_client, settings, loop)
         finally:
             for out in loop.checkpoint():
                 producer.send(out)
                 report.published[type(out).__name__] = report.published.get(type(out).__name__, 0) + 1
             consumer.close()
+            if status_client is not None:
+                _safely(publish_status, status_client, settings, loop)
     report.seconds = time.monotonic() - began
     return report
+
+
+def _redis_or_none(settings: Settings):
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+        client.ping()
+        return client
+    except redis.RedisError:
+        return None  # status is optional; learning goes on without Redis
+
+
+def _safely(fn, *args) -> None:
+    import redis
+
+    try:
+        fn(*args)
+    except redis.RedisError:
+        pass

@@ -85,3 +85,13 @@ def test_backfill_dry_run_shows_offsets_and_changes_nothing(settings, catalog, t
     assert "40 records to re-read" in " ".join(result.stdout.split())
     later = streamrec(settings, "backfill", "--dry-run", "--from", "2999-01-01T00:00:00Z")
     assert "0 records to re-read" in " ".join(later.stdout.split())
+
+
+def test_manual_retrain_request(settings, catalog):
+    from streams.contracts import RetrainRequest
+
+    result = streamrec(settings, "retrain", "--reason", "new catalogue", "--force")
+    assert result.returncode == 0, result.stderr
+    [record] = list(read_topic(settings, catalog.name("retrain-requests"), expected=1, max_seconds=30))
+    request = decode(RetrainRequest, record.value())
+    assert (request.trigger, request.reason, request.force, record.key()) == ("manual", "new catalogue", True, b"ranker")

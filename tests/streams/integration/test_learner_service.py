@@ -6,7 +6,7 @@ import pytest
 from streams.consumer import read_topic
 from streams.contracts import Interaction, ModelUpdate, decode
 from streams.learner.loop import LearnerConfig
-from streams.learner.service import run_learner
+from streams.learner.service import read_status, run_learner
 from streams.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
 
@@ -19,7 +19,8 @@ def publish(settings, catalog, events):
             producer.send(e)
 
 
-def test_learns_once_across_restarts_and_publishes_model_updates(settings, catalog):
+def test_learns_once_across_restarts_and_publishes_model_updates(feature_settings, catalog):
+    settings = feature_settings
     events = [m for m in simulate(SimulationConfig(n_events=9_000, n_users=200, n_items=200, seed=8))
               if isinstance(m, Interaction)]
     config = LearnerConfig(snapshot_every_events=4_000, snapshot_every_seconds=1e9)
@@ -38,3 +39,5 @@ def test_learns_once_across_restarts_and_publishes_model_updates(settings, catal
                                                                   expected=5, max_seconds=30, idle_timeout_s=2)]
     assert [u.alias for u in updates] == ["online"] * len(updates) and len(updates) >= 4
     assert updates[-1].metrics["events"] == 9_000 and updates[-1].uri.startswith("file://")
+    status = read_status(settings)
+    assert status["metrics"]["events"] == 9_000 and str(status["snapshot_version"]) == updates[-1].version
