@@ -27,12 +27,16 @@ class PrequentialStep:
     prediction: float
     error: float
     hit: bool | None  # None when this event was not ranked
+    shadow_hit: bool | None = None  # the shadow learner's hit on the same candidates
 
 
 class Prequential:
     def __init__(self, learner: Learner, *, k: int = 10, candidates: int = 100, rank_every: int = 10,
                  window: int = 1000, seed: int = 0):
+        """``shadow`` (set later) is a second learner that is ranked on the same candidates but
+        never trained here -- e.g. a reference frozen at the last retrain, to see the world move."""
         self.learner, self.k, self.candidates, self.rank_every = learner, k, candidates, rank_every
+        self.shadow: Learner | None = None
         self.mae = metrics.MAE()
         self.rolling_mae = utils.Rolling(metrics.MAE, window_size=window)
         self.hit_rate = stats.Mean()
@@ -48,11 +52,14 @@ class Prequential:
         error = abs(y - prediction)
         self.mae.update(y, prediction)
         self.rolling_mae.update(y, prediction)
-        hit = None
+        hit = shadow_hit = None
         if positive:
             self._positives += 1
             if self._positives % self.rank_every == 0 and len(self._items) >= self.candidates:
-                hit = self._ranked_hit(user, item, x)
+                pool = self._candidates(item)
+                hit = item in self.learner.rank(user, pool, x)[: self.k]
+                if self.shadow is not None:
+                    shadow_hit = item in self.shadow.rank(user, pool, x)[: self.k]
                 self.hit_rate.update(float(hit))
                 self.rolling_hit_rate.update(float(hit))
         self.learner.learn_one(user, item, y, x)
@@ -60,12 +67,13 @@ class Prequential:
             self._known.add(item)
             self._items.append(item)
         self.n += 1
-        return PrequentialStep(prediction, error, hit)
+        return PrequentialStep(prediction, error, hit, shadow_hit)
 
-    def _ranked_hit(self, user: str, item: str, x: Features | None) -> bool:
+    def _candidates(self, item: str) -> set[str]:
+        """The true item and ``candidates - 1`` others sampled from the items seen so far."""
         pool: set[str] = set()
         while len(pool) < self.candidates - 1:
             candidate = self._items[self._rng.randrange(len(self._items))]
             if candidate != item:
                 pool.add(candidate)
-        return item in self.learner.rank(user, pool | {item}, x)[: self.k]
+        return pool | {item}

