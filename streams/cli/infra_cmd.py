@@ -48,10 +48,10 @@ def status() -> None:
     for name, service in _selected(None).items():
         state = service.status()
         states.append(state)
-        colour = "green" if state == "running" else "red"
+        colour = "green" if state.startswith("running") else "red"
         table.add_row(name, f"[{colour}]{state}[/]", _where(name, service), str(service.process.log_file))
     console.print(table)
-    if any(s != "running" for s in states):
+    if any(not s.startswith("running") for s in states):
         raise typer.Exit(1)
 
 

@@ -71,7 +71,7 @@ class LocalKafka:
 
     def start(self, timeout_s: float = 90.0) -> tuple[bool, float]:
         """Fetch jars if needed, format storage once, start, wait for the admin client to answer."""
-        if self.process.pid() is None:
+        if self.process.pid() is None and not self.answers():
             ensure_jars(self.infra_dir)
             self._write_config()
             if not (self.data_dir / "meta.properties").exists():

@@ -51,7 +51,7 @@ class ManagedProcess:
     def start(self, timeout_s: float = 60.0) -> tuple[bool, float]:
         """Start unless already running; wait until ready. Returns (started_now, seconds_waited)."""
         began = time.monotonic()
-        if self.pid() is not None:
+        if self.pid() is not None or self.ready():  # ours, or one already answering on the port
             self._wait_ready(began, timeout_s)
             return False, time.monotonic() - began
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ class ManagedProcess:
 
     def status(self) -> str:
         if self.pid() is None:
-            return "stopped"
+            return "running (not started here)" if self.ready() else "stopped"
         return "running" if self.ready() else "starting (not answering yet)"
 
     def _wait_ready(self, began: float, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
