@@ -1,4 +1,4 @@
-"""MovieLens and OTTO readers on small files written by the test (never ../shared)."""
+"""MovieLens and OTTO readers on small files that the test writes itself (no external data)."""
 
 import json
 
