@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -29,6 +30,8 @@ class LearnerReport:
     invalid: int = 0
     published: dict[str, int] | None = None
     seconds: float = 0.0
+    # (record produce time, seconds until learned) of the most recent events, for latency figures
+    latencies: deque = field(default_factory=lambda: deque(maxlen=200_000))
 
 
 def status_key(settings: Settings) -> str:
@@ -75,7 +78,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     with EventProducer(settings, catalog) as producer:
         try:
             while not stop.is_set():
-                batch = consumer.consume(num_messages=1000, timeout=0.5)
+                batch = consumer.consume(num_messages=1000, timeout=0.1)  # short: latency at low rates
                 if not batch:
                     if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
                         break
@@ -95,6 +98,11 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                         report.published[name] = report.published.get(name, 0) + 1
                     report.processed += 1
                 producer.flush()
+                learned_at = time.time()
+                for msg in batch:
+                    produced = msg.timestamp()[1] / 1000
+                    if produced > 0:
+                        report.latencies.append((produced, learned_at - produced))
                 consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
                                 asynchronous=True)  # for lag monitoring only; snapshots hold the truth
                 on_batch(loop, len(batch))
