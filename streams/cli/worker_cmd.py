@@ -6,7 +6,6 @@ import os
 import socket
 import sys
 import time
-import uuid
 
 import typer
 from rich.console import Console

@@ -112,7 +112,7 @@ class LocalKafka:
     def _argv(self, main_class: str, *args: str) -> list[str]:
         java = shutil.which("java") or "java"
         return [
-            java, f"-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.run_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={self.infra_dir / 'log4j2.properties'}",

@@ -1,6 +1,5 @@
 """Online state machines vs the independent offline recomputation, on generated streams."""
 
-import random
 
 import pytest
 
