@@ -99,8 +99,7 @@ class EventProducer:
 
     def send_bytes(self, topic: str, key: bytes | None, value: bytes, headers: list | None = None) -> None:
         """Queue pre-encoded bytes (used by the dead-letter path and by replays of raw records)."""
-        if len(value) > self._max_bytes:
-            raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")
+        self._check_size(value)
         while True:
             try:
                 self._producer.produce(topic, value, key, headers=headers)
@@ -122,9 +121,7 @@ class EventProducer:
             outcome["err"], outcome["msg"] = err, msg
             done.set()
 
-        value = encode(message)
-        if len(value) > self._max_bytes:
-            raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")
+        value = self._check_size(encode(message))
         self._producer.produce(self.topic_for(message), value, message.kafka_key(), on_delivery=on_delivery)
         self.stats.sent += 1
         deadline = time.monotonic() + timeout_s
@@ -134,6 +131,11 @@ class EventProducer:
             reason = outcome.get("err") or "timed out waiting for the broker"
             raise DeliveryError(f"not acknowledged: {reason}")
         return outcome["msg"].partition(), outcome["msg"].offset()
+
+    def _check_size(self, value: bytes) -> bytes:
+        if len(value) > self._max_bytes:
+            raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")
+        return value
 
     # -- completion
     def flush(self, timeout_s: float = 60.0, raise_on_failure: bool = True) -> DeliveryStats:

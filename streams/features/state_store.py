@@ -107,13 +107,6 @@ class ItemUsers:
         counts = pipe.execute()[len(items):]
         return dict(zip(items, counts))
 
-    def counts(self, items: Iterable[str]) -> dict[str, int]:
-        items = list(items)
-        pipe = self._redis.pipeline(transaction=False)
-        for item in items:
-            pipe.scard(self._prefix + item)
-        return dict(zip(items, pipe.execute()))
-
     def delete_all(self) -> int:
         return _delete_matching(self._redis, self._prefix + "*")
 

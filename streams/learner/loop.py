@@ -80,7 +80,8 @@ class LearningLoop:
         state.events += 1
         self.history.events_since_training += 1
         ts = event.timestamp.timestamp()
-        state.first_event_at = ts if state.first_event_at is None else state.first_event_at
+        if state.first_event_at is None:
+            state.first_event_at = ts
         state.last_event_at = ts
         kind = event.event_type.value
         out: list[Message] = []
@@ -155,8 +156,7 @@ class LearningLoop:
 
     def _window(self) -> TimeWindow:
         s = self.state
-        start = None if s.first_event_at is None else s.first_event_at
-        return TimeWindow(start=start, end=s.last_event_at, events=s.events)
+        return TimeWindow(start=s.first_event_at, end=s.last_event_at, events=s.events)
 
     def _drift_event(self, d: Detection) -> DriftEvent:
         return DriftEvent(detector=d.detector, kind=d.kind, subject=d.subject, statistic=d.statistic,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,7 +109,3 @@ def load_otto(path: Path, report: SourceReport, limit: int | None = None) -> Dat
     events.sort(key=lambda e: (e.timestamp, e.user_id))
     items = [Item(item_id=i, timestamp=ts) for i, ts in seen_items.items()]
     return Dataset("otto", items, events[:limit] if limit else events)
-
-
-def in_time_order(dataset: Dataset) -> Iterator[Interaction]:
-    yield from dataset.interactions
