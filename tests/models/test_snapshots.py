@@ -40,7 +40,8 @@ def test_injected_degradation_triggers_a_rollback(tmp_path):
     for e in stream[:3000]:
         kind = e.event_type.value
         prequential.update(e.user_id, e.item_id, implicit_target(kind, e.value), positive=is_positive(kind, e.value))
-    store, guard = SnapshotStore(tmp_path), RollbackGuard(max_drop=0.15, min_evaluations=100)
+    # margin: the drop measures 0.175; float rounding in training can move it a little between runs
+    store, guard = SnapshotStore(tmp_path), RollbackGuard(max_drop=0.1, min_evaluations=100)
     good = store.save(prequential.learner, prequential.n, {"hit_rate": prequential.rolling_hit_rate.get()})
 
     # degrade: a broken update replaces the model's state (here: an untrained clone)
