@@ -90,10 +90,24 @@ def execute(admin: AdminClient, actions: list[Action]) -> None:
 def apply_topics(settings: Settings, catalog: TopicCatalog, dry_run: bool = False) -> list[Action]:
     """Plan against the live cluster and (unless ``dry_run``) apply; returns the plan."""
     admin = admin_client(settings)
-    actions = plan(catalog, current_state(admin, [t.name for t in catalog]))
-    if not dry_run:
-        execute(admin, [a for a in actions if not isinstance(a, Refuse)])
+    names = [t.name for t in catalog]
+    actions = plan(catalog, current_state(admin, names))
+    changes = [a for a in actions if not isinstance(a, Refuse)]
+    if not dry_run and changes:
+        execute(admin, changes)
+        _wait_until_visible(admin, catalog, names)
     return actions
+
+
+def _wait_until_visible(admin: AdminClient, catalog: TopicCatalog, names: list[str], timeout_s: float = TIMEOUT_S) -> None:
+    """Metadata and configs reach every client a moment after the futures complete: wait for
+    them, so that a caller (or the next `apply`) sees what was just applied."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(isinstance(a, Refuse) for a in plan(catalog, current_state(admin, names))):
+            return
+        time.sleep(0.2)
+    raise InfraError(f"topic changes not visible after {timeout_s:.0f}s")
 
 
 def _wait(futures: dict, verb: str) -> None:
