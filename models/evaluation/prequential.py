@@ -69,6 +69,14 @@ class Prequential:
         self.n += 1
         return PrequentialStep(prediction, error, hit, shadow_hit)
 
+    def sample_item(self, exclude: str) -> str | None:
+        """A random item among those seen so far, other than ``exclude`` (None until there are two)."""
+        if len(self._items) < 2:
+            return None
+        while (candidate := self._items[self._rng.randrange(len(self._items))]) == exclude:
+            pass
+        return candidate
+
     def _candidates(self, item: str) -> set[str]:
         """The true item and ``candidates - 1`` others sampled from the items seen so far."""
         pool: set[str] = set()
@@ -77,3 +85,32 @@ class Prequential:
             if candidate != item:
                 pool.add(candidate)
         return pool | {item}
+
+
+class ProbabilisticPrequential:
+    """Test-then-train for a click model (``y`` in {0, 1}): log loss and ROC AUC, overall and rolling.
+
+    >>> from models.learners import ContextualLogistic
+    >>> p = ProbabilisticPrequential(ContextualLogistic())
+    >>> for y in [1, 0] * 200:
+    ...     _ = p.update("u", "good" if y else "bad", y, {"device": "ios"})
+    >>> bool(p.auc.get() > 0.9), p.logloss.get() < 0.69
+    (True, True)
+    """
+
+    def __init__(self, learner: Learner, window: int = 1000):
+        self.learner = learner
+        self.logloss = metrics.LogLoss()
+        self.rolling_logloss = utils.Rolling(metrics.LogLoss, window_size=window)
+        self.auc = metrics.ROCAUC(n_thresholds=50)
+        self.n = 0
+
+    def update(self, user: str, item: str, y: int, x: Features | None = None) -> float:
+        """The probability predicted before learning from this event."""
+        p = self.learner.predict_one(user, item, x)
+        self.logloss.update(bool(y), p)
+        self.rolling_logloss.update(bool(y), p)
+        self.auc.update(bool(y), p)
+        self.learner.learn_one(user, item, float(y), x)
+        self.n += 1
+        return p
