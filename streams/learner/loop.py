@@ -182,7 +182,7 @@ class LearningLoop:
                "rolling_hit_rate": s.ranker.rolling_hit_rate.get(), "implicit_mae": s.ranker.mae.get()}
         if s.click.n:
             out |= {"click_logloss": s.click.logloss.get(), "rolling_click_logloss": s.click.rolling_logloss.get(),
-                    "click_auc": s.click.auc.get()}
+                    "click_auc": float(s.click.auc.get())}
         if s.rating.n:
             out |= {"rating_mae": s.rating.mae.get(), "rolling_rating_mae": s.rating.rolling_mae.get()}
         return out

@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from streams.contracts import Interaction, decode
 from streams.errors import InvalidEvent
 from streams.learner.loop import LearnerConfig, LearningLoop
+from streams.learner.metrics import LearnerMetrics
 from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import TopicCatalog
@@ -62,7 +63,9 @@ def snapshot_dir(settings: Settings):
 
 def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: threading.Event | None = None,
                 idle_exit_s: float | None = None, on_batch=lambda loop, n: None) -> LearnerReport:
-    """Run until ``stop`` is set (or nothing arrived for ``idle_exit_s``); a final snapshot is published."""
+    """Run until ``stop`` is set (or nothing arrived for ``idle_exit_s``); a final snapshot is published.
+    ``on_batch(loop, n)`` is called after each batch; the loop's ``metrics_port`` attribute is where
+    Prometheus metrics are served (None when off)."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic = catalog.name("interactions")
     loop = LearningLoop(config or LearnerConfig(), snapshot_dir(settings))
@@ -72,6 +75,9 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     consumer.assign([TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
                      for p in partitions])
     report, stop = LearnerReport(published={}), stop or threading.Event()
+    metrics = LearnerMetrics()
+    metrics.start(settings.learner_metrics_port)
+    loop.metrics_port = metrics.port
     status_client = _redis_or_none(settings)
     last_status = 0.0
     began = last_data = time.monotonic()
@@ -84,6 +90,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                         break
                     continue
                 last_data = time.monotonic()
+                processed_before = report.processed
                 for msg in batch:
                     if msg.error() is not None:
                         continue
@@ -91,29 +98,36 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                         event = decode(Interaction, msg.value() or b"")
                     except InvalidEvent:
                         report.invalid += 1  # the features worker dead-letters it; nothing to learn
+                        metrics.invalid.inc()
                         continue
                     for out in loop.process(msg.partition(), msg.offset(), event):
                         producer.send(out)
+                        metrics.observe_message(out)
                         name = type(out).__name__
                         report.published[name] = report.published.get(name, 0) + 1
                     report.processed += 1
+                metrics.events.inc(report.processed - processed_before)
                 producer.flush()
                 learned_at = time.time()
                 for msg in batch:
                     produced = msg.timestamp()[1] / 1000
                     if produced > 0:
                         report.latencies.append((produced, learned_at - produced))
+                        metrics.latency.observe(learned_at - produced)
                 consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
                                 asynchronous=True)  # for lag monitoring only; snapshots hold the truth
-                on_batch(loop, len(batch))
-                if status_client is not None and time.monotonic() - last_status > 1.0:
+                if time.monotonic() - last_status > 1.0:
                     last_status = time.monotonic()
-                    _safely(publish_status, status_client, settings, loop)
+                    metrics.observe_loop(loop.metrics(), loop.snapshot_version)
+                    if status_client is not None:
+                        _safely(publish_status, status_client, settings, loop)
+                on_batch(loop, len(batch))
         finally:
             for out in loop.checkpoint():
                 producer.send(out)
                 report.published[type(out).__name__] = report.published.get(type(out).__name__, 0) + 1
             consumer.close()
+            metrics.stop()
             if status_client is not None:
                 _safely(publish_status, status_client, settings, loop)
     report.seconds = time.monotonic() - began

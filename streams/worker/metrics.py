@@ -17,8 +17,9 @@ import time
 from collections import deque
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from streams.metrics_http import serve_registry
 from streams.settings import Settings
 
 log = logging.getLogger("streamrec.worker")
@@ -54,15 +55,7 @@ class WorkerMetrics:
         self._last_batch_at = 0.0
 
     def start(self) -> None:
-        port = self.settings.worker_metrics_port
-        if port:
-            for candidate in range(port, port + 20):
-                try:
-                    start_http_server(candidate, addr="127.0.0.1", registry=self.registry)
-                    self.port = candidate
-                    break
-                except OSError:
-                    continue
+        self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port)
         threading.Thread(target=self._heartbeat, name="streamrec-heartbeat", daemon=True).start()
 
     def record(self, result, source: str) -> None:

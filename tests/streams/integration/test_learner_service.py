@@ -1,9 +1,12 @@
 """The learner against the real broker: learns each event once across restarts and publishes
 its snapshots as ModelUpdate records."""
 
+import urllib.request
+
 import pytest
 
 from streams.consumer import read_topic
+from streams.infra.kafka import free_port
 from streams.contracts import Interaction, ModelUpdate, decode
 from streams.learner.loop import LearnerConfig
 from streams.learner.service import read_status, run_learner
@@ -11,6 +14,11 @@ from streams.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
 
 pytestmark = pytest.mark.integration
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
 
 
 def publish(settings, catalog, events):
@@ -32,8 +40,12 @@ def test_learns_once_across_restarts_and_publishes_model_updates(feature_setting
     assert again.processed == 0
 
     publish(settings, catalog, events[6_000:])
-    third = run_learner(settings, config, idle_exit_s=3)
+    scraped = []
+    third = run_learner(settings.model_copy(update={"learner_metrics_port": free_port()}), config, idle_exit_s=3,
+                        on_batch=lambda loop, n: scraped.append(scrape(loop.metrics_port)))
     assert third.processed == 3_000
+    assert any("streamrec_learner_events_total" in text for text in scraped)
+    assert 'streamrec_learner_metric{name="hit_rate"}' in scraped[0]  # set with the first batch
 
     updates = [decode(ModelUpdate, r.value()) for r in read_topic(settings, catalog.name("model-updates"),
                                                                   expected=5, max_seconds=30, idle_timeout_s=2)]
