@@ -1,0 +1,168 @@
+"""Candidate generators. Each is fitted on an interaction frame and scores a *history* (a user's
+items in time order) against the whole item vocabulary, so it serves unknown users too and
+needs no user ids: popularity (recency-weighted), item-kNN (cosine co-occurrence) and EASE.
+
+>>> import pandas as pd
+>>> df = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u2", "u3"], "item_id": ["a", "b", "a", "b", "c"],
+...                    "timestamp": pd.to_datetime([1, 2, 3, 4, 5], unit="D", utc=True)})
+>>> vocab = Vocabulary.from_frame(df)
+>>> knn = ItemKNN().fit(df, vocab)
+>>> vocab.items[int(knn.score(["a"]).argmax())]
+'b'
+>>> top_k(Popularity().fit(df, vocab).score([]), 2, exclude=vocab.indices(["a"])).tolist()
+[1, 2]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+@dataclass
+class Vocabulary:
+    items: list[str]
+    index: dict[str, int]
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame, max_items: int | None = None) -> Vocabulary:
+        """Items by interaction count (most first), optionally the ``max_items`` most frequent."""
+        counts = df["item_id"].value_counts(sort=True)
+        items = counts.index.tolist()[:max_items] if max_items else counts.index.tolist()
+        return cls(items, {item: n for n, item in enumerate(items)})
+
+    def indices(self, items: Iterable[str]) -> np.ndarray:
+        return np.fromiter((self.index[i] for i in items if i in self.index), dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def user_item_matrix(df: pd.DataFrame, vocab: Vocabulary) -> tuple[sp.csr_matrix, list[str]]:
+    """Binary users x items matrix (an item a user interacted with, whatever the event)."""
+    known = df[df["item_id"].isin(vocab.index)]
+    users = known["user_id"].unique().tolist()
+    user_index = {u: n for n, u in enumerate(users)}
+    rows = known["user_id"].map(user_index).to_numpy()
+    cols = known["item_id"].map(vocab.index).to_numpy()
+    m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(vocab)))
+    m.data[:] = 1.0  # duplicates summed -> binary
+    return m, users
+
+
+def history_vector(history: Sequence[str], vocab: Vocabulary) -> np.ndarray:
+    x = np.zeros(len(vocab), dtype=np.float32)
+    x[vocab.indices(history)] = 1.0
+    return x
+
+
+def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, never one of ``exclude``."""
+    scores = scores.astype(np.float64, copy=True)
+    if exclude is not None and len(exclude):
+        scores[exclude] = -np.inf
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
+class Popularity:
+    """Interaction counts with exponential time decay (``half_life_days``; None = plain counts)."""
+
+    name = "popularity"
+
+    def __init__(self, half_life_days: float | None = 30.0):
+        self.half_life_days = half_life_days
+
+    def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> Popularity:
+        known = df[df["item_id"].isin(vocab.index)]
+        weight = np.ones(len(known))
+        if self.half_life_days and len(known):
+            age_days = (known["timestamp"].max() - known["timestamp"]).dt.total_seconds().to_numpy() / 86400
+            weight = 0.5 ** (age_days / self.half_life_days)
+        self.scores = np.zeros(len(vocab), dtype=np.float32)
+        np.add.at(self.scores, known["item_id"].map(vocab.index).to_numpy(), weight)
+        return self
+
+    def score(self, history: Sequence[str]) -> np.ndarray:
+        return self.scores
+
+
+class ItemKNN:
+    """Cosine similarity of item columns, the ``neighbours`` best per item; a history scores
+    ``sum of similarities``, recent items weighted more (``recency`` decay per step back)."""
+
+    name = "item_knn"
+
+    def __init__(self, neighbours: int = 100, recency: float = 0.9, max_history: int = 50):
+        self.neighbours, self.recency, self.max_history = neighbours, recency, max_history
+
+    def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> ItemKNN:
+        self.vocab = vocab
+        m, _ = user_item_matrix(df, vocab)
+        co = (m.T @ m).tocsr().astype(np.float32)
+        norms = np.sqrt(co.diagonal()) + 1e-9
+        co.setdiag(0)
+        co.eliminate_zeros()
+        sim = sp.diags(1 / norms) @ co @ sp.diags(1 / norms)
+        self.similarity = _keep_top_per_row(sim.tocsr(), self.neighbours)
+        return self
+
+    def score(self, history: Sequence[str]) -> np.ndarray:
+        recent = [i for i in history[-self.max_history:] if i in self.vocab.index]
+        if not recent:
+            return np.zeros(len(self.vocab), dtype=np.float32)
+        weights = self.recency ** np.arange(len(recent))[::-1]
+        rows = self.similarity[self.vocab.indices(recent)]
+        return np.asarray(rows.T @ weights.astype(np.float32)).ravel()
+
+    def pair(self, a: str, b: str) -> float:
+        """Similarity of two items (0 when either is unknown)."""
+        if a not in self.vocab.index or b not in self.vocab.index:
+            return 0.0
+        return float(self.similarity[self.vocab.index[a], self.vocab.index[b]])
+
+
+class EASE:
+    """Embarrassingly Shallow Autoencoder (Steck, 2019): B = I - P diagMat(1/diag(P)), P = (X'X + lambda I)^-1."""
+
+    name = "ease"
+
+    def __init__(self, l2: float = 250.0):
+        self.l2 = l2
+
+    def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> EASE:
+        self.vocab = vocab
+        m, _ = user_item_matrix(df, vocab)
+        gram = (m.T @ m).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.l2
+        p = np.linalg.inv(gram)
+        b = p / (-np.diag(p))
+        b[np.diag_indices_from(b)] = 0.0
+        self.weights = b.astype(np.float32)
+        return self
+
+    def score(self, history: Sequence[str]) -> np.ndarray:
+        return history_vector(history, self.vocab) @ self.weights
+
+
+def _keep_top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    rows, cols, vals = [], [], []
+    for r in range(m.shape[0]):
+        start, end = m.indptr[r], m.indptr[r + 1]
+        if end == start:
+            continue
+        data, idx = m.data[start:end], m.indices[start:end]
+        keep = np.argsort(-data)[:k] if end - start > k else slice(None)
+        rows.append(np.full(len(data[keep]), r))
+        cols.append(idx[keep])
+        vals.append(data[keep])
+    if not rows:
+        return sp.csr_matrix(m.shape, dtype=np.float32)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape)
