@@ -130,16 +130,19 @@ class ItemKNN:
 
 
 class EASE:
-    """Embarrassingly Shallow Autoencoder (Steck, 2019): B = I - P diagMat(1/diag(P)), P = (X'X + lambda I)^-1."""
+    """Embarrassingly Shallow Autoencoder (Steck, 2019): B = I - P diagMat(1/diag(P)), P = (X'X + lambda I)^-1,
+    over the ``max_items`` most frequent items of the vocabulary (a dense items x items inverse);
+    the other items score 0."""
 
     name = "ease"
 
-    def __init__(self, l2: float = 250.0):
-        self.l2 = l2
+    def __init__(self, l2: float = 250.0, max_items: int = 4000):
+        self.l2, self.max_items = l2, max_items
 
     def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> EASE:
         self.vocab = vocab
-        m, _ = user_item_matrix(df, vocab)
+        self.sub = Vocabulary(vocab.items[: self.max_items], {i: n for n, i in enumerate(vocab.items[: self.max_items])})
+        m, _ = user_item_matrix(df, self.sub)
         gram = (m.T @ m).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.l2
         p = np.linalg.inv(gram)
@@ -149,7 +152,9 @@ class EASE:
         return self
 
     def score(self, history: Sequence[str]) -> np.ndarray:
-        return history_vector(history, self.vocab) @ self.weights
+        out = np.zeros(len(self.vocab), dtype=np.float32)
+        out[: len(self.sub)] = history_vector(history, self.sub) @ self.weights  # vocab is sorted by count
+        return out
 
 
 def _keep_top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -1,0 +1,143 @@
+"""The training job, pure: interaction frame in, a fitted :class:`TwoStageModel` and an
+evaluation table out (our ranker, the sequence model and the baselines on one split).
+
+Stage A fits the generators on the training part and learns the ranker on the validation
+window's candidates; stage B refits the generators on training + validation and evaluates
+everything on the test window. The model of stage B is the one that is registered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from models.batch.data import Split, histories, per_user_split, targets, temporal_split
+from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
+from models.batch.metrics import evaluate
+from models.batch.ranker import RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
+from models.batch.sequence import SASRec
+
+OURS = "two-stage LambdaMART"
+
+
+@dataclass
+class TrainConfig:
+    split: str = "global"  # global | per_user
+    valid_share: float = 0.1
+    test_share: float = 0.1
+    k: int = 10
+    ease_l2: float = 250.0
+    ease_max_items: int = 4000
+    knn_neighbours: int = 100
+    sasrec_epochs: int = 10
+    use_sasrec: bool = True
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+
+
+@dataclass
+class TrainResult:
+    model: TwoStageModel
+    table: dict[str, dict[str, float]]  # model name -> metrics on the test window
+    stats: dict[str, float]
+    timings: dict[str, float]
+    split: Split
+    test_histories: dict[str, list[str]]
+    test_targets: dict[str, dict[str, int]]
+
+    @property
+    def best_baseline(self) -> tuple[str, float]:
+        key = f"ndcg@{self.k}"
+        name = max((n for n in self.table if n != OURS and n != "sasrec"), key=lambda n: self.table[n][key])
+        return name, self.table[name][key]
+
+    @property
+    def k(self) -> int:
+        return int(next(iter(self.table.values()))["k"])
+
+
+def make_generators(config: TrainConfig) -> dict:
+    gens = {"popularity": Popularity(half_life_days=None), "item_knn": ItemKNN(neighbours=config.knn_neighbours),
+            "ease": EASE(l2=config.ease_l2, max_items=config.ease_max_items)}
+    if config.use_sasrec:
+        gens["sasrec"] = SASRec(epochs=config.sasrec_epochs)
+    return gens
+
+
+def fit_two_stage(df: pd.DataFrame, config: TrainConfig, timings: dict, progress: Callable[[str], None]) -> TwoStageModel:
+    vocab = Vocabulary.from_frame(df)
+    generators = make_generators(config)
+    for name, g in generators.items():
+        began = time.perf_counter()
+        g.fit(df, vocab)
+        timings[f"fit_{name}"] = timings.get(f"fit_{name}", 0.0) + time.perf_counter() - began
+        progress(f"fitted {name} on {len(df):,} events ({timings[f'fit_{name}']:.1f}s)")
+    log_count, mean_grade = item_statistics(df, vocab)
+    return TwoStageModel(vocab, generators, log_count, mean_grade, config.ranker)
+
+
+def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,
+                       progress: Callable[[str], None] = lambda _: None) -> TrainResult:
+    config = config or TrainConfig()
+    began = time.perf_counter()
+    timings: dict[str, float] = {}
+    split = (per_user_split if config.split == "per_user" else temporal_split)(df, config.valid_share, config.test_share)
+    if split.train.empty or split.valid.empty or split.test.empty:
+        raise ValueError(f"not enough data to split: {len(df)} events "
+                         f"(train {len(split.train)}, valid {len(split.valid)}, test {len(split.test)})")
+    # stage A: the ranker learns from the validation window
+    stage_a = fit_two_stage(split.train, config, timings, progress)
+    history_a = histories(split.train)
+    t = time.perf_counter()
+    features, labels, groups = training_frame(stage_a, history_a, targets(history_a, split.valid))
+    fit_stats = fit_ranker(stage_a, features, labels, groups)
+    timings["fit_ranker"] = time.perf_counter() - t
+    progress(f"ranker: {len(groups):,} lists, {len(labels):,} rows ({timings['fit_ranker']:.1f}s)")
+    # stage B: refit the generators on train + valid, keep the ranker, evaluate on test
+    seen = pd.concat([split.train, split.valid])
+    model = fit_two_stage(seen, config, timings, progress)
+    model.booster = stage_a.booster
+    history_b = histories(seen)
+    test_targets = targets(history_b, split.test)
+    t = time.perf_counter()
+    table = evaluate_models(model, history_b, test_targets, seen, config.k)
+    timings["evaluate"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - began
+    stats = {"events": float(len(df)), "train_events": float(len(split.train)), "valid_events": float(len(split.valid)),
+             "test_events": float(len(split.test)), "test_users": float(len(test_targets)),
+             "items": float(len(model.vocab))} | fit_stats
+    return TrainResult(model, table, stats, timings, split, history_b, test_targets)
+
+
+def evaluate_models(model: TwoStageModel, history: dict[str, list[str]], test_targets: dict[str, dict[str, int]],
+                    seen: pd.DataFrame, k: int, others: dict | None = None) -> dict[str, dict[str, float]]:
+    """Our model and each of its generators alone (the baselines), on the same users and targets."""
+    relevant = {u: set(t) for u, t in test_targets.items()}
+    popularity = seen["item_id"].value_counts().to_dict()
+    knn = model.generators.get("item_knn")
+    similarity = knn.pair if knn is not None else None
+    n_catalog = len(model.vocab)
+    table = {}
+    for name, g in model.generators.items():
+        ranked = {u: [model.vocab.items[i] for i in top_k(g.score(history[u]), k, model.vocab.indices(history[u]))]
+                  for u in relevant}
+        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
+    for name, m in {OURS: model, **(others or {})}.items():
+        ranked = {u: [i for i, _ in m.recommend(history[u], k)] for u in relevant}
+        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
+    return table
+
+
+def format_table(table: dict[str, dict[str, float]], k: int = 10) -> str:
+    cols = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", f"hit_rate@{k}", f"coverage@{k}", "diversity", "novelty"]
+    lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    best = max(v[f"ndcg@{k}"] for v in table.values())
+    for name, m in sorted(table.items(), key=lambda kv: -kv[1][f"ndcg@{k}"]):
+        cells = [f"**{m[c]:.4f}**" if c == f"ndcg@{k}" and m[c] == best else f"{m.get(c, float('nan')):.4f}"
+                 for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+

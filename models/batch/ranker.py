@@ -1,0 +1,135 @@
+"""The two-stage recommender: candidates from every generator, features, LightGBM LambdaMART.
+
+:class:`TwoStageModel` is what gets registered and served: it holds the fitted generators,
+item statistics and the ranker, and recommends from a history alone (unknown users included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.batch.data import graded_labels
+from models.batch.generators import Vocabulary, top_k
+
+
+@dataclass
+class RankerConfig:
+    candidates_per_generator: int = 50
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 20
+    early_stopping: int = 30
+    seed: int = 0
+
+
+@dataclass
+class TwoStageModel:
+    vocab: Vocabulary
+    generators: dict  # name -> fitted generator (score(history) over vocab)
+    item_log_count: np.ndarray
+    item_mean_grade: np.ndarray
+    config: RankerConfig = field(default_factory=RankerConfig)
+    booster: lgb.Booster | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = []
+        for g in self.generators:
+            names += [f"{g}_score", f"{g}_rank"]
+        return names + ["item_log_count", "item_mean_grade", "history_log_length", "similar_to_last"]
+
+    def candidates(self, history: Sequence[str], exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, feature matrix) of the union of every generator's top candidates."""
+        seen = self.vocab.indices(list(history) + list(exclude))
+        scores = {name: g.score(history) for name, g in self.generators.items()}
+        per_generator = {name: top_k(s, self.config.candidates_per_generator, seen) for name, s in scores.items()}
+        pool = np.unique(np.concatenate(list(per_generator.values()))) if per_generator else np.empty(0, np.int64)
+        n = self.config.candidates_per_generator
+        columns = []
+        for name, s in scores.items():
+            rank = np.full(len(self.vocab), n + 1, dtype=np.float32)
+            rank[per_generator[name]] = np.arange(1, len(per_generator[name]) + 1)
+            columns += [s[pool], rank[pool]]
+        last = history[-1] if len(history) else None
+        knn = self.generators.get("item_knn")
+        similar = (np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
+                   if knn is not None and last in self.vocab.index else np.zeros(len(pool)))
+        columns += [self.item_log_count[pool], self.item_mean_grade[pool],
+                    np.full(len(pool), np.log1p(len(history))), similar]
+        return pool, np.column_stack(columns).astype(np.float32) if len(pool) else np.empty((0, len(columns)))
+
+    def recommend(self, history: Sequence[str], k: int = 10, exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """The top ``k`` (item, score), best first."""
+        pool, features = self.candidates(history, exclude)
+        if not len(pool):
+            return []
+        if self.booster is None:  # untrained ranker: fall back on the first generator's score
+            scores = features[:, 0]
+        else:
+            scores = self.booster.predict(features, num_threads=1)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(self.vocab.items[pool[i]], float(scores[i])) for i in order]
+
+    def contributions(self, history: Sequence[str], items: Sequence[str]) -> dict[str, dict[str, float]]:
+        """LightGBM feature contributions (SHAP values) per item, for explanations."""
+        pool, features = self.candidates(history)
+        if self.booster is None:
+            return {}
+        position = {self.vocab.items[i]: n for n, i in enumerate(pool)}
+        rows = [position[i] for i in items if i in position]
+        values = self.booster.predict(features[rows], pred_contrib=True)
+        names = self.feature_names
+        return {self.vocab.items[pool[r]]: dict(zip(names, map(float, v[:-1]), strict=True))
+                for r, v in zip(rows, values, strict=True)}
+
+
+def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    known = df[df["item_id"].isin(vocab.index)]
+    idx = known["item_id"].map(vocab.index).to_numpy()
+    counts = np.bincount(idx, minlength=len(vocab)).astype(np.float32)
+    grades = np.bincount(idx, weights=graded_labels(known).to_numpy(), minlength=len(vocab))
+    return np.log1p(counts), (grades / np.maximum(counts, 1)).astype(np.float32)
+
+
+def training_frame(model: TwoStageModel, history: Mapping[str, list[str]], labels: Mapping[str, Mapping[str, int]]):
+    """Candidate rows for the users of ``labels``: (features, graded label, group sizes).
+    Label = 1 + the best grade of an item taken up in the window, 0 otherwise; users whose
+    candidates hold no taken-up item are left out (nothing to learn from their list)."""
+    xs, ys, groups = [], [], []
+    for user, taken in labels.items():
+        pool, features = model.candidates(history.get(user, []))
+        y = np.array([1 + taken[model.vocab.items[i]] if model.vocab.items[i] in taken else 0 for i in pool])
+        if len(pool) and y.max() > 0:
+            xs.append(features)
+            ys.append(y)
+            groups.append(len(pool))
+    if not xs:
+        return np.empty((0, len(model.feature_names))), np.empty(0), []
+    return np.vstack(xs), np.concatenate(ys), groups
+
+
+def fit_ranker(model: TwoStageModel, features: np.ndarray, labels: np.ndarray, groups: list[int],
+               holdout_share: float = 0.2) -> dict[str, float]:
+    """LambdaMART on the candidate rows; early stopping on the last ``holdout_share`` of groups."""
+    c = model.config
+    if len(groups) < 5:
+        model.booster = None
+        return {"ranker_groups": float(len(groups))}
+    cut = max(1, int(len(groups) * (1 - holdout_share)))
+    rows = int(np.sum(groups[:cut]))
+    ranker = lgb.LGBMRanker(objective="lambdarank", n_estimators=c.n_estimators, learning_rate=c.learning_rate,
+                            num_leaves=c.num_leaves, min_child_samples=c.min_child_samples, random_state=c.seed,
+                            verbose=-1, n_jobs=2)
+    ranker.fit(features[:rows], labels[:rows], group=groups[:cut], eval_X=(features[rows:],), eval_y=(labels[rows:],),
+               eval_group=[groups[cut:]], eval_names=["valid"], eval_at=[10],
+               callbacks=[lgb.early_stopping(c.early_stopping, verbose=False), lgb.log_evaluation(0)])
+    model.booster = ranker.booster_
+    return {"ranker_groups": float(len(groups)), "ranker_rows": float(len(labels)),
+            "ranker_best_iteration": float(ranker.best_iteration_ or c.n_estimators),
+            "ranker_valid_ndcg@10": float(ranker.best_score_["valid"]["ndcg@10"])}
