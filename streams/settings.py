@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     mlflow_port: int = 5000
+    trainer_webhook_url: str | None = Field(None, description="Slack-compatible webhook for failed training runs")
+    trainer_promotion_margin: float = Field(0.0, description="relative NDCG@10 gain over the champion needed to promote")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )

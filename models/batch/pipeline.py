@@ -34,6 +34,7 @@ class TrainConfig:
     knn_neighbours: int = 100
     sasrec_epochs: int = 10
     use_sasrec: bool = True
+    min_events: int = 1000
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
 
@@ -83,6 +84,8 @@ def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,
     config = config or TrainConfig()
     began = time.perf_counter()
     timings: dict[str, float] = {}
+    if len(df) < config.min_events:
+        raise ValueError(f"not enough data to train: {len(df)} events (need {config.min_events})")
     split = (per_user_split if config.split == "per_user" else temporal_split)(df, config.valid_share, config.test_share)
     if split.train.empty or split.valid.empty or split.test.empty:
         raise ValueError(f"not enough data to split: {len(df)} events "
