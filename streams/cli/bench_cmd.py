@@ -64,3 +64,18 @@ def learner(
     console.print(text)
     if write:
         console.print(f"written to {write_section('learner', text)}")
+
+
+@app.command()
+def train(
+    dataset: str = typer.Option(..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small)"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """Evaluation table (ours vs baselines) on a dataset, and the training time for 100k events."""
+    from bench.report import write_section
+    from bench.train import run
+
+    text = run(dataset, progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('train', text)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, demo_cmd, infra_cmd, produce_cmd, topics_cmd, worker_cmd
+from streams.cli import bench_cmd, demo_cmd, infra_cmd, produce_cmd, topics_cmd, trainer_cmd, worker_cmd
 from streams.errors import StreamrecError
 
 app = typer.Typer(help="streamrec: a Kafka-native real-time recommender.", no_args_is_help=True,
@@ -19,6 +19,9 @@ demo_cmd.register(app)
 app.command()(worker_cmd.backfill)
 app.command()(worker_cmd.learner)
 app.command()(worker_cmd.retrain)
+app.command()(trainer_cmd.train)
+app.command()(trainer_cmd.trainer)
+app.add_typer(trainer_cmd.models_app, name="models")
 
 
 def main() -> None:
