@@ -75,8 +75,7 @@ def fit_two_stage(df: pd.DataFrame, config: TrainConfig, timings: dict, progress
         g.fit(df, vocab)
         timings[f"fit_{name}"] = timings.get(f"fit_{name}", 0.0) + time.perf_counter() - began
         progress(f"fitted {name} on {len(df):,} events ({timings[f'fit_{name}']:.1f}s)")
-    log_count, mean_grade = item_statistics(df, vocab)
-    return TwoStageModel(vocab, generators, log_count, mean_grade, config.ranker)
+    return TwoStageModel(vocab, generators, *item_statistics(df, vocab), config.ranker)
 
 
 def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,

@@ -22,9 +22,11 @@ class RankerConfig:
     candidates_per_generator: int = 50
     n_estimators: int = 300
     learning_rate: float = 0.05
-    num_leaves: int = 31
-    min_child_samples: int = 20
-    early_stopping: int = 30
+    # small trees, large leaves: of three settings tried on ML latest-small, the best on the
+    # validation lists (NDCG@10 0.157 vs 0.147 for 31 leaves / 20 samples)
+    num_leaves: int = 7
+    min_child_samples: int = 100
+    early_stopping: int = 50
     seed: int = 0
 
 
@@ -34,6 +36,7 @@ class TwoStageModel:
     generators: dict  # name -> fitted generator (score(history) over vocab)
     item_log_count: np.ndarray
     item_mean_grade: np.ndarray
+    item_log_recent: np.ndarray  # interactions in the last tenth of the fit data's time span
     config: RankerConfig = field(default_factory=RankerConfig)
     booster: lgb.Booster | None = None
 
@@ -41,8 +44,9 @@ class TwoStageModel:
     def feature_names(self) -> list[str]:
         names = []
         for g in self.generators:
-            names += [f"{g}_score", f"{g}_rank"]
-        return names + ["item_log_count", "item_mean_grade", "history_log_length", "similar_to_last"]
+            names += [f"{g}_score", f"{g}_rank", f"{g}_score_vs_best"]
+        return names + ["item_log_count", "item_mean_grade", "item_log_recent", "history_log_length",
+                        "history_mean_log_count", "item_vs_history_popularity", "similar_to_last"]
 
     def candidates(self, history: Sequence[str], exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(item indices, feature matrix) of the union of every generator's top candidates."""
@@ -55,13 +59,17 @@ class TwoStageModel:
         for name, s in scores.items():
             rank = np.full(len(self.vocab), n + 1, dtype=np.float32)
             rank[per_generator[name]] = np.arange(1, len(per_generator[name]) + 1)
-            columns += [s[pool], rank[pool]]
+            best = float(np.max(s[pool])) if len(pool) else 0.0
+            columns += [s[pool], rank[pool], s[pool] / best if best > 0 else np.zeros(len(pool))]
         last = history[-1] if len(history) else None
         knn = self.generators.get("item_knn")
         similar = (np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
                    if knn is not None and last in self.vocab.index else np.zeros(len(pool)))
-        columns += [self.item_log_count[pool], self.item_mean_grade[pool],
-                    np.full(len(pool), np.log1p(len(history))), similar]
+        known = self.vocab.indices(history)
+        taste = float(self.item_log_count[known].mean()) if len(known) else 0.0
+        columns += [self.item_log_count[pool], self.item_mean_grade[pool], self.item_log_recent[pool],
+                    np.full(len(pool), np.log1p(len(history))), np.full(len(pool), taste),
+                    self.item_log_count[pool] - taste, similar]
         return pool, np.column_stack(columns).astype(np.float32) if len(pool) else np.empty((0, len(columns)))
 
     def recommend(self, history: Sequence[str], k: int = 10, exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
@@ -89,12 +97,16 @@ class TwoStageModel:
                 for r, v in zip(rows, values, strict=True)}
 
 
-def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per item: log count, mean grade, log count in the last tenth of the time span."""
     known = df[df["item_id"].isin(vocab.index)]
     idx = known["item_id"].map(vocab.index).to_numpy()
     counts = np.bincount(idx, minlength=len(vocab)).astype(np.float32)
     grades = np.bincount(idx, weights=graded_labels(known).to_numpy(), minlength=len(vocab))
-    return np.log1p(counts), (grades / np.maximum(counts, 1)).astype(np.float32)
+    recent_from = known["timestamp"].quantile(0.9) if len(known) else None
+    recent = np.bincount(idx[(known["timestamp"] >= recent_from).to_numpy()], minlength=len(vocab)) if len(known) \
+        else np.zeros(len(vocab))
+    return np.log1p(counts), (grades / np.maximum(counts, 1)).astype(np.float32), np.log1p(recent).astype(np.float32)
 
 
 def training_frame(model: TwoStageModel, history: Mapping[str, list[str]], labels: Mapping[str, Mapping[str, int]]):

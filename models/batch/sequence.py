@@ -13,9 +13,9 @@ vocabulary like the other generators.
 ...     timestamp=lambda d: pd.to_datetime(d["t"], unit="h", utc=True))
 >>> from models.batch.generators import Vocabulary
 >>> vocab = Vocabulary.from_frame(df)
->>> model = SASRec(dim=16, epochs=60, seed=0).fit(df, vocab)
->>> vocab.items[int(model.score(["i1", "i2", "i3"]).argmax())]  # every user walks i0 -> i1 -> ... -> i5
-'i4'
+>>> model = SASRec(dim=16, epochs=100, lr=1e-2, seed=0).fit(df, vocab)
+>>> [vocab.items[int(model.score(h).argmax())] for h in (["i1", "i2", "i3"], ["i3", "i4"])]  # i0 -> i1 -> ... -> i5
+['i4', 'i5']
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ class SASRec:
         ids = [self.vocab.index[i] + 1 for i in history if i in self.vocab.index][-self.params["max_len"]:]
         if not ids:
             return np.zeros(len(self.vocab), dtype=np.float32)
-        hidden = self.network(torch.tensor([ids], dtype=torch.long))[0, -1]
+        padded = [0] * (self.params["max_len"] - len(ids)) + ids  # positions as in training (left-padded)
+        hidden = self.network(torch.tensor([padded], dtype=torch.long))[0, -1]
         return self.network.logits(hidden)[1:].numpy().astype(np.float32)
 
     def __getstate__(self):
