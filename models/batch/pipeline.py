@@ -35,6 +35,7 @@ class TrainConfig:
     sasrec_epochs: int = 10
     use_sasrec: bool = True
     min_events: int = 1000
+    tune_budget_s: float = 0.0  # > 0: Optuna search of the ranker's settings for this long
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
 
@@ -94,13 +95,18 @@ def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,
     history_a = histories(split.train)
     t = time.perf_counter()
     features, labels, groups = training_frame(stage_a, history_a, targets(history_a, split.valid))
-    fit_stats = fit_ranker(stage_a, features, labels, groups)
+    tuning: dict[str, float] = {}
+    if config.tune_budget_s > 0 and len(groups) >= 5:
+        from models.batch.tuning import tune_ranker
+
+        _, tuning = tune_ranker(stage_a, features, labels, groups, config.tune_budget_s, progress=progress)
+    fit_stats = fit_ranker(stage_a, features, labels, groups) | tuning
     timings["fit_ranker"] = time.perf_counter() - t
     progress(f"ranker: {len(groups):,} lists, {len(labels):,} rows ({timings['fit_ranker']:.1f}s)")
     # stage B: refit the generators on train + valid, keep the ranker, evaluate on test
     seen = pd.concat([split.train, split.valid])
     model = fit_two_stage(seen, config, timings, progress)
-    model.booster = stage_a.booster
+    model.booster, model.config = stage_a.booster, stage_a.config
     history_b = histories(seen)
     test_targets = targets(history_b, split.test)
     t = time.perf_counter()

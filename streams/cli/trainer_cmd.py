@@ -18,6 +18,7 @@ def train(
     split: str = typer.Option("global", help="global (time cut) or per_user (each user's last events)"),
     force: bool = typer.Option(False, "--force", help="train even if this request already has a finished run"),
     dry_run: bool = typer.Option(False, "--dry-run", help="train and evaluate, register nothing"),
+    tune: float = typer.Option(0.0, help="seconds of Optuna search over the ranker's settings (0 = off)"),
 ) -> None:
     """Run the training pipeline by hand (the same one the trainer runs for a retrain request)."""
     from models.batch.pipeline import TrainConfig
@@ -36,7 +37,7 @@ def train(
         events = frame_from_events(load(dataset, SourceReport()).interactions)
     else:
         events = training_events(settings, request)
-    outcome = run_training(settings, request, events, TrainConfig(split=split),
+    outcome = run_training(settings, request, events, TrainConfig(split=split, tune_budget_s=tune),
                            QualityGates(margin=settings.trainer_promotion_margin), progress=console.print)
     if outcome.updates:
         _publish(settings, outcome.updates)

@@ -80,9 +80,11 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
 
     mlflow.log_params({"events": len(events), "split": config.split, "valid_share": config.valid_share,
                        "test_share": config.test_share, "k": config.k, "ease_l2": config.ease_l2,
-                       "knn_neighbours": config.knn_neighbours, "sasrec_epochs": config.sasrec_epochs}
+                       "knn_neighbours": config.knn_neighbours, "sasrec_epochs": config.sasrec_epochs,
+                       "tune_budget_s": config.tune_budget_s}
                       | {f"ranker.{k}": v for k, v in asdict(config.ranker).items()})
     result = train_and_evaluate(events, config, progress)
+    mlflow.log_params({f"ranker_final.{k}": v for k, v in asdict(result.model.config).items()})  # after tuning
     ours = result.table[OURS]
     metrics = {k: v for k, v in ours.items() if k != "k"}
     log_metrics(metrics | {f"baseline.{name}.{k}": v for name, m in result.table.items() if name != OURS

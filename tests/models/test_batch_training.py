@@ -1,0 +1,77 @@
+"""The batch pipeline on small generated data (no broker, no MLflow)."""
+
+import numpy as np
+import pytest
+
+from models.batch.data import frame_from_events, histories, targets, temporal_split
+from models.batch.pipeline import OURS, TrainConfig, train_and_evaluate
+from models.batch.ranker import training_frame
+from streams.contracts import Interaction
+from streams.sources.synthetic import SimulationConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def frame():
+    sim = SimulationConfig(n_events=15_000, n_users=200, n_items=150, n_categories=6, seed=4)
+    return frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
+
+
+@pytest.fixture(scope="module")
+def result(frame):
+    return train_and_evaluate(frame, TrainConfig(sasrec_epochs=2))
+
+
+def test_the_temporal_split_leaks_nothing_backwards(frame):
+    split = temporal_split(frame, 0.1, 0.1)
+    assert split.train["timestamp"].max() < split.valid["timestamp"].min() <= split.valid["timestamp"].max()
+    assert split.valid["timestamp"].max() < split.test["timestamp"].min()
+    assert len(split.train) + len(split.valid) + len(split.test) == len(frame)
+
+
+def test_targets_are_new_items_of_known_users(frame):
+    split = temporal_split(frame, 0.1, 0.1)
+    history = histories(split.train)
+    found = targets(history, split.valid)
+    assert found and all(user in history for user in found)
+    assert all(item not in set(history[user]) for user, items in found.items() for item in items)
+
+
+def test_the_ranker_beats_popularity_and_every_model_is_on_one_protocol(result):
+    k = "ndcg@10"
+    assert set(result.table) == {OURS, "popularity", "item_knn", "ease", "sasrec"}
+    assert len({m["users"] for m in result.table.values()}) == 1  # same users for everyone
+    assert result.table[OURS][k] > result.table["popularity"][k]
+    assert result.model.booster is not None and result.stats["ranker_groups"] >= 5
+
+
+def test_the_model_recommends_from_a_history_alone_and_explains(result):
+    model = result.model
+    history = ["i1", "i2", "i3"]
+    top = model.recommend(history, k=5)
+    assert len(top) == 5 and not {i for i, _ in top} & set(history)
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+    assert model.recommend([], k=3)  # an unknown user still gets a list
+    reasons = model.contributions(history, [top[0][0]])
+    assert set(reasons[top[0][0]]) == set(model.feature_names)
+
+
+def test_ranker_labels_are_graded_and_lists_hold_a_positive(frame):
+    from models.batch.pipeline import fit_two_stage
+
+    split = temporal_split(frame, 0.1, 0.1)
+    model = fit_two_stage(split.train, TrainConfig(use_sasrec=False), {}, lambda _: None)
+    history = histories(split.train)
+    x, y, groups = training_frame(model, history, targets(history, split.valid))
+    assert x.shape == (len(y), len(model.feature_names)) and sum(groups) == len(y)
+    bounds = np.cumsum([0, *groups])
+    assert all(y[a:b].max() > 0 for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+    assert set(np.unique(y)) <= {0, 2, 3, 4, 5}  # 1 + grade (view 1 ... purchase 4)
+
+
+def test_optuna_search_stays_within_its_budget(frame):
+    import time
+
+    began = time.monotonic()
+    result = train_and_evaluate(frame, TrainConfig(use_sasrec=False, tune_budget_s=4))
+    assert result.stats["tuning_trials"] >= 1
+    assert time.monotonic() - began < 120
