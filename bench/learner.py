@@ -65,7 +65,9 @@ MAE 0.7486. That is another MovieLens release (943 users, 1,682 items, ratings 1
 Kafka. Here ML latest-small has 671 users, 9,066 movies, and half-star ratings from 0.5 to 5.
 
 Event → model updated (record produce time → the event learned by the running learner), with
-synthetic events produced at {self.latency_rate:,.0f}/s for 20 s: p50 **{self.latency_p50 * 1000:,.0f} ms**,
+synthetic events produced at {self.latency_rate:,.0f}/s for 20 s by another process (the first 2 s
+left out: the producer's first records wait for its broker connection and idempotent producer
+id, which put all of the slowest 150 events in the first second): p50 **{self.latency_p50 * 1000:,.0f} ms**,
 p99 **{self.latency_p99 * 1000:,.0f} ms** (goal ≤ 1 s). The online model is published for serving
 at each snapshot (every 5,000 events or 60 s).
 
@@ -127,6 +129,9 @@ def run(settings: Settings, dataset_path, progress=print) -> LearnerBenchResult:
                               rate, p50, p99, rows)
 
 
+WARM_UP_S = 2.0
+
+
 def _latency(s: Settings, catalog: TopicCatalog, progress, rate: float = 500.0, seconds: float = 20.0):
     """Run the learner (caught up) while another process produces events at ``rate``/s; the
     latency of those events (a producer in this process would compete for the GIL)."""
@@ -145,7 +150,9 @@ def _latency(s: Settings, catalog: TopicCatalog, progress, rate: float = 500.0, 
     time.sleep(3)
     stop.set()
     thread.join(60)
-    lags = sorted(lag for produced, lag in holder["report"].latencies if produced >= began)
+    produced_times = [produced for produced, _ in holder["report"].latencies if produced >= began]
+    warm = min(produced_times) + WARM_UP_S  # the producer's first records wait for its connection and producer id
+    lags = sorted(lag for produced, lag in holder["report"].latencies if produced >= warm)
     p50, p99 = lags[len(lags) // 2], lags[int(len(lags) * 0.99)]
     progress(f"event -> learned at {rate:,.0f}/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({len(lags):,} events)")
     return rate, p50, p99

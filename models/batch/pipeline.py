@@ -149,3 +149,15 @@ def format_table(table: dict[str, dict[str, float]], k: int = 10) -> str:
     return "\n".join(lines)
 
 
+
+
+def evaluation_chart(table: dict[str, dict[str, float]], path, k: int = 10) -> None:
+    """A grouped bar chart (HTML, plotly) of the ranking metrics of every model."""
+    import plotly.graph_objects as go
+
+    metrics = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", f"hit_rate@{k}", f"coverage@{k}"]
+    order = sorted(table, key=lambda name: -table[name][f"ndcg@{k}"])
+    figure = go.Figure([go.Bar(name=name, x=metrics, y=[table[name].get(m, 0.0) for m in metrics]) for name in order])
+    figure.update_layout(barmode="group", title=f"Offline evaluation on the test window ({int(table[order[0]]['users'])} users)",
+                         yaxis_title="value", template="plotly_white")
+    figure.write_html(str(path), include_plotlyjs=True)  # readable offline

@@ -9,6 +9,7 @@ described in docs/learning.md (user-sharded state, periodic item-factor sync).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import deque
@@ -69,6 +70,8 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic = catalog.name("interactions")
     loop = LearningLoop(config or LearnerConfig(), snapshot_dir(settings))
+    gc.collect()
+    gc.freeze()  # the loaded model's millions of objects are not scanned by every full collection
     consumer = Consumer(settings.kafka_client_config() | {
         "group.id": f"{settings.worker_group}-learner", "enable.auto.commit": False})
     partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)

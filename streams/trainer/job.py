@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.batch.pipeline import OURS, TrainConfig, evaluate_models, format_table, train_and_evaluate
+from models.batch.pipeline import (OURS, TrainConfig, evaluate_models, evaluation_chart, format_table,
+                                   train_and_evaluate)
 from streams.contracts import ModelUpdate, RetrainRequest
 from streams.settings import Settings
 from streams.trainer.promotion import QualityGates, decide_promotion
@@ -95,6 +96,7 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
         (out / "evaluation.md").write_text(format_table(result.table, config.k) + "\n")
         (out / "evaluation.json").write_text(json.dumps(result.table, indent=2))
         (out / "features.json").write_text(json.dumps(result.model.feature_names, indent=2))
+        evaluation_chart(result.table, out / "evaluation.html", config.k)
         drift_report(result, out)
         mlflow.log_artifacts(str(out))
     if request.dry_run:

@@ -65,6 +65,10 @@ def test_registry_aliases_promotion_rollback_and_failure(trainer_settings, event
 
     registry = Registry(s.mlflow_tracking_uri, "ranker")
     tags = registry.version_tags("1")
+    artifacts = {f.path for f in registry.client.list_artifacts(first.run_id)}
+    assert {"evaluation.md", "evaluation.json", "evaluation.html", "features.json", "data_drift.html",
+            "data_drift.json"} <= artifacts
+    assert len(registry.load("1").recommend(["i1", "i2"], 3)) == 3  # the registered model loads and serves
     assert tags["trigger"] == "manual" and tags["reason"] == "first" and "data_window" in tags and tags["code_version"]
 
     worse = run_training(s, request("worse"), frame, WORSE)
