@@ -45,7 +45,8 @@ class LearnerBenchResult:
         return f"""## Online learner (`streamrec bench learner`)
 
 Command: `{command}`. Dataset: {self.dataset} ({self.ratings:,} ratings), replayed through the local
-broker in event-time order. The learner (`streamrec learner`: implicit ranker and rating model, drift
+broker in event-time order. The learner (`streamrec learner`: implicit ranker, rating model and contextual
+engagement model, concept and data drift
 monitors, retrain policy, snapshots) reads it back. Prequential (test-then-train) evaluation: each
 rating is predicted before it is learned. The rating model is River `BiasedMF`, 10 factors, SGD
 0.025/0.05, with predictions clipped to [0.5, 5].
