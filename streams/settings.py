@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     mlflow_port: int = 5000
     trainer_webhook_url: str | None = Field(None, description="Slack-compatible webhook for failed training runs")
     trainer_promotion_margin: float = Field(0.0, description="relative NDCG@10 gain over the champion needed to promote")
+    serve_host: str = Field("127.0.0.1", description="address `streamrec serve` listens on")
+    serve_port: int = Field(8000, description="port of `streamrec serve`")
+    serve_model: str = Field("ranker", description="registered model served (alias champion)")
+    serve_api_keys: SecretStr | None = Field(None, description="comma-separated keys for write/admin endpoints "
+                                                                "(unset = open; never logged)")
+    serve_max_k: int = Field(100, description="largest k accepted by /recommend")
+    serve_max_batch: int = Field(5000, description="most events accepted by one /events/batch call")
+    serve_max_body_bytes: int = Field(4 * 1024 * 1024, description="larger request bodies get 413")
+    serve_dedup_ttl_s: int = Field(7 * 24 * 3600, description="how long /events remembers an event_id")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )

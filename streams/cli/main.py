@@ -21,6 +21,7 @@ app.command()(worker_cmd.learner)
 app.command()(worker_cmd.retrain)
 app.command()(trainer_cmd.train)
 app.command()(trainer_cmd.trainer)
+app.command()(trainer_cmd.serve)
 app.add_typer(trainer_cmd.models_app, name="models")
 
 

@@ -93,3 +93,28 @@ def _publish(settings, updates) -> None:
                        report_successes=True) as producer:
         for update in updates:
             producer.send_and_wait(update)
+
+
+def serve() -> None:
+    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models)."""
+    import threading
+
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.runtime import feast_history, redis_dedup, watch_champion
+    from serving.state import ModelState
+    from streams.producer import EventProducer
+    from streams.topics import TopicCatalog
+
+    settings = get_settings()
+    state, stop = ModelState(settings.serve_model), threading.Event()
+    threading.Thread(target=watch_champion, args=(settings, state, stop), daemon=True, name="champion").start()
+    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
+                             report_successes=True)
+    app = create_app(settings, state, feast_history(settings), producer, redis_dedup(settings))
+    try:
+        uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, log_level="warning")
+    finally:
+        stop.set()
+        producer.flush(raise_on_failure=False)

@@ -1,0 +1,159 @@
+"""The HTTP edge (FastAPI). Thin: validation, auth, limits, metrics; ranking is
+:func:`serving.ranking.rank`, models are :class:`serving.state.ModelState`.
+
+- ``POST /recommend`` -> a ranked list (fallback flagged, never a 5xx for a store outage);
+- ``POST /events`` and ``/events/batch`` -> 202 once the broker has them; idempotent on event_id;
+- ``GET /health``, ``/ready``, ``/metrics``, ``/models``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field
+
+from serving.ranking import rank
+from serving.state import ModelState
+from streams.contracts import Context, Interaction, Recommendation, ScoredItem
+from streams.errors import DeliveryError, InvalidEvent
+from streams.settings import Settings
+
+
+class RecommendBody(BaseModel):
+    model_config = {"extra": "forbid"}
+    user_id: str = Field(min_length=1, max_length=256)
+    k: int = Field(10, ge=1)
+    context: Context = Field(default_factory=dict)
+    exclude_seen: bool = True
+    exclude: list[str] = Field(default_factory=list, max_length=1000)
+    explain: bool = False
+
+
+class RecommendResponse(BaseModel):
+    recommendation_id: str
+    user_id: str
+    items: list[ScoredItem]
+    model_name: str
+    model_version: str
+    variant: str | None = None
+    fallback: bool
+    fallback_reason: str | None = None
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("streamrec_api_requests", "HTTP requests", ["endpoint", "status"], registry=r)
+        self.latency = Histogram("streamrec_api_latency_seconds", "request latency", ["endpoint"], registry=r,
+                                 buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+        self.fallbacks = Counter("streamrec_api_fallbacks", "answers from the fallback list", ["reason"], registry=r)
+        self.events = Counter("streamrec_api_events", "events accepted", ["outcome"], registry=r)
+
+
+def create_app(settings: Settings, state: ModelState, history: Callable[[str], list[str] | None],
+               producer=None, seen_event: Callable[[str], bool] | None = None) -> FastAPI:
+    """``history(user_id)``: the user's recent items, None when the store is unavailable.
+    ``producer``: an EventProducer(report_successes=True), or None (no ingest, no impression log).
+    ``seen_event(event_id)``: True when the id was already accepted (marks it otherwise)."""
+    app = FastAPI(title="streamrec", version="0.1")
+    metrics = Metrics()
+    keys = {k.strip() for k in (settings.serve_api_keys.get_secret_value() if settings.serve_api_keys else "").split(",")
+            if k.strip()}
+
+    def require_key(x_api_key: str | None = Header(None)) -> None:
+        if keys and x_api_key not in keys:
+            raise HTTPException(401, "missing or wrong X-API-Key (this endpoint needs an API key)")
+
+    @app.exception_handler(InvalidEvent)
+    async def invalid_event(request: Request, error: InvalidEvent) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(DeliveryError)
+    async def not_delivered(request: Request, error: DeliveryError) -> JSONResponse:
+        return JSONResponse({"detail": f"the broker did not acknowledge the events; retry ({error})"},
+                            status_code=503)
+
+    @app.middleware("http")
+    async def limits_and_metrics(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.serve_max_body_bytes:
+            return JSONResponse({"detail": f"body of {length} bytes is over the limit of "
+                                           f"{settings.serve_max_body_bytes}"}, status_code=413)
+        began = time.perf_counter()
+        response = await call_next(request)
+        endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - began)
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+    @app.post("/recommend", response_model=RecommendResponse)
+    def recommend(body: RecommendBody) -> RecommendResponse:
+        if body.k > settings.serve_max_k:
+            raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
+        served = state.served
+        try:
+            user_history = history(body.user_id)
+        except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
+            user_history = None
+        ranked = rank(served.model, user_history, body.k, served.popular, body.exclude, body.exclude_seen,
+                      body.explain)
+        if ranked.fallback:
+            metrics.fallbacks.labels(ranked.reason).inc()
+        response = RecommendResponse(recommendation_id=uuid.uuid4().hex, user_id=body.user_id, items=ranked.items,
+                                     model_name=served.model_name, model_version=served.version,
+                                     fallback=ranked.fallback, fallback_reason=ranked.reason)
+        if producer is not None:
+            try:  # the impression log; losing it must not fail the answer
+                producer.send(Recommendation(recommendation_id=response.recommendation_id, user_id=body.user_id,
+                                             items=ranked.items, model_name=served.model_name,
+                                             model_version=served.version, fallback=ranked.fallback))
+            except Exception:  # noqa: BLE001
+                metrics.fallbacks.labels("impression log unavailable").inc()
+        return response
+
+    def ingest(events: list[Interaction]) -> dict:
+        if producer is None:
+            raise HTTPException(503, "event ingest is not configured (no broker)")
+        fresh = [e for e in events if seen_event is None or not seen_event(e.event_id)]
+        for e in fresh:
+            producer.send(e)
+        producer.flush()  # raises when the broker did not take them: the caller gets a 5xx and retries
+        metrics.events.labels("accepted").inc(len(fresh))
+        metrics.events.labels("duplicate").inc(len(events) - len(fresh))
+        return {"accepted": len(fresh), "duplicates": len(events) - len(fresh)}
+
+    @app.post("/events", status_code=202, dependencies=[Depends(require_key)])
+    def post_event(event: Interaction) -> dict:
+        return ingest([event]) | {"event_id": event.event_id}
+
+    @app.post("/events/batch", status_code=202, dependencies=[Depends(require_key)])
+    def post_events(events: list[Interaction]) -> dict:
+        if len(events) > settings.serve_max_batch:
+            raise HTTPException(413, f"{len(events)} events is over the batch limit of {settings.serve_max_batch}")
+        return ingest(events)
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    def ready() -> JSONResponse:
+        served = state.served
+        body = {"model_loaded": served.model is not None, "model_version": served.version}
+        return JSONResponse(body, status_code=200 if served.model is not None else 503)
+
+    @app.get("/models")
+    def models() -> dict:
+        served = state.served
+        return {"serving": {"model_name": served.model_name, "version": served.version}, "reloads": state.reloads}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

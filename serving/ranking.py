@@ -1,0 +1,81 @@
+"""One ranking pipeline for HTTP and Kafka, pure: a history in, a ranked list out.
+
+Champion model (two-stage) -> exclude seen -> explanations in words. Without a model, or
+without the user's history, the answer is the fallback list (popularity), flagged.
+
+>>> from types import SimpleNamespace
+>>> model = SimpleNamespace(recommend=lambda h, k, exclude=(): [("b", 2.0), ("c", 1.0)][:k])
+>>> ranked = rank(model, history=["a"], k=2, popular=["a", "b", "c"])
+>>> [(i.item_id, i.score) for i in ranked.items], ranked.fallback
+([('b', 2.0), ('c', 1.0)], False)
+>>> [i.item_id for i in rank(None, history=["a"], k=2, popular=["a", "b", "c"]).items]  # no model: popularity
+['b', 'c']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from streams.contracts import ScoredItem
+
+# How a ranker feature reads to a person (the top contributions become an item's reasons).
+REASONS = {
+    "ease": "people with your tastes liked it",
+    "item_knn": "similar to items you engaged with",
+    "sasrec": "fits the sequence of what you just did",
+    "popularity": "popular overall",
+    "similar_to_last": "close to the last item you looked at",
+    "item_log_recent": "trending lately",
+    "item_log_count": "popular overall",
+    "item_mean_grade": "people who take it up tend to engage deeply",
+    "item_vs_history_popularity": "as popular as what you usually like",
+}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    items: list[ScoredItem]
+    fallback: bool
+    reason: str | None = None  # why it is a fallback
+
+
+def reason_for(feature: str) -> str:
+    for prefix, words in REASONS.items():
+        if feature == prefix or feature.startswith(f"{prefix}_"):
+            return words
+    return feature.replace("_", " ")
+
+
+def explain(contributions: dict[str, float], top: int = 2) -> list[str]:
+    """The ``top`` features that pushed an item up, in words, without repeats."""
+    words: list[str] = []
+    for feature, value in sorted(contributions.items(), key=lambda kv: -kv[1]):
+        if value <= 0:
+            break
+        phrase = reason_for(feature)
+        if phrase not in words:
+            words.append(phrase)
+        if len(words) == top:
+            break
+    return words
+
+
+def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], exclude: Sequence[str] = (),
+         exclude_seen: bool = True, explain_items: bool = False) -> Ranked:
+    """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged)."""
+    seen = list(history or [])
+    banned = set(exclude) | (set(seen) if exclude_seen else set())
+    if model is None or history is None:
+        why = "no model loaded" if model is None else "user history unavailable"
+        items = [i for i in popular if i not in banned][:k]
+        return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
+    top = model.recommend(seen, k, exclude=list(exclude))  # the two-stage model never re-recommends its history
+    reasons = model.contributions(seen, [i for i, _ in top]) if explain_items and top else {}
+    items = [ScoredItem(item_id=i, score=s, reasons=explain(reasons.get(i, {}))) for i, s in top]
+    if len(items) < k:  # short list (tiny catalogue or new user): top up with popular items
+        have = banned | {i.item_id for i in items}
+        low = min((i.score for i in items), default=0.0)
+        items += [ScoredItem(item_id=i, score=low - 1 - n) for n, i in enumerate(p for p in popular if p not in have)]
+        items = items[:k]
+    return Ranked(items, False)

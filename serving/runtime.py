@@ -1,0 +1,61 @@
+"""Wiring for `streamrec serve`: the champion from MLflow (re-checked every few seconds and
+swapped in the background), user histories from Feast, event dedup in Redis, the producer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from serving.state import ModelState
+from streams.settings import Settings
+
+log = logging.getLogger("streamrec.serve")
+
+
+def feast_history(settings: Settings):
+    """user_id -> recent items from the Feast online store (None when it cannot answer)."""
+    from streams.feature_store import open_store
+
+    store = open_store(settings)
+
+    def read(user_id: str) -> list[str] | None:
+        try:
+            row = store.get_online_features(features=["user_features:recent_items"],
+                                            entity_rows=[{"user_id": user_id}]).to_dict()
+        except Exception:  # noqa: BLE001 -- Redis or Feast down: the caller falls back
+            return None
+        return list(row["recent_items"][0] or [])
+
+    return read
+
+
+def redis_dedup(settings: Settings):
+    """event_id -> already accepted? (SET NX with a TTL). When Redis is down, every event is
+    accepted: delivery stays at-least-once and the stream's consumers dedupe by event_id."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5)
+    prefix = f"{settings.topic_prefix}sr:event:"
+
+    def seen(event_id: str) -> bool:
+        try:
+            return not client.set(prefix + event_id, 1, nx=True, ex=settings.serve_dedup_ttl_s)
+        except redis.RedisError:
+            return False
+
+    return seen
+
+
+def watch_champion(settings: Settings, state: ModelState, stop: threading.Event, every_s: float = 5.0) -> None:
+    """Poll the champion alias (cheap) and load a new version in this background thread."""
+    from streams.trainer.registry import Registry
+
+    registry = Registry(settings.mlflow_tracking_uri, settings.serve_model, settings.run_dir / "mlartifacts")
+    while not stop.is_set():
+        try:
+            version = registry.alias_version("champion")
+            if version is not None and state.reload(registry.load, version):
+                log.info("serving %s v%s", settings.serve_model, version)
+        except Exception as error:  # noqa: BLE001 -- keep serving the current model
+            log.warning("champion check failed: %s", error)
+        stop.wait(every_s)

@@ -1,0 +1,51 @@
+"""The served model, swapped atomically: requests read one immutable :class:`Served` reference;
+a reload builds the next one in the background and replaces the reference in one assignment,
+so no request ever sees a half-loaded model."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Served:
+    model: object | None
+    model_name: str
+    version: str
+    popular: list[str] = field(default_factory=list)
+
+
+def popular_items(model, n: int = 200) -> list[str]:
+    """The model's most popular items (its popularity generator), the fallback list."""
+    if model is None or "popularity" not in getattr(model, "generators", {}):
+        return []
+    scores = model.generators["popularity"].scores
+    return [model.vocab.items[i] for i in np.argsort(-scores, kind="stable")[:n]]
+
+
+class ModelState:
+    def __init__(self, model_name: str):
+        self._served = Served(None, model_name, "none")
+        self._lock = threading.Lock()  # one reload at a time; readers never take it
+        self.reloads = 0
+
+    @property
+    def served(self) -> Served:
+        return self._served
+
+    def install(self, model, version: str) -> Served:
+        served = Served(model, self._served.model_name, str(version), popular_items(model))
+        self._served = served  # the atomic swap
+        self.reloads += 1
+        return served
+
+    def reload(self, load, version: str) -> bool:
+        """``load(version)`` -> model, then swap; False if this version is already served."""
+        with self._lock:
+            if self._served.version == str(version) and self._served.model is not None:
+                return False
+            self.install(load(version), version)
+            return True

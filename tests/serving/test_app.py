@@ -1,0 +1,116 @@
+"""The HTTP edge with a real trained two-stage model; histories from a dict (a store that is up,
+down, or has never seen the user). Ingest talks to the real broker and dedupes in real Redis."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.batch.data import frame_from_events
+from models.batch.pipeline import TrainConfig, train_and_evaluate
+from serving.app import create_app
+from serving.state import ModelState
+from streams.contracts import Interaction
+from streams.sources.synthetic import SimulationConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def model():
+    sim = SimulationConfig(n_events=8_000, n_users=100, n_items=80, n_categories=4, seed=2)
+    frame = frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
+    return train_and_evaluate(frame, TrainConfig(use_sasrec=False)).model
+
+
+def client(settings, model, histories, producer=None, seen=None, down=False):
+    state = ModelState("ranker")
+    if model is not None:
+        state.install(model, "7")
+
+    def history(user):
+        if down:
+            raise ConnectionError("redis is down")
+        return histories.get(user, [])
+
+    return TestClient(create_app(settings, state, history, producer, seen))
+
+
+def test_known_user_gets_a_ranked_list_without_seen_items_and_with_reasons(settings, model):
+    api = client(settings, model, {"u1": ["i1", "i2", "i3"]})
+    body = api.post("/recommend", json={"user_id": "u1", "k": 5, "explain": True}).json()
+    items = [i["item_id"] for i in body["items"]]
+    assert len(items) == 5 and not set(items) & {"i1", "i2", "i3"} and body["fallback"] is False
+    assert body["model_version"] == "7" and body["recommendation_id"]
+    assert any(i["reasons"] for i in body["items"])  # explanations in words
+    scores = [i["score"] for i in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_user_gets_a_list_too(settings, model):
+    body = client(settings, model, {}).post("/recommend", json={"user_id": "new", "k": 3}).json()
+    assert len(body["items"]) == 3 and body["fallback"] is False
+
+
+def test_store_down_gives_a_flagged_fallback_not_a_5xx(settings, model):
+    api = client(settings, model, {}, down=True)
+    response = api.post("/recommend", json={"user_id": "u1", "k": 4})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["fallback"] is True and body["fallback_reason"] == "user history unavailable" and len(body["items"]) == 4
+    assert 'streamrec_api_fallbacks_total{reason="user history unavailable"} 1.0' in api.get("/metrics").text
+
+
+def test_no_model_yet_is_not_ready_but_still_answers(settings):
+    api = client(settings, None, {})
+    assert api.get("/ready").status_code == 503 and api.get("/health").status_code == 200
+    body = api.post("/recommend", json={"user_id": "u1", "k": 2}).json()
+    assert body["fallback"] is True and body["fallback_reason"] == "no model loaded"
+
+
+@pytest.mark.parametrize("payload, status, words", [
+    ({"user_id": "u1", "k": 0}, 422, "greater than or equal to 1"),
+    ({"user_id": "u1", "k": 10_000}, 422, "over the limit"),
+    ({"k": 3}, 422, "user_id"),
+    ({"user_id": "u1", "surprise": 1}, 422, "surprise"),
+])
+def test_bad_requests_get_readable_4xx(settings, model, payload, status, words):
+    response = client(settings, model, {}).post("/recommend", json=payload)
+    assert response.status_code == status and words in response.text
+
+
+def test_body_size_and_batch_limits(settings, model):
+    small = settings.model_copy(update={"serve_max_body_bytes": 1000, "serve_max_batch": 2})
+    api = client(small, model, {})
+    assert api.post("/recommend", content=b"{" + b" " * 2000 + b"}",
+                    headers={"content-type": "application/json"}).status_code == 413
+
+
+def test_write_endpoints_need_the_api_key(settings, model):
+    from pydantic import SecretStr
+
+    locked = settings.model_copy(update={"serve_api_keys": SecretStr("k1,k2")})
+    api = client(locked, model, {})
+    event = {"user_id": "u1", "item_id": "i1", "event_type": "click"}
+    assert api.post("/events", json=event).status_code == 401
+    assert api.post("/events", json=event, headers={"X-API-Key": "nope"}).status_code == 401
+    assert api.post("/events", json=event, headers={"X-API-Key": "k2"}).status_code == 503  # authorised; no broker here
+    assert "k1" not in api.post("/events", json=event).text  # the keys never leak
+
+
+@pytest.mark.integration
+def test_events_reach_kafka_once_per_event_id(feature_settings, catalog, model):
+    from streams.consumer import read_topic
+    from serving.runtime import redis_dedup
+    from streams.producer import EventProducer
+
+    s = feature_settings
+    with EventProducer(s, catalog, report_successes=True) as producer:
+        api = client(s, model, {}, producer=producer, seen=redis_dedup(s))
+        event = {"event_id": "e-1", "user_id": "u1", "item_id": "i1", "event_type": "click"}
+        first = api.post("/events", json=event)
+        again = api.post("/events", json=event)
+        batch = api.post("/events/batch", json=[event, {**event, "event_id": "e-2"}])
+        bad = api.post("/events", json={**event, "event_type": "teleport"})
+    assert first.status_code == 202 and first.json()["accepted"] == 1
+    assert again.json() == {"accepted": 0, "duplicates": 1, "event_id": "e-1"}
+    assert batch.json() == {"accepted": 1, "duplicates": 1}
+    assert bad.status_code == 422 and "event_type" in bad.text
+    records = read_topic(s, catalog.name("interactions"), expected=2, max_seconds=20, idle_timeout_s=2)
+    assert sorted(Interaction.model_validate_json(r.value()).event_id for r in records) == ["e-1", "e-2"]
