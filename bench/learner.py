@@ -4,9 +4,9 @@ drift detection delay / false alarms of the whole learning loop on the generator
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,8 +99,8 @@ def run(settings: Settings, dataset_path, progress=print) -> LearnerBenchResult:
     began = time.monotonic()
     result = run_learner(s, LearnerConfig(snapshot_every_events=20_000, snapshot_every_seconds=1e9), idle_exit_s=5)
     kafka_seconds = time.monotonic() - began - 5  # minus the idle wait that ends the run
-    from streams.learner.service import snapshot_dir
     from models.snapshots import SnapshotStore
+    from streams.learner.service import snapshot_dir
 
     final = SnapshotStore(snapshot_dir(s)).latest()
     kafka_mae = final.metrics["rating_mae"]

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.batch.pipeline import (OURS, TrainConfig, evaluate_models, evaluation_chart, format_table,
-                                   train_and_evaluate)
+from models.batch.pipeline import OURS, TrainConfig, evaluate_models, evaluation_chart, format_table, train_and_evaluate
 from streams.contracts import ModelUpdate, RetrainRequest
 from streams.settings import Settings
 from streams.trainer.promotion import QualityGates, decide_promotion
@@ -64,7 +63,7 @@ def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFra
             outcome = _train(registry, request, events, config, gates, tags, progress)
             outcome.run_id = run_id
             return outcome
-        except Exception as error:  # noqa: BLE001 -- any failure is recorded, notified, and the champion stays
+        except Exception as error:  # any failure is recorded and notified, and the champion stays
             import mlflow
 
             reason = f"{type(error).__name__}: {error}"

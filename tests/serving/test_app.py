@@ -96,8 +96,8 @@ def test_write_endpoints_need_the_api_key(settings, model):
 
 @pytest.mark.integration
 def test_events_reach_kafka_once_per_event_id(feature_settings, catalog, model):
-    from streams.consumer import read_topic
     from serving.runtime import redis_dedup
+    from streams.consumer import read_topic
     from streams.producer import EventProducer
 
     s = feature_settings
