@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
@@ -17,9 +16,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
-from serving.ranking import rank
+from serving.ranking import answer
 from serving.state import ModelState
-from streams.contracts import Context, Interaction, Recommendation, ScoredItem
+from streams.contracts import Context, Interaction, ScoredItem
 from streams.errors import DeliveryError, InvalidEvent
 from streams.settings import Settings
 
@@ -96,22 +95,16 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
         if body.k > settings.serve_max_k:
             raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
         served = state.served
-        try:
-            user_history = history(body.user_id)
-        except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
-            user_history = None
-        ranked = rank(served.model, user_history, body.k, served.popular, body.exclude, body.exclude_seen,
-                      body.explain)
+        served_list, ranked = answer(served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
+                                     body.explain)
         if ranked.fallback:
             metrics.fallbacks.labels(ranked.reason).inc()
-        response = RecommendResponse(recommendation_id=uuid.uuid4().hex, user_id=body.user_id, items=ranked.items,
-                                     model_name=served.model_name, model_version=served.version,
+        response = RecommendResponse(recommendation_id=served_list.recommendation_id, user_id=body.user_id,
+                                     items=ranked.items, model_name=served.model_name, model_version=served.version,
                                      fallback=ranked.fallback, fallback_reason=ranked.reason)
         if producer is not None:
             try:  # the impression log; losing it must not fail the answer
-                producer.send(Recommendation(recommendation_id=response.recommendation_id, user_id=body.user_id,
-                                             items=ranked.items, model_name=served.model_name,
-                                             model_version=served.version, fallback=ranked.fallback))
+                producer.send(served_list)
             except Exception:  # noqa: BLE001
                 metrics.fallbacks.labels("impression log unavailable").inc()
         return response

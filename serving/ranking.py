@@ -79,3 +79,18 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
         items += [ScoredItem(item_id=i, score=low - 1 - n) for n, i in enumerate(p for p in popular if p not in have)]
         items = items[:k]
     return Ranked(items, False)
+
+
+def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
+           explain_items: bool = False, request_id: str | None = None):
+    """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
+    ``history_of(user_id)`` may return None or raise: both mean the store is unavailable."""
+    from streams.contracts import Recommendation
+
+    try:
+        history = history_of(user_id)
+    except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
+        history = None
+    ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
+    return Recommendation(request_id=request_id, user_id=user_id, items=ranked.items, model_name=served.model_name,
+                          model_version=served.version, fallback=ranked.fallback), ranked

@@ -96,7 +96,8 @@ def _publish(settings, updates) -> None:
 
 
 def serve() -> None:
-    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models)."""
+    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models) and the Kafka path
+    (recommendation-requests -> recommendations)."""
     import threading
 
     import uvicorn
@@ -112,7 +113,12 @@ def serve() -> None:
     threading.Thread(target=watch_champion, args=(settings, state, stop), daemon=True, name="champion").start()
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
-    app = create_app(settings, state, feast_history(settings), producer, redis_dedup(settings))
+    history = feast_history(settings)
+    app = create_app(settings, state, history, producer, redis_dedup(settings))
+    from serving.kafka_path import serve_requests  # the Kafka path, same pipeline, in a background thread
+
+    threading.Thread(target=serve_requests, args=(settings, state, history, producer, stop), daemon=True,
+                     name="kafka-requests").start()
     try:
         uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, log_level="warning")
     finally:

@@ -114,3 +114,33 @@ def test_events_reach_kafka_once_per_event_id(feature_settings, catalog, model):
     assert bad.status_code == 422 and "event_type" in bad.text
     records = read_topic(s, catalog.name("interactions"), expected=2, max_seconds=20, idle_timeout_s=2)
     assert sorted(Interaction.model_validate_json(r.value()).event_id for r in records) == ["e-1", "e-2"]
+
+
+@pytest.mark.integration
+def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings, catalog, model):
+    import threading
+
+    from serving.kafka_path import serve_requests
+    from streams.consumer import read_topic
+    from streams.contracts import Recommendation, RecommendationRequest, decode
+    from streams.producer import EventProducer
+
+    s = feature_settings
+    state = ModelState("ranker")
+    state.install(model, "7")
+    histories = {"u1": ["i1", "i2"]}
+    with EventProducer(s, catalog, report_successes=True) as producer:
+        producer.send(RecommendationRequest(request_id="r-1", user_id="u1", k=4))
+        producer.send(RecommendationRequest(request_id="r-2", user_id="stranger", k=2))
+        producer.send_bytes(catalog.name("recommendation-requests"), b"u9", b'{"user_id": "u9", "k": -1}')
+        producer.flush()
+        counts = serve_requests(s, state, histories.get, producer, threading.Event(), idle_exit_s=3)
+    assert counts == {"answered": 2, "dead_lettered": 1}
+    answers = {r.request_id: r for r in (decode(Recommendation, m.value()) for m in read_topic(
+        s, catalog.name("recommendations"), expected=2, max_seconds=20, idle_timeout_s=2))}
+    assert len(answers["r-1"].items) == 4 and not {i.item_id for i in answers["r-1"].items} & {"i1", "i2"}
+    assert answers["r-1"].model_version == "7" and len(answers["r-2"].items) == 2
+    letters = list(read_topic(s, catalog.name("interactions-dlq"), expected=1, max_seconds=20, idle_timeout_s=2))
+    headers = dict(letters[0].headers())
+    assert headers["original.topic"].decode() == catalog.name("recommendation-requests")
+    assert b"k" in headers["error.message"]
