@@ -3,7 +3,8 @@
 
 - ``POST /recommend`` -> a ranked list (fallback flagged, never a 5xx for a store outage);
 - ``POST /events`` and ``/events/batch`` -> 202 once the broker has them; idempotent on event_id;
-- ``GET /health``, ``/ready``, ``/metrics``, ``/models``.
+- ``GET /health``, ``/ready``, ``/metrics``, ``/models``, ``/drift``;
+- ``POST /models/{name}/promote`` and ``/rollback``, ``POST /retrain`` (API key when configured).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from serving.ranking import answer
 from serving.state import ModelState
-from streams.contracts import Context, Interaction, ScoredItem
+from streams.contracts import Context, Interaction, RetrainRequest, ScoredItem
 from streams.errors import DeliveryError, InvalidEvent
 from streams.settings import Settings
 
@@ -44,6 +45,19 @@ class RecommendResponse(BaseModel):
     fallback_reason: str | None = None
 
 
+class PromoteBody(BaseModel):
+    model_config = {"extra": "forbid"}
+    version: str = Field(min_length=1, max_length=32)
+
+
+class RetrainBody(BaseModel):
+    model_config = {"extra": "forbid"}
+    model_name: str = Field("ranker", min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=2048)
+    force: bool = False
+    dry_run: bool = False
+
+
 class Metrics:
     def __init__(self):
         self.registry = r = CollectorRegistry()
@@ -55,10 +69,11 @@ class Metrics:
 
 
 def create_app(settings: Settings, state: ModelState, history: Callable[[str], list[str] | None],
-               producer=None, seen_event: Callable[[str], bool] | None = None) -> FastAPI:
+               producer=None, seen_event: Callable[[str], bool] | None = None, admin=None) -> FastAPI:
     """``history(user_id)``: the user's recent items, None when the store is unavailable.
     ``producer``: an EventProducer(report_successes=True), or None (no ingest, no impression log).
-    ``seen_event(event_id)``: True when the id was already accepted (marks it otherwise)."""
+    ``seen_event(event_id)``: True when the id was already accepted (marks it otherwise).
+    ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None."""
     app = FastAPI(title="streamrec", version="0.1")
     metrics = Metrics()
     keys = {k.strip() for k in (settings.serve_api_keys.get_secret_value() if settings.serve_api_keys else "").split(",")
@@ -140,10 +155,52 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
         body = {"model_loaded": served.model is not None, "model_version": served.version}
         return JSONResponse(body, status_code=200 if served.model is not None else 503)
 
+    def need_admin():
+        if admin is None:
+            raise HTTPException(503, "admin operations are not configured")
+        return admin
+
     @app.get("/models")
     def models() -> dict:
         served = state.served
-        return {"serving": {"model_name": served.model_name, "version": served.version}, "reloads": state.reloads}
+        out = {"serving": {"model_name": served.model_name, "version": served.version}, "reloads": state.reloads}
+        if admin is not None:
+            try:
+                out["registry"] = admin.models(served.model_name)
+            except Exception as error:  # noqa: BLE001 -- registry down: still say what is served
+                out["registry_error"] = f"{type(error).__name__}: {error}"[:500]
+        return out
+
+    @app.post("/models/{name}/promote", dependencies=[Depends(require_key)])
+    def promote(name: str, body: PromoteBody) -> dict:
+        try:
+            update = need_admin().promote(name, body.version)
+        except HTTPException:
+            raise
+        except Exception as error:  # noqa: BLE001 -- e.g. no such model or version
+            raise HTTPException(404, f"cannot promote {name} v{body.version}: {error}") from None
+        return update.model_dump(mode="json")
+
+    @app.post("/models/{name}/rollback", dependencies=[Depends(require_key)])
+    def rollback(name: str) -> dict:
+        try:
+            update = need_admin().rollback(name)
+        except HTTPException:
+            raise
+        except ValueError as error:
+            raise HTTPException(409, str(error)) from None
+        return update.model_dump(mode="json")
+
+    @app.post("/retrain", status_code=202, dependencies=[Depends(require_key)])
+    def retrain(body: RetrainBody) -> dict:
+        request = RetrainRequest(model_name=body.model_name, trigger="manual", reason=body.reason, force=body.force,
+                                 dry_run=body.dry_run)
+        partition, offset = need_admin().retrain(request)
+        return {"request_id": request.request_id, "partition": partition, "offset": offset}
+
+    @app.get("/drift")
+    def drift() -> dict:
+        return need_admin().drift()
 
     @app.get("/metrics")
     def prometheus() -> Response:

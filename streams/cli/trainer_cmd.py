@@ -114,7 +114,9 @@ def serve() -> None:
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
     history = feast_history(settings)
-    app = create_app(settings, state, history, producer, redis_dedup(settings))
+    from serving.admin import Admin
+
+    app = create_app(settings, state, history, producer, redis_dedup(settings), Admin(settings, producer))
     from serving.kafka_path import serve_requests  # the Kafka path, same pipeline, in a background thread
 
     threading.Thread(target=serve_requests, args=(settings, state, history, producer, stop), daemon=True,

@@ -144,3 +144,53 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
     headers = dict(letters[0].headers())
     assert headers["original.topic"].decode() == catalog.name("recommendation-requests")
     assert b"k" in headers["error.message"]
+
+
+@pytest.mark.integration
+def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catalog, tmp_path):
+    import threading
+    import time
+
+    from pydantic import SecretStr
+
+    from models.batch.ranker import RankerConfig
+    from serving.admin import Admin
+    from serving.runtime import watch_champion
+    from streams.contracts import RetrainRequest
+    from streams.producer import EventProducer
+    from streams.trainer.job import run_training
+
+    s = settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "run_dir": tmp_path,
+                                    "serve_api_keys": SecretStr("admin-key")})
+    sim = SimulationConfig(n_events=8_000, n_users=100, n_items=80, n_categories=4, seed=2)
+    frame = frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
+    manual = RetrainRequest(model_name="ranker", trigger="manual", reason="test")
+    assert run_training(s, manual, frame, TrainConfig(use_sasrec=False)).version == "1"
+    worse = TrainConfig(use_sasrec=False, ease_l2=1e9, knn_neighbours=1, ranker=RankerConfig(candidates_per_generator=2))
+    assert run_training(s, manual.model_copy(update={"request_id": "second"}), frame, worse).status == "not_promoted"
+
+    state, stop = ModelState("ranker"), threading.Event()
+    threading.Thread(target=watch_champion, args=(s, state, stop, 0.3), daemon=True).start()
+    key = {"X-API-Key": "admin-key"}
+    with EventProducer(s, catalog, report_successes=True) as producer:
+        api = TestClient(create_app(s, state, {}.get, producer, admin=Admin(s, producer)))
+        deadline = time.monotonic() + 30
+        while state.served.version != "1" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert api.get("/ready").status_code == 200
+        listed = api.get("/models").json()
+        assert listed["registry"]["champion"] == "1" and listed["registry"]["challenger"] == "2"
+        assert api.post("/models/ranker/promote", json={"version": "2"}).status_code == 401
+        answers = []
+        promoted = api.post("/models/ranker/promote", json={"version": "2"}, headers=key)
+        assert promoted.status_code == 200 and promoted.json()["alias"] == "champion"
+        while state.served.version != "2" and time.monotonic() < deadline:  # hot reload, answering all along
+            answers.append(api.post("/recommend", json={"user_id": "u1", "k": 3}).status_code)
+        assert state.served.version == "2" and set(answers) <= {200}
+        assert api.post("/models/ranker/promote", json={"version": "99"}, headers=key).status_code == 404
+        rolled = api.post("/models/ranker/rollback", headers=key)
+        assert rolled.status_code == 200 and rolled.json()["version"] == "1"
+        retrain = api.post("/retrain", json={"reason": "from the API", "dry_run": True}, headers=key)
+        assert retrain.status_code == 202 and retrain.json()["request_id"]
+        assert "learner" in api.get("/drift").json()
+    stop.set()

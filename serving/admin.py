@@ -1,0 +1,51 @@
+"""Admin operations behind ``/models``, ``/models/{name}/promote|rollback``, ``/retrain`` and
+``/drift``: the registry (MLflow), the retrain-requests topic and the learner's status."""
+
+from __future__ import annotations
+
+from streams.contracts import ModelUpdate, RetrainRequest
+from streams.settings import Settings
+
+
+class Admin:
+    def __init__(self, settings: Settings, producer):
+        self.settings, self.producer = settings, producer
+
+    def _registry(self, name: str):
+        from streams.trainer.registry import Registry
+
+        return Registry(self.settings.mlflow_tracking_uri, name, self.settings.run_dir / "mlartifacts")
+
+    def models(self, name: str) -> dict:
+        registry = self._registry(name)
+        versions = registry.client.search_model_versions(f"name = '{name}'")
+        return {
+            "champion": registry.alias_version("champion"), "challenger": registry.alias_version("challenger"),
+            "versions": [{"version": str(v.version), "aliases": list(v.aliases), "promotion": v.tags.get("promotion"),
+                          "trigger": v.tags.get("trigger"), "reason": v.tags.get("reason")}
+                         for v in sorted(versions, key=lambda v: int(v.version))],
+        }
+
+    def promote(self, name: str, version: str) -> ModelUpdate:
+        registry = self._registry(name)
+        registry.client.get_model_version(name, version)  # raises when there is no such version
+        update = registry.promote(version, {"manual": 1.0})[0]
+        registry.tag(version, "promotion", "promoted by hand (API)")
+        self.producer.send_and_wait(update)
+        return update
+
+    def rollback(self, name: str) -> ModelUpdate:
+        update = self._registry(name).rollback()
+        self.producer.send_and_wait(update)
+        return update
+
+    def retrain(self, request: RetrainRequest) -> tuple[int, int]:
+        return self.producer.send_and_wait(request)
+
+    def drift(self) -> dict:
+        from streams.learner.service import read_status
+
+        try:
+            return {"learner": read_status(self.settings)}
+        except Exception as error:  # noqa: BLE001 -- Redis down: say so, do not fail
+            return {"learner": None, "error": f"learner status unavailable: {type(error).__name__}"}
