@@ -69,10 +69,10 @@ class Metrics:
 
 
 def create_app(settings: Settings, state: ModelState, history: Callable[[str], list[str] | None],
-               producer=None, seen_event: Callable[[str], bool] | None = None, admin=None) -> FastAPI:
+               producer=None, seen_events: Callable[[list[str]], list[bool]] | None = None, admin=None) -> FastAPI:
     """``history(user_id)``: the user's recent items, None when the store is unavailable.
     ``producer``: an EventProducer(report_successes=True), or None (no ingest, no impression log).
-    ``seen_event(event_id)``: True when the id was already accepted (marks it otherwise).
+    ``seen_events(event_ids)``: for each id, True when it was already accepted (marks it otherwise).
     ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None."""
     app = FastAPI(title="streamrec", version="0.1")
     metrics = Metrics()
@@ -127,7 +127,12 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
     def ingest(events: list[Interaction]) -> dict:
         if producer is None:
             raise HTTPException(503, "event ingest is not configured (no broker)")
-        fresh = [e for e in events if seen_event is None or not seen_event(e.event_id)]
+        seen = seen_events([e.event_id for e in events]) if seen_events is not None else [False] * len(events)
+        fresh, batch_ids = [], set()
+        for event, already in zip(events, seen, strict=True):
+            if not already and event.event_id not in batch_ids:  # repeats inside one batch count once
+                fresh.append(event)
+                batch_ids.add(event.event_id)
         for e in fresh:
             producer.send(e)
         producer.flush()  # raises when the broker did not take them: the caller gets a 5xx and retries

@@ -30,18 +30,22 @@ def feast_history(settings: Settings):
 
 
 def redis_dedup(settings: Settings):
-    """event_id -> already accepted? (SET NX with a TTL). When Redis is down, every event is
-    accepted: delivery stays at-least-once and the stream's consumers dedupe by event_id."""
+    """event ids -> which were already accepted (SET NX with a TTL, one pipelined round trip per
+    call). When Redis is down, every event is accepted: delivery stays at-least-once and the
+    stream's consumers dedupe by event_id."""
     import redis
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5)
     prefix = f"{settings.topic_prefix}sr:event:"
 
-    def seen(event_id: str) -> bool:
+    def seen(event_ids: list[str]) -> list[bool]:
         try:
-            return not client.set(prefix + event_id, 1, nx=True, ex=settings.serve_dedup_ttl_s)
+            pipe = client.pipeline(transaction=False)
+            for event_id in event_ids:
+                pipe.set(prefix + event_id, 1, nx=True, ex=settings.serve_dedup_ttl_s)
+            return [not created for created in pipe.execute()]
         except redis.RedisError:
-            return False
+            return [False] * len(event_ids)
 
     return seen
 

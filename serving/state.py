@@ -37,6 +37,7 @@ class ModelState:
         return self._served
 
     def install(self, model, version: str) -> Served:
+        single_threaded_inference()
         served = Served(model, self._served.model_name, str(version), popular_items(model))
         self._served = served  # the atomic swap
         self.reloads += 1
@@ -49,3 +50,12 @@ class ModelState:
                 return False
             self.install(load(version), version)
             return True
+
+
+def single_threaded_inference() -> None:
+    """One intra-op thread for torch: a request is small, and torch's thread pool fighting
+    LightGBM's and numpy's for 2 cores made one recommendation 13.6 ms instead of 2.8 ms."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)

@@ -79,3 +79,15 @@ def train(
     console.print(text)
     if write:
         console.print(f"written to {write_section('train', text)}")
+
+
+@app.command()
+def serve(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md")) -> None:
+    """/recommend latency (one client), throughput at p99 <= 50 ms, ingest through /events/batch."""
+    from bench.report import write_section
+    from bench.serve import run
+
+    text = run(get_settings(), progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('serve', text)}")
