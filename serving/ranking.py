@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from serving.state import single_threaded_inference
 from streams.contracts import ScoredItem
 
 # How a ranker feature reads to a person (the top contributions become an item's reasons).
@@ -70,6 +71,7 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
         why = "no model loaded" if model is None else "user history unavailable"
         items = [i for i in popular if i not in banned][:k]
         return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
+    single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
     top = model.recommend(seen, k, exclude=list(exclude))  # the two-stage model never re-recommends its history
     reasons = model.contributions(seen, [i for i, _ in top]) if explain_items and top else {}
     items = [ScoredItem(item_id=i, score=s, reasons=explain(reasons.get(i, {}))) for i, s in top]

@@ -53,8 +53,9 @@ class ModelState:
 
 
 def single_threaded_inference() -> None:
-    """One intra-op thread for torch: a request is small, and torch's thread pool fighting
-    LightGBM's and numpy's for 2 cores made one recommendation 13.6 ms instead of 2.8 ms."""
+    """One intra-op thread for torch in the calling thread: a request is small, and torch's
+    thread pool fighting LightGBM's and numpy's for 2 cores made one recommendation 13.6 ms
+    instead of 2.8 ms. The setting is per thread (OpenMP), so the ranking calls it each time."""
     import sys
 
     if "torch" in sys.modules:
