@@ -134,9 +134,15 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
             if not already and event.event_id not in batch_ids:  # repeats inside one batch count once
                 fresh.append(event)
                 batch_ids.add(event.event_id)
-        for e in fresh:
-            producer.send(e)
-        producer.flush()  # raises when the broker did not take them: the caller gets a 5xx and retries
+        try:
+            for e in fresh:
+                producer.send(e)
+            producer.flush()  # raises when the broker did not take them: 503, and the caller retries
+        except Exception:
+            forget = getattr(seen_events, "forget", None)
+            if forget is not None:  # not delivered, so a retry must not count as a duplicate
+                forget([e.event_id for e in fresh])
+            raise
         metrics.events.labels("accepted").inc(len(fresh))
         metrics.events.labels("duplicate").inc(len(events) - len(fresh))
         return {"accepted": len(fresh), "duplicates": len(events) - len(fresh)}

@@ -47,6 +47,15 @@ def redis_dedup(settings: Settings):
         except redis.RedisError:
             return [False] * len(event_ids)
 
+    def forget(event_ids: list[str]) -> None:
+        """Un-mark ids whose events did not reach the broker (best effort)."""
+        try:
+            if event_ids:
+                client.delete(*(prefix + event_id for event_id in event_ids))
+        except redis.RedisError:
+            pass
+
+    seen.forget = forget
     return seen
 
 

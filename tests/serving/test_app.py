@@ -194,3 +194,22 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
         assert retrain.status_code == 202 and retrain.json()["request_id"]
         assert "learner" in api.get("/drift").json()
     stop.set()
+
+
+def test_ingest_that_the_broker_refused_can_be_retried(settings, model, redis_url):
+    from serving.runtime import redis_dedup
+    from streams.errors import DeliveryError
+
+    class RefusingProducer:
+        def send(self, message):
+            pass
+
+        def flush(self):
+            raise DeliveryError("broker unavailable")
+
+    s = settings.model_copy(update={"redis_url": redis_url})
+    api = client(s, model, {}, producer=RefusingProducer(), seen=redis_dedup(s))
+    event = {"event_id": "retry-me", "user_id": "u1", "item_id": "i1", "event_type": "click"}
+    refused = api.post("/events", json=event)
+    assert refused.status_code == 503 and "retry" in refused.json()["detail"]
+    assert redis_dedup(s)(["retry-me"]) == [False]  # not remembered as accepted: the retry goes through
