@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
+from serving.cache import TTLCache
 from serving.ranking import answer
 from serving.state import ModelState
 from streams.contracts import Context, Interaction, RetrainRequest, ScoredItem
@@ -76,6 +77,7 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
     ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None."""
     app = FastAPI(title="streamrec", version="0.1")
     metrics = Metrics()
+    cache = TTLCache(settings.serve_cache_ttl_s)
     keys = {k.strip() for k in (settings.serve_api_keys.get_secret_value() if settings.serve_api_keys else "").split(",")
             if k.strip()}
 
@@ -112,7 +114,7 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
             raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
         served = state.served
         served_list, ranked = answer(served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
-                                     body.explain)
+                                     body.explain, cache=cache)
         if ranked.fallback:
             metrics.fallbacks.labels(ranked.reason).inc()
         response = RecommendResponse(recommendation_id=served_list.recommendation_id, user_id=body.user_id,

@@ -84,15 +84,21 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
 
 
 def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
-           explain_items: bool = False, request_id: str | None = None):
+           explain_items: bool = False, request_id: str | None = None, cache=None):
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
-    ``history_of(user_id)`` may return None or raise: both mean the store is unavailable."""
+    ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
+    ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached)."""
     from streams.contracts import Recommendation
 
-    try:
-        history = history_of(user_id)
-    except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
-        history = None
-    ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
+    key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version)
+    ranked = cache.get(key) if cache is not None else None
+    if ranked is None:
+        try:
+            history = history_of(user_id)
+        except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
+            history = None
+        ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
+        if cache is not None and not ranked.fallback:
+            cache.put(key, ranked)
     return Recommendation(request_id=request_id, user_id=user_id, items=ranked.items, model_name=served.model_name,
                           model_version=served.version, fallback=ranked.fallback), ranked

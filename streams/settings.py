@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     serve_max_batch: int = Field(5000, description="most events accepted by one /events/batch call")
     serve_max_body_bytes: int = Field(4 * 1024 * 1024, description="larger request bodies get 413")
     serve_dedup_ttl_s: int = Field(7 * 24 * 3600, description="how long /events remembers an event_id")
+    serve_cache_ttl_s: float = Field(2.0, description="how long /recommend reuses a ranking for the same request "
+                                                      "and model version (0 = off)")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )

@@ -213,3 +213,22 @@ def test_ingest_that_the_broker_refused_can_be_retried(settings, model, redis_ur
     refused = api.post("/events", json=event)
     assert refused.status_code == 503 and "retry" in refused.json()["detail"]
     assert redis_dedup(s)(["retry-me"]) == [False]  # not remembered as accepted: the retry goes through
+
+
+def test_repeated_requests_reuse_the_ranking_until_the_model_changes(settings, model):
+    calls = []
+
+    def history(user):
+        calls.append(user)
+        return ["i1", "i2"]
+
+    state = ModelState("ranker")
+    state.install(model, "7")
+    api = TestClient(create_app(settings.model_copy(update={"serve_cache_ttl_s": 60.0}), state, history))
+    first = api.post("/recommend", json={"user_id": "u1", "k": 3}).json()
+    second = api.post("/recommend", json={"user_id": "u1", "k": 3}).json()
+    assert first["items"] == second["items"] and len(calls) == 1  # the second came from the cache
+    assert first["recommendation_id"] != second["recommendation_id"]  # still its own impression
+    state.install(model, "8")
+    api.post("/recommend", json={"user_id": "u1", "k": 3})
+    assert len(calls) == 2  # a new version is never answered from the old one's cache
