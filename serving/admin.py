@@ -14,7 +14,7 @@ class Admin:
     def _registry(self, name: str):
         from streams.trainer.registry import Registry
 
-        return Registry(self.settings.mlflow_tracking_uri, name, self.settings.run_dir / "mlartifacts")
+        return Registry.for_settings(self.settings, name)
 
     def models(self, name: str) -> dict:
         registry = self._registry(name)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from serving.state import single_threaded_inference
-from streams.contracts import ScoredItem
+from streams.contracts import Recommendation, ScoredItem
 
 # How a ranker feature reads to a person (the top contributions become an item's reasons).
 REASONS = {
@@ -88,8 +88,6 @@ def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = ()
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
     ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
     ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached)."""
-    from streams.contracts import Recommendation
-
     key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version)
     ranked = cache.get(key) if cache is not None else None
     if ranked is None:

@@ -63,7 +63,7 @@ def watch_champion(settings: Settings, state: ModelState, stop: threading.Event,
     """Poll the champion alias (cheap) and load a new version in this background thread."""
     from streams.trainer.registry import Registry
 
-    registry = Registry(settings.mlflow_tracking_uri, settings.serve_model, settings.run_dir / "mlartifacts")
+    registry = Registry.for_settings(settings, settings.serve_model)
     while not stop.is_set():
         try:
             version = registry.alias_version("champion")

@@ -50,7 +50,8 @@ class TwoStageModel:
 
     def candidates(self, history: Sequence[str], exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(item indices, feature matrix) of the union of every generator's top candidates."""
-        seen = self.vocab.indices(list(history) + list(exclude))
+        known = self.vocab.indices(history)
+        seen = np.concatenate([known, self.vocab.indices(exclude)])
         scores = {name: g.score(history) for name, g in self.generators.items()}
         per_generator = {name: top_k(s, self.config.candidates_per_generator, seen) for name, s in scores.items()}
         pool = np.unique(np.concatenate(list(per_generator.values()))) if per_generator else np.empty(0, np.int64)
@@ -65,7 +66,6 @@ class TwoStageModel:
         knn = self.generators.get("item_knn")
         similar = (np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
                    if knn is not None and last in self.vocab.index else np.zeros(len(pool)))
-        known = self.vocab.indices(history)
         taste = float(self.item_log_count[known].mean()) if len(known) else 0.0
         columns += [self.item_log_count[pool], self.item_mean_grade[pool], self.item_log_recent[pool],
                     np.full(len(pool), np.log1p(len(history))), np.full(len(pool), taste),

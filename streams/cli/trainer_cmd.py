@@ -67,7 +67,7 @@ def rollback(model: str = typer.Option("ranker")) -> None:
     from streams.trainer.registry import Registry
 
     settings = get_settings()
-    update = Registry(settings.mlflow_tracking_uri, model, settings.run_dir / "mlartifacts").rollback()
+    update = Registry.for_settings(settings, model).rollback()
     _publish(settings, [update])
     console.print(f"{model}: champion is version {update.version} again")
 
@@ -78,7 +78,7 @@ def show(model: str = typer.Option("ranker")) -> None:
     from streams.trainer.registry import Registry
 
     settings = get_settings()
-    registry = Registry(settings.mlflow_tracking_uri, model, settings.run_dir / "mlartifacts")
+    registry = Registry.for_settings(settings, model)
     for alias in ("champion", "challenger"):
         version = registry.alias_version(alias)
         tags = registry.version_tags(version) if version else {}

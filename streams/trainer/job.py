@@ -48,7 +48,7 @@ def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFra
     from streams.trainer.registry import Registry
 
     config, gates = config or TrainConfig(), gates or QualityGates()
-    registry = Registry(settings.mlflow_tracking_uri, request.model_name, settings.run_dir / "mlartifacts")
+    registry = Registry.for_settings(settings, request.model_name)
     done = registry.find_run(request.request_id)
     if done is not None and not request.force:
         return TrainingOutcome(request.request_id, "skipped", f"request already trained in run {done.info.run_id}",

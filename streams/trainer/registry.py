@@ -40,6 +40,11 @@ class Registry:
         self.experiment = f"streamrec-{model_name}"
         self.artifact_root = artifact_root if not tracking_uri.startswith("http") else None
 
+    @classmethod
+    def for_settings(cls, settings, model_name: str) -> Registry:
+        """The registry of ``model_name`` at the configured tracking URI (artifacts under the run dir)."""
+        return cls(settings.mlflow_tracking_uri, model_name, settings.run_dir / "mlartifacts")
+
     def start_run(self, run_name: str, tags: dict[str, str]):
         if self.client.get_experiment_by_name(self.experiment) is None:
             location = (self.artifact_root / self.experiment).resolve().as_uri() if self.artifact_root else None
