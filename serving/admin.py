@@ -26,11 +26,11 @@ class Admin:
                          for v in sorted(versions, key=lambda v: int(v.version))],
         }
 
-    def promote(self, name: str, version: str) -> ModelUpdate:
+    def promote(self, name: str, version: str, reason: str = "promoted by hand (API)") -> ModelUpdate:
         registry = self._registry(name)
         registry.client.get_model_version(name, version)  # raises when there is no such version
         update = registry.promote(version, {"manual": 1.0})[0]
-        registry.tag(version, "promotion", "promoted by hand (API)")
+        registry.tag(version, "promotion", reason)
         self.producer.send_and_wait(update)
         return update
 

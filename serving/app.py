@@ -4,7 +4,8 @@
 - ``POST /recommend`` -> a ranked list (fallback flagged, never a 5xx for a store outage);
 - ``POST /events`` and ``/events/batch`` -> 202 once the broker has them; idempotent on event_id;
 - ``GET /health``, ``/ready``, ``/metrics``, ``/models``, ``/drift``;
-- ``POST /models/{name}/promote`` and ``/rollback``, ``POST /retrain`` (API key when configured).
+- ``POST /models/{name}/promote`` and ``/rollback``, ``POST /retrain`` (API key when configured);
+- ``/experiments``: A/B, bandit and canary experiments over model versions.
 """
 
 from __future__ import annotations
@@ -14,10 +15,18 @@ from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel, Field
 
 from serving.cache import TTLCache
+from serving.experiments.router import ExperimentRouter
+from serving.experiments.routes import experiment_routes
 from serving.ranking import answer
 from serving.state import ModelState
 from streams.contracts import Context, Interaction, RetrainRequest, ScoredItem
@@ -70,11 +79,13 @@ class Metrics:
 
 
 def create_app(settings: Settings, state: ModelState, history: Callable[[str], list[str] | None],
-               producer=None, seen_events: Callable[[list[str]], list[bool]] | None = None, admin=None) -> FastAPI:
+               producer=None, seen_events: Callable[[list[str]], list[bool]] | None = None, admin=None,
+               experiments: ExperimentRouter | None = None) -> FastAPI:
     """``history(user_id)``: the user's recent items, None when the store is unavailable.
     ``producer``: an EventProducer(report_successes=True), or None (no ingest, no impression log).
     ``seen_events(event_ids)``: for each id, True when it was already accepted (marks it otherwise).
-    ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None."""
+    ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None.
+    ``experiments``: routes requests to experiment variants and serves ``/experiments``, or None."""
     app = FastAPI(title="streamrec", version="0.1")
     metrics = Metrics()
     cache = TTLCache(settings.serve_cache_ttl_s)
@@ -112,14 +123,18 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
         # inline on the event loop: a few ms of CPU; a thread pool only added GIL and OpenMP contention
         if body.k > settings.serve_max_k:
             raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
-        served = state.served
+        began = time.perf_counter()
+        route = experiments.route(body.user_id) if experiments is not None else None
+        served = route.served if route is not None else state.served
         served_list, ranked = answer(served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
-                                     body.explain, cache=cache)
+                                     body.explain, cache=cache, variant=route.variant if route else None)
+        if route is not None:
+            experiments.record(route, served_list.recommendation_id, time.perf_counter() - began, ranked.fallback)
         if ranked.fallback:
             metrics.fallbacks.labels(ranked.reason).inc()
         response = RecommendResponse(recommendation_id=served_list.recommendation_id, user_id=body.user_id,
                                      items=ranked.items, model_name=served.model_name, model_version=served.version,
-                                     fallback=ranked.fallback, fallback_reason=ranked.reason)
+                                     variant=served_list.variant, fallback=ranked.fallback, fallback_reason=ranked.reason)
         if producer is not None:
             try:  # the impression log; losing it must not fail the answer
                 producer.send(served_list)
@@ -215,6 +230,8 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
     @app.get("/drift")
     def drift() -> dict:
         return need_admin().drift()
+
+    app.include_router(experiment_routes(experiments, require_key))
 
     @app.get("/metrics")
     def prometheus() -> Response:

@@ -23,7 +23,8 @@ from streams.topics import TopicCatalog
 
 
 def serve_requests(settings: Settings, state: ModelState, history_of, producer, stop: threading.Event,
-                   idle_exit_s: float | None = None) -> dict[str, int]:
+                   idle_exit_s: float | None = None, experiments=None) -> dict[str, int]:
+    """``experiments``: an :class:`serving.experiments.router.ExperimentRouter`, as on HTTP."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic, group = catalog.name("recommendation-requests"), f"{settings.worker_group}-serving"
     consumer = Consumer(settings.kafka_client_config() | {"group.id": group, "enable.auto.commit": False,
@@ -52,9 +53,15 @@ def serve_requests(settings: Settings, state: ModelState, history_of, producer, 
                     producer.send_bytes(catalog.name("interactions-dlq"), letter.key, letter.value, letter.headers)
                     counts["dead_lettered"] += 1
                     continue
-                served_list, _ = answer(state.served, history_of, request.user_id, request.k,
-                                        exclude_seen=request.exclude_seen, explain_items=request.explain,
-                                        request_id=request.request_id)
+                began = time.perf_counter()
+                route = experiments.route(request.user_id) if experiments is not None else None
+                served_list, ranked = answer(route.served if route else state.served, history_of, request.user_id,
+                                             request.k, exclude_seen=request.exclude_seen,
+                                             explain_items=request.explain, request_id=request.request_id,
+                                             variant=route.variant if route else None)
+                if route is not None:
+                    experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
+                                       ranked.fallback)
                 producer.send(served_list)
                 counts["answered"] += 1
             producer.flush()  # acknowledged before the offsets move on

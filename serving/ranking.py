@@ -84,7 +84,8 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
 
 
 def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
-           explain_items: bool = False, request_id: str | None = None, cache=None):
+           explain_items: bool = False, request_id: str | None = None, cache=None,
+           variant: str | None = None):
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
     ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
     ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached)."""
@@ -99,4 +100,4 @@ def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = ()
         if cache is not None and not ranked.fallback:
             cache.put(key, ranked)
     return Recommendation(request_id=request_id, user_id=user_id, items=ranked.items, model_name=served.model_name,
-                          model_version=served.version, fallback=ranked.fallback), ranked
+                          model_version=served.version, variant=variant, fallback=ranked.fallback), ranked

@@ -72,3 +72,26 @@ def watch_champion(settings: Settings, state: ModelState, stop: threading.Event,
         except Exception as error:  # noqa: BLE001 -- keep serving the current model
             log.warning("champion check failed: %s", error)
         stop.wait(every_s)
+
+
+def experiment_router(settings: Settings, state: ModelState, admin):
+    """Experiments in Redis; variants loaded from the MLflow registry; promotion through ``admin``."""
+    from serving.experiments.router import ExperimentRouter
+    from serving.experiments.store import ExperimentStore
+    from streams.trainer.registry import Registry
+
+    registry = Registry.for_settings(settings, settings.serve_model)
+
+    def resolve(alias_or_version: str) -> str | None:
+        if alias_or_version.isdigit():
+            try:
+                return str(registry.client.get_model_version(settings.serve_model, alias_or_version).version)
+            except Exception:  # noqa: BLE001 -- no such version
+                return None
+        try:
+            return registry.alias_version(alias_or_version)
+        except Exception:  # noqa: BLE001 -- no such alias
+            return None
+
+    return ExperimentRouter(ExperimentStore.for_settings(settings), state, registry.load, resolve,
+                            promote=admin.promote)

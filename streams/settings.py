@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     serve_dedup_ttl_s: int = Field(7 * 24 * 3600, description="how long /events remembers an event_id")
     serve_cache_ttl_s: float = Field(2.0, description="how long /recommend reuses a ranking for the same request "
                                                       "and model version (0 = off)")
+    serve_impression_ttl_s: int = Field(7 * 24 * 3600, description="how long a served list can still earn an "
+                                                                   "experiment reward (attribution window)")
+    serve_experiment_check_s: float = Field(5.0, description="how often the API re-reads experiments, loads their "
+                                                             "variants and applies decisions (promote, canary steps)")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )

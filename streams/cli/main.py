@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from streams.cli import bench_cmd, demo_cmd, infra_cmd, produce_cmd, topics_cmd, trainer_cmd, worker_cmd
+from streams.cli import (
+    bench_cmd,
+    demo_cmd,
+    infra_cmd,
+    produce_cmd,
+    topics_cmd,
+    trainer_cmd,
+    worker_cmd,
+)
 from streams.errors import StreamrecError
 
 app = typer.Typer(help="streamrec: a Kafka-native real-time recommender.", no_args_is_help=True,

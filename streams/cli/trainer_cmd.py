@@ -115,12 +115,24 @@ def serve() -> None:
                              report_successes=True)
     history = feast_history(settings)
     from serving.admin import Admin
+    from serving.experiments.attribution import attribute_rewards
+    from serving.experiments.router import run_controller
+    from serving.runtime import experiment_router
 
-    app = create_app(settings, state, history, producer, redis_dedup(settings), Admin(settings, producer))
-    from serving.kafka_path import serve_requests  # the Kafka path, same pipeline, in a background thread
+    admin = Admin(settings, producer)
+    experiments = experiment_router(settings, state, admin)
+    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments)
+    from serving.kafka_path import (
+        serve_requests,  # the Kafka path, same pipeline, in a background thread
+    )
 
-    threading.Thread(target=serve_requests, args=(settings, state, history, producer, stop), daemon=True,
-                     name="kafka-requests").start()
+    background = [
+        (serve_requests, (settings, state, history, producer, stop), {"experiments": experiments}, "kafka-requests"),
+        (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
+        (attribute_rewards, (settings, experiments.store, stop), {}, "attribution"),
+    ]
+    for target, args, kwargs, name in background:
+        threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()
     try:
         uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, log_level="warning")
     finally:

@@ -75,7 +75,13 @@ def backfill(
     dry_run: bool = typer.Option(False, "--dry-run", help="show offsets and counts, change nothing"),
 ) -> None:
     """Re-read `interactions` from a time and rebuild features/archive, idempotently."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from streams.backfill import plan, run
     from streams.topics import TopicCatalog

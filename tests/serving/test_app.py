@@ -5,18 +5,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.batch.data import frame_from_events
-from models.batch.pipeline import TrainConfig, train_and_evaluate
+from models.batch.pipeline import TrainConfig
 from serving.app import create_app
 from serving.state import ModelState
 from streams.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
-
-
-@pytest.fixture(scope="module")
-def model():
-    sim = SimulationConfig(n_events=8_000, n_users=100, n_items=80, n_categories=4, seed=2)
-    frame = frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
-    return train_and_evaluate(frame, TrainConfig(use_sasrec=False)).model
 
 
 def client(settings, model, histories, producer=None, seen=None, down=False):
