@@ -23,8 +23,8 @@ from streams.topics import TopicCatalog
 
 
 def serve_requests(settings: Settings, state: ModelState, history_of, producer, stop: threading.Event,
-                   idle_exit_s: float | None = None, experiments=None) -> dict[str, int]:
-    """``experiments``: an :class:`serving.experiments.router.ExperimentRouter`, as on HTTP."""
+                   idle_exit_s: float | None = None, experiments=None, explorer=None) -> dict[str, int]:
+    """``experiments`` and ``explorer`` as on HTTP (:func:`serving.app.create_app`)."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic, group = catalog.name("recommendation-requests"), f"{settings.worker_group}-serving"
     consumer = Consumer(settings.kafka_client_config() | {"group.id": group, "enable.auto.commit": False,
@@ -58,7 +58,8 @@ def serve_requests(settings: Settings, state: ModelState, history_of, producer, 
                 served_list, ranked = answer(route.served if route else state.served, history_of, request.user_id,
                                              request.k, exclude_seen=request.exclude_seen,
                                              explain_items=request.explain, request_id=request.request_id,
-                                             variant=route.variant if route else None)
+                                             variant=route.variant if route else None,
+                                             context=request.context, explorer=explorer)
                 if route is not None:
                     experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
                                        ranked.fallback)

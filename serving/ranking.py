@@ -14,11 +14,14 @@ without the user's history, the answer is the fallback list (popularity), flagge
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from serving.state import single_threaded_inference
 from streams.contracts import Recommendation, ScoredItem
+
+log = logging.getLogger("streamrec.serve")
 
 # How a ranker feature reads to a person (the top contributions become an item's reasons).
 REASONS = {
@@ -39,6 +42,7 @@ class Ranked:
     items: list[ScoredItem]
     fallback: bool
     reason: str | None = None  # why it is a fallback
+    explored: str | None = None  # the cold-start bandit's context key, when it chose the list
 
 
 def reason_for(feature: str) -> str:
@@ -83,21 +87,43 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
     return Ranked(items, False)
 
 
+def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked | None:
+    """The cold-start bandit's list for a user with no history, or None when it cannot answer."""
+    try:
+        key, top = explorer.rank(model, context or {}, k, set(exclude))
+    except Exception:  # noqa: BLE001 -- Redis down: the model's own cold-start list
+        return None
+    return Ranked([ScoredItem(item_id=i, score=s, reasons=["new here: trying what people like"]) for i, s in top],
+                  False, explored=key) if len(top) == k else None
+
+
 def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
            explain_items: bool = False, request_id: str | None = None, cache=None,
-           variant: str | None = None):
+           variant: str | None = None, context=None, explorer=None):
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
     ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
-    ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached)."""
-    key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version)
+    ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached).
+    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history."""
+    key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version, repr(sorted((context or {}).items())))
     ranked = cache.get(key) if cache is not None else None
     if ranked is None:
         try:
             history = history_of(user_id)
         except Exception:  # noqa: BLE001 -- a store outage degrades the answer, never fails it
             history = None
-        ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
+        ranked = None
+        if explorer is not None and history == [] and served.model is not None:
+            ranked = explore(explorer, served.model, context, k, exclude)
+        if ranked is None:
+            ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
         if cache is not None and not ranked.fallback:
             cache.put(key, ranked)
-    return Recommendation(request_id=request_id, user_id=user_id, items=ranked.items, model_name=served.model_name,
-                          model_version=served.version, variant=variant, fallback=ranked.fallback), ranked
+    served_list = Recommendation(request_id=request_id, user_id=user_id, items=ranked.items,
+                                 model_name=served.model_name, model_version=served.version, variant=variant,
+                                 fallback=ranked.fallback)
+    if ranked.explored is not None:
+        try:  # the bandit's impressions; losing them must not fail the answer
+            explorer.record(served_list.recommendation_id, ranked.explored, [i.item_id for i in ranked.items])
+        except Exception as error:  # noqa: BLE001
+            log.warning("cold-start impressions not recorded: %s", error)
+    return served_list, ranked

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
                                                       "and model version (0 = off)")
     serve_impression_ttl_s: int = Field(7 * 24 * 3600, description="how long a served list can still earn an "
                                                                    "experiment reward (attribution window)")
+    serve_explore: bool = Field(True, description="Thompson sampling over the cold-start list for users with no "
+                                                 "history (off: the model's list as is)")
+    serve_explore_context: list[str] = Field(default_factory=lambda: ["device"],
+                                             description="request context keys the cold-start bandit learns per value of")
+    serve_explore_candidates: int = Field(100, description="cold-start items the bandit chooses among")
     serve_experiment_check_s: float = Field(5.0, description="how often the API re-reads experiments, loads their "
                                                              "variants and applies decisions (promote, canary steps)")
     allow_system_install: bool = Field(

@@ -121,15 +121,19 @@ def serve() -> None:
 
     admin = Admin(settings, producer)
     experiments = experiment_router(settings, state, admin)
-    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments)
+    from serving.exploration import ColdStartExplorer
+
+    explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
+    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer)
     from serving.kafka_path import (
         serve_requests,  # the Kafka path, same pipeline, in a background thread
     )
 
     background = [
-        (serve_requests, (settings, state, history, producer, stop), {"experiments": experiments}, "kafka-requests"),
+        (serve_requests, (settings, state, history, producer, stop), {"experiments": experiments, "explorer": explorer},
+         "kafka-requests"),
         (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
-        (attribute_rewards, (settings, experiments.store, stop), {}, "attribution"),
+        (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
     ]
     for target, args, kwargs, name in background:
         threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()

@@ -129,3 +129,43 @@ def test_a_second_running_experiment_and_bad_variants_are_refused(rig):
     assert response.status_code == 422 and "99" in response.text
     assert api.post("/experiments", json={"name": "x", "variants": []}, headers=KEY).status_code == 422
     assert api.get("/experiments/nope").status_code == 404
+
+
+def test_new_users_get_an_explored_list_that_learns_from_attributed_clicks(settings, catalog, redis_url, model):
+    import redis
+
+    from serving.exploration import ColdStartExplorer
+
+    s = settings.model_copy(update={"redis_url": redis_url, "serve_cache_ttl_s": 0.0})
+    state = ModelState("ranker")
+    state.install(model, "1")
+    explorer = ColdStartExplorer(redis.Redis.from_url(redis_url), s.topic_prefix, candidates=40, refresh_s=0.0, seed=1)
+    producer = EventProducer(s, catalog, report_successes=True)
+    api = TestClient(create_app(s, state, lambda user: [], producer, explorer=explorer))
+    cold = [i for i, _ in model.recommend([], 40)]
+    liked = cold[25]  # deep in the model's cold-start list: mobile users love it
+
+    def shown(n, round_):
+        return [api.post("/recommend", json={"user_id": f"new-{round_}-{i}", "k": 5,
+                                             "context": {"device": "mobile"}}).json() for i in range(n)]
+
+    before = sum(liked in [i["item_id"] for i in body["items"]] for body in shown(100, "a"))
+    stop, store = threading.Event(), ExperimentStore(redis.Redis.from_url(redis_url), s.topic_prefix)
+    worker = threading.Thread(target=attribute_rewards, args=(s, store, stop), kwargs={"explorer": explorer})
+    worker.start()
+    try:
+        for round_ in range(6):
+            for body in shown(100, round_):
+                if liked in (items := [i["item_id"] for i in body["items"]]):
+                    producer.send(Interaction(user_id=body["user_id"], item_id=liked, event_type="click",
+                                              recommendation_id=body["recommendation_id"]))
+                assert body["fallback"] is False and len(items) == 5
+            producer.flush()
+            time.sleep(1.0)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    after = sum(liked in [i["item_id"] for i in body["items"]] for body in shown(100, "z"))
+    desktop = api.post("/recommend", json={"user_id": "new-desk", "k": 5, "context": {"device": "desktop"}}).json()
+    assert after > 80 and after > 3 * max(before, 1), (before, after)
+    assert desktop["items"] and desktop["fallback"] is False
