@@ -1,0 +1,305 @@
+"""The closed loop, end to end on real services: a stream with a preference shift goes through
+Kafka; the worker builds features and the archive, the learner learns and watches for drift, the
+trainer trains and promotes, the API serves and hot-reloads. This module drives and watches it;
+:mod:`streams.demo.report` draws it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from confluent_kafka import Consumer, TopicPartition
+
+from streams.contracts import (
+    DriftEvent,
+    Interaction,
+    Item,
+    ModelUpdate,
+    RetrainRequest,
+    TimeWindow,
+    decode,
+)
+from streams.demo.processes import Service
+from streams.producer import EventProducer
+from streams.settings import Settings
+from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
+from streams.topics import TopicCatalog
+
+
+@dataclass
+class DemoConfig:
+    events: int = 36_000
+    shift_at: float = 0.5
+    seed: int = 7
+    rate: float = 1_500.0  # events/s after the first model, so the loop can be watched
+    dataset: Path | None = None  # MovieLens dir or OTTO jsonl instead of the synthetic stream
+    timeout_s: float = 900.0
+    sample_users: int = 2
+
+
+@dataclass
+class DemoResult:
+    samples: list[dict] = field(default_factory=list)  # one per second: produced, rates, lag, metric, champion
+    markers: list[dict] = field(default_factory=list)  # drift events, retrain requests, model updates
+    answers: dict[str, dict] = field(default_factory=dict)  # "before"/"after" -> user -> answer
+    phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds since start
+    evaluation: dict | None = None  # the promoted version's offline table (ours vs baselines)
+    first_version: str | None = None
+    final_version: str | None = None
+    closed: bool = False
+    note: str = ""
+    shift_index: int | None = None
+    item_categories: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Watch:
+    """Consumes drift-events, retrain-requests and model-updates, and samples the system every second."""
+
+    def __init__(self, settings: Settings, catalog: TopicCatalog, result: DemoResult, began: float,
+                 api_url: str, produced: Callable[[], tuple[int, list[float]]]):
+        self.settings, self.catalog, self.result, self.began, self.api = settings, catalog, result, began, api_url
+        self.produced = produced
+        self.stop = threading.Event()
+        self.champion: str | None = None
+        self.served: str | None = None
+        self.threads = [threading.Thread(target=self._consume, daemon=True, name="demo-watch"),
+                        threading.Thread(target=self._sample, daemon=True, name="demo-sample")]
+
+    def start(self) -> Watch:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=10)
+
+    def now(self) -> float:
+        return time.monotonic() - self.began
+
+    def _consume(self) -> None:
+        topics = {self.catalog.name(n): n for n in ("drift-events", "retrain-requests", "model-updates")}
+        consumer = Consumer(self.settings.kafka_client_config() | {
+            "group.id": f"{self.settings.worker_group}-demo-{time.time_ns()}", "auto.offset.reset": "latest",
+            "enable.auto.commit": False})
+        consumer.subscribe(list(topics))
+        try:
+            while not self.stop.is_set():
+                msg = consumer.poll(0.2)
+                if msg is None or msg.error() is not None:
+                    continue
+                kind = topics[msg.topic()]
+                if kind == "drift-events":
+                    e = decode(DriftEvent, msg.value())
+                    label = f"drift: {e.detector} on {e.subject} ({e.statistic:.3g} > {e.threshold:.3g})"
+                elif kind == "retrain-requests":
+                    e = decode(RetrainRequest, msg.value())
+                    label = f"retrain requested ({e.trigger.value}): {e.reason[:80]}"
+                else:
+                    e = decode(ModelUpdate, msg.value())
+                    label = f"{e.model_name} v{e.version} -> {e.alias}"
+                    if e.alias == "champion" and e.model_name == self.settings.serve_model:
+                        self.champion = e.version
+                self.result.markers.append({"t": round(self.now(), 2), "kind": kind, "label": label})
+        finally:
+            consumer.close()
+
+    def _sample(self) -> None:
+        from streams.learner.service import read_status
+
+        worker = Consumer(self.settings.kafka_client_config() | {"group.id": self.settings.worker_group})
+        topic = self.catalog.name("interactions")
+        partitions = None
+        last_count, last_t = 0, self.now()
+        with httpx.Client(timeout=2.0) as http:
+            while not self.stop.wait(1.0):
+                count, produced_at = self.produced()
+                t = self.now()
+                sample = {"t": round(t, 2), "produced": count, "produce_rate": (count - last_count) / max(t - last_t, 1e-9)}
+                last_count, last_t = count, t
+                try:
+                    status = read_status(self.settings) or {}
+                except Exception:  # noqa: BLE001 -- Redis hiccup: skip the figure
+                    status = {}
+                metrics = status.get("metrics", {})
+                learned = int(metrics.get("events", 0))
+                sample |= {"learned": learned, "learner_lag": max(count - learned, 0),
+                           "hit_rate": metrics.get("rolling_hit_rate"), "click_auc": metrics.get("click_auc")}
+                # freshness: age of the oldest event produced but not yet learned
+                sample["freshness_s"] = round(time.monotonic() - produced_at[learned], 3) \
+                    if learned < count and learned < len(produced_at) else 0.0
+                try:
+                    if partitions is None:
+                        meta = worker.list_topics(topic, timeout=5).topics[topic].partitions
+                        partitions = [TopicPartition(topic, p) for p in sorted(meta)]
+                    committed = sum(max(tp.offset, 0) for tp in worker.committed(partitions, timeout=5))
+                    ends = sum(worker.get_watermark_offsets(tp, timeout=5, cached=False)[1] for tp in partitions)
+                    sample["worker_lag"] = max(ends - committed, 0)
+                except Exception:  # noqa: BLE001
+                    sample["worker_lag"] = None
+                try:
+                    ready = http.get(f"{self.api}/ready").json()
+                    self.served = ready.get("model_version") if ready.get("model_loaded") else None
+                except Exception:  # noqa: BLE001, S110 -- the API is still starting: keep the last answer
+                    pass
+                sample["served_version"] = self.served
+                self.result.samples.append(sample)
+        worker.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, services: list[Service] = ()) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        for s in services:
+            if not s.alive():
+                raise RuntimeError(f"{s.name} stopped (exit {s.process.returncode}); its log ends:\n{s.tail()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+def load_stream(config: DemoConfig) -> tuple[list, int]:
+    """The messages and the index (in messages) where phase 2 starts."""
+    if config.dataset is not None:  # a real dataset: the "shift" is simply the second part of its history
+        from streams.sources.datasets import load
+        from streams.sources.files import SourceReport
+
+        data = load(Path(config.dataset), SourceReport(), limit=config.events or None)
+        return [*data.items, *data.interactions], len(data.items) + int(len(data.interactions) * config.shift_at)
+    facts = SimulationFacts()
+    # a small closed world (300 users, 300 items, 10 categories): users come back often enough
+    # that the taste shift shows in their behaviour within a few thousand events
+    world = SimulationConfig(n_events=config.events, n_users=300, n_items=300, n_categories=10,
+                             shift_at=config.shift_at, seed=config.seed, new_user_share=0.0, new_item_share=0.0)
+    messages = list(simulate(world, facts))
+    interactions = 0
+    for index, message in enumerate(messages):  # the message index of the shift's interaction
+        if isinstance(message, Interaction):
+            if interactions == facts.shift_event_index:
+                return messages, index
+            interactions += 1
+    return messages, len(messages)
+
+
+def recommend(http: httpx.Client, api: str, users: list[str]) -> dict[str, dict]:
+    return {u: http.post(f"{api}/recommend", json={"user_id": u, "k": 5, "explain": True}).json() for u in users}
+
+
+def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: Callable[[str], None] = print,
+                    result: DemoResult | None = None) -> DemoResult:
+    """Start the services, stream, watch the loop close, stop everything. Never leaves a process behind.
+    ``result``: an object to fill as the run goes (for a live view)."""
+    from streams.admin import apply_topics
+
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    apply_topics(settings, catalog)
+    result, began = result or DemoResult(), time.monotonic()
+    api = f"http://{settings.serve_host}:{settings.serve_port}"
+    services = [Service(name, [name], settings, log_dir) for name in ("worker", "learner", "trainer", "serve")]
+    messages, split = load_stream(config)
+    result.shift_index = split
+    result.item_categories = {m.item_id: list(m.categories) for m in messages if isinstance(m, Item)}
+    produced_at: list[float] = []
+    watch = Watch(settings, catalog, result, began, api, lambda: (len(produced_at), produced_at))
+
+    def phase(name: str) -> None:
+        result.phases[name] = round(time.monotonic() - began, 1)
+        say(name)
+
+    try:
+        for s in services:
+            s.start()
+        watch.start()
+        phase("services started: worker, learner, trainer, API")
+        with httpx.Client(timeout=10.0) as http, EventProducer(settings, catalog, report_successes=True) as producer:
+            wait_until(lambda: _ok(http, f"{api}/health"), 120, "the API", services)
+
+            def send(batch: list, rate: float | None) -> None:
+                started = time.monotonic()
+                for message in batch:
+                    producer.send(message)
+                    if isinstance(message, Interaction):
+                        produced_at.append(time.monotonic())
+                        if rate and len(produced_at) % 50 == 0:
+                            ahead = (len(produced_at) - first) / rate - (time.monotonic() - started)
+                            if ahead > 0:
+                                time.sleep(ahead)
+                producer.flush()
+
+            first = 0
+            send(messages[:split], None)
+            phase(f"phase 1: {len(produced_at):,} events before the shift produced")
+            last_time = max(m.timestamp for m in messages[:split] if isinstance(m, Interaction))
+            wait_until(lambda: bool(result.samples) and result.samples[-1].get("worker_lag") == 0
+                       and result.samples[-1]["produced"] == len(produced_at), 300, "the worker to catch up", services)
+            producer.send_and_wait(RetrainRequest(model_name=settings.serve_model, trigger="manual",
+                                                  reason="demo: the first model", force=True,
+                                                  data_window=TimeWindow(end=last_time)))
+            phase("first model requested")
+            wait_until(lambda: watch.served is not None, config.timeout_s, "the first model to be served", services)
+            result.first_version = watch.served
+            phase(f"serving v{result.first_version}")
+            users = _busiest_users(messages[:split], config.sample_users)
+            result.answers["before"] = recommend(http, api, users)
+
+            first = len(produced_at)
+            send(messages[split:], config.rate)
+            phase(f"phase 2: {len(produced_at) - first:,} events after the shift produced")
+            try:
+                wait_until(lambda: watch.served not in (None, result.first_version), config.timeout_s,
+                           "a retrained model to be served", services)
+                result.closed = any(m["kind"] == "drift-events" for m in result.markers)
+                result.note = "drift detected, retrained, promoted and served" if result.closed else \
+                    "a new model is served, but no drift event was seen"
+            except TimeoutError as error:
+                result.note = f"the loop did not close: {error}"
+            result.final_version = watch.served
+            phase(f"serving v{result.final_version}")
+            result.answers["after"] = recommend(http, api, users)
+            result.evaluation = _evaluation(settings, result.final_version)
+    finally:
+        watch.close()
+        for s in reversed(services):
+            s.stop()
+        phase("stopped")
+    return result
+
+
+def _ok(http: httpx.Client, url: str) -> bool:
+    try:
+        return http.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _busiest_users(messages: list, n: int) -> list[str]:
+    counts: dict[str, int] = {}
+    for m in messages:
+        if isinstance(m, Interaction):
+            counts[m.user_id] = counts.get(m.user_id, 0) + 1
+    return sorted(counts, key=lambda u: -counts[u])[:n]
+
+
+def _evaluation(settings: Settings, version: str | None) -> dict | None:
+    """The offline table (ours vs baselines on the holdout) logged with that version's training run."""
+    if version is None:
+        return None
+    try:
+        import json
+
+        import mlflow
+
+        from streams.trainer.registry import Registry
+
+        registry = Registry.for_settings(settings, settings.serve_model)
+        run_id = registry.client.get_model_version(settings.serve_model, version).run_id
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation.json",
+                                                   tracking_uri=settings.mlflow_tracking_uri)
+        return json.loads(Path(path).read_text())
+    except Exception:  # noqa: BLE001 -- the report says it is missing
+        return None

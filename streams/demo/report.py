@@ -1,0 +1,106 @@
+"""The demo's HTML report: what happened, when, and how well -- one self-contained page."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from streams.demo.loop import DemoResult
+
+MARKER_COLOURS = {"drift-events": "#d62728", "retrain-requests": "#ff7f0e", "model-updates": "#2ca02c"}
+
+
+def _figure(title: str, ytitle: str, series: list[tuple[str, list, list]], markers: list[dict], shift_t: float | None):
+    import plotly.graph_objects as go
+
+    figure = go.Figure([go.Scatter(x=x, y=y, name=name, mode="lines") for name, x, y in series])
+    for m in markers:
+        figure.add_vline(x=m["t"], line_dash="dot", line_color=MARKER_COLOURS.get(m["kind"], "#888"), opacity=0.6)
+    if shift_t is not None:
+        figure.add_vline(x=shift_t, line_color="#9467bd", line_width=2, annotation_text="taste shift starts",
+                         annotation_position="top left")
+    figure.update_layout(title=title, xaxis_title="seconds since the demo started", yaxis_title=ytitle,
+                         height=330, margin={"l": 60, "r": 20, "t": 50, "b": 45}, template="plotly_white",
+                         legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+def _answers_table(result: DemoResult) -> str:
+    rows = []
+    for when in ("before", "after"):
+        for user, body in (result.answers.get(when) or {}).items():
+            items = body.get("items", [])
+            cells = ", ".join(
+                f"{html.escape(i['item_id'])} <small>({html.escape('/'.join(result.item_categories.get(i['item_id'], [])) or '?')})</small>"
+                for i in items)
+            reasons = "; ".join(dict.fromkeys(r for i in items for r in i.get("reasons", [])))
+            rows.append(f"<tr><td>{when}</td><td>{html.escape(user)}</td><td>v{html.escape(str(body.get('model_version')))}"
+                        f"</td><td>{cells}</td><td><small>{html.escape(reasons)}</small></td></tr>")
+    return ("<table><tr><th>when</th><th>user</th><th>model</th><th>top 5 (categories)</th><th>reasons</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _evaluation_table(table: dict | None) -> str:
+    if not table:
+        return "<p>No offline evaluation was found for the served version.</p>"
+    cols = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if any(c in m for m in table.values())]
+    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{m.get(c, float('nan')):.4f}</td>" for c in cols)
+                   + "</tr>" for name, m in sorted(table.items(), key=lambda kv: -kv[1].get("ndcg@10", 0)))
+    return "<table><tr><th>model</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + rows + "</table>"
+
+
+def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
+    last = result.samples[-1] if result.samples else {}
+    drift = [m for m in result.markers if m["kind"] == "drift-events"]
+    retrains = [m for m in result.markers if m["kind"] == "retrain-requests"]
+    peak = max((s.get("freshness_s") or 0 for s in result.samples), default=0)
+    return [
+        ("loop closed", "yes" if result.closed else "no"),
+        ("what happened", result.note),
+        ("events produced", f"{last.get('produced', 0):,}"),
+        ("taste shift at event", f"{result.shift_index:,}" if result.shift_index is not None else "none"),
+        ("drift detections", f"{len(drift)}" + (f" (first at {drift[0]['t']:.0f}s: {drift[0]['label']})" if drift else "")),
+        ("retrain requests", str(len(retrains))),
+        ("model served first / last", f"v{result.first_version} / v{result.final_version}"),
+        ("peak freshness (oldest unlearned event)", f"{peak:.2f} s"),
+        ("duration", f"{result.phases.get('stopped', 0):.0f} s"),
+    ]
+
+
+def write_report(result: DemoResult, path: Path) -> Path:
+    samples = result.samples
+    t = [s["t"] for s in samples]
+    phase2 = next((v for k, v in result.phases.items() if k.startswith("serving v")), None)  # then the shift
+    figures = [
+        _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], result.markers, phase2),
+        _figure("Lag and freshness", "events / seconds",
+                [("learner lag (events)", t, [s.get("learner_lag") for s in samples]),
+                 ("worker lag (events)", t, [s.get("worker_lag") for s in samples]),
+                 ("freshness (s, oldest unlearned event)", t, [s.get("freshness_s") for s in samples])],
+                result.markers, phase2),
+        _figure("Prequential metric of the online learner, with drift and retrain markers", "rolling value",
+                [("hit rate@10 (rolling)", t, [s.get("hit_rate") for s in samples]),
+                 ("click AUC", t, [s.get("click_auc") for s in samples])], result.markers, phase2),
+    ]
+    plots = "".join(f.to_html(full_html=False, include_plotlyjs="cdn" if i == 0 else False)
+                    for i, f in enumerate(figures))
+    markers = "".join(f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — "
+                      f"{html.escape(m['label'])}</li>" for m in result.markers)
+    summary = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>streamrec demo report</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
+table{{border-collapse:collapse;margin:8px 0 20px}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;
+vertical-align:top}}th{{background:#f6f6f6}}h2{{margin-top:32px}}small{{color:#666}}</style></head><body>
+<h1>streamrec demo: the loop on a shifting stream</h1>
+<p>A synthetic stream whose users change tastes halfway went through Kafka. The purple line
+marks the start of phase 2, after the taste shift. Red lines are drift detections, orange ones
+retrain requests, green ones model updates.</p>
+<h2>Summary</h2><table>{summary}</table>
+<h2>Timeline</h2><ul>{markers or '<li>no events</li>'}</ul>
+{plots}
+<h2>Answers before and after</h2>{_answers_table(result)}
+<h2>Offline evaluation of the served model (holdout, ours vs baselines)</h2>{_evaluation_table(result.evaluation)}
+</body></html>"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page)
+    return path
