@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     worker_processing_process: bool = Field(
         True, description="run batch processing in a child process (two cores) instead of a thread")
     worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
+    learner_drift_settle_events: int = Field(5_000, description="a drift-triggered retrain request waits for this "
+                                                                "many events of the new regime (0 = at once)")
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 

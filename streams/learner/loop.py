@@ -26,10 +26,23 @@ from pathlib import Path
 
 from models.drift import DataDriftWatch, Detection, ErrorMonitor
 from models.evaluation import Prequential, ProbabilisticPrequential
-from models.learners import IMPLICIT_RANKER, ContextualLogistic, MatrixFactorization, implicit_target, is_positive
+from models.learners import (
+    IMPLICIT_RANKER,
+    ContextualLogistic,
+    MatrixFactorization,
+    implicit_target,
+    is_positive,
+)
 from models.policy import ModelHistory, RetrainPolicy, decide
 from models.snapshots import RollbackGuard, SnapshotSchedule, SnapshotStore
-from streams.contracts import DriftEvent, Interaction, Message, ModelUpdate, RetrainRequest, TimeWindow
+from streams.contracts import (
+    DriftEvent,
+    Interaction,
+    Message,
+    ModelUpdate,
+    RetrainRequest,
+    TimeWindow,
+)
 
 
 @dataclass
@@ -39,6 +52,7 @@ class LearnerConfig:
     snapshot_every_events: int = 5_000
     snapshot_every_seconds: float = 60.0
     reference_after: int = 10_000  # events before the drift reference is first frozen
+    drift_settle_events: int = 0  # a drift-triggered retrain waits for this many events of the new regime
     rank_every: int = 5
     candidates: int = 50
     k: int = 10
@@ -80,6 +94,7 @@ class LearningLoop:
         self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
         self.history = ModelHistory(last_trained_at=clock())
         self.rollback_reasons: list[str] = []
+        self.pending_request = None  # (decision, due at event count): a drift retrain waiting for data
 
     def process(self, partition: int, offset: int, event: Interaction) -> list[Message]:
         state = self.state
@@ -122,8 +137,17 @@ class LearningLoop:
                           metrics=self.metrics())
         if decision.retrain:
             self.history.last_request_at = self.clock()
-            out.append(self._retrain_request(decision))
+            if decision.trigger == "drift" and self.config.drift_settle_events > 0:
+                # right after a shift the new regime has too few events to train on: collect some first
+                self.pending_request = (decision, state.events + self.config.drift_settle_events)
+            else:
+                out.append(self._retrain_request(decision))
             self.refresh_reference()  # what a retrained model will know; drift is measured from here
+        if self.pending_request is not None and state.events >= self.pending_request[1]:
+            decision = self.pending_request[0]
+            self.pending_request = None
+            out.append(self._retrain_request(decision, f" (sent after {self.config.drift_settle_events:,} "
+                                                       "events of the new regime)"))
         if self.schedule.due(state.events):
             out += self.checkpoint()
         return out
@@ -196,8 +220,9 @@ class LearningLoop:
                           threshold=d.threshold, p_value=d.p_value,
                           window=TimeWindow(end=self.state.last_event_at, events=d.window))
 
-    def _retrain_request(self, decision) -> RetrainRequest:
-        return RetrainRequest(model_name=self.config.retrain_model, trigger=decision.trigger, reason=decision.reason,
+    def _retrain_request(self, decision, note: str = "") -> RetrainRequest:
+        return RetrainRequest(model_name=self.config.retrain_model, trigger=decision.trigger,
+                              reason=decision.reason + note,
                               data_window=self._window(), statistics=decision.statistics)
 
 

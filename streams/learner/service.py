@@ -69,7 +69,8 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     Prometheus metrics are served (None when off)."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic = catalog.name("interactions")
-    loop = LearningLoop(config or LearnerConfig(), snapshot_dir(settings))
+    config = config or LearnerConfig(drift_settle_events=settings.learner_drift_settle_events)
+    loop = LearningLoop(config, snapshot_dir(settings))
     gc.collect()
     gc.freeze()  # the loaded model's millions of objects are not scanned by every full collection
     consumer = Consumer(settings.kafka_client_config() | {

@@ -1,5 +1,7 @@
 """The learning loop on the generator's drift scenario, without Kafka."""
 
+import pytest
+
 from models.policy import RetrainPolicy
 from models.snapshots import RollbackGuard
 from streams.contracts import DriftEvent, Interaction, ModelUpdate, RetrainRequest
@@ -48,9 +50,11 @@ def test_a_broken_model_is_rolled_back_to_the_last_snapshot(tmp_path):
     assert rolled[0].version == "5"  # the last good snapshot
 
 
-def test_preference_shift_gives_drift_events_and_one_retrain_request(tmp_path):
+@pytest.mark.parametrize("settle", [0, 4_000])
+def test_preference_shift_gives_drift_events_and_one_retrain_request(tmp_path, settle):
     events, facts = stream(n=45_000, shift_at=2 / 3)
-    loop = LearningLoop(LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=1e9), tmp_path)
+    loop = LearningLoop(LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=1e9,
+                                      drift_settle_events=settle), tmp_path)
     out = run(loop, events)
     drift = [(e, m) for e, m in out if isinstance(m, DriftEvent)]
     retrain = [(e, m) for e, m in out if isinstance(m, RetrainRequest)]
@@ -61,6 +65,9 @@ def test_preference_shift_gives_drift_events_and_one_retrain_request(tmp_path):
     assert len(retrain) == 1 and retrain[0][1].trigger == "drift"  # then the 24 h cooldown holds
     assert retrain[0][0].timestamp >= facts.shift_time and f"drift on {first.subject}" in retrain[0][1].reason
     assert retrain[0][1].data_window.events and retrain[0][1].data_window.end is not None
+    position = {e.event_id: n for n, e in enumerate(events)}
+    waited = position[retrain[0][0].event_id] - position[drift[0][0].event_id]
+    assert (waited >= settle) if settle else waited == 0  # with a settle, the new regime's data comes first
 
 
 def test_redelivery_is_not_learned_twice_and_restart_resumes_from_the_snapshot(tmp_path):
