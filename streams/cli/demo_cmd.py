@@ -103,6 +103,10 @@ def demo(
             items = ", ".join(f"{i['item_id']}({'/'.join(result.item_categories.get(i['item_id'], []))})"
                               for i in body.get("items", []))
             console.print(f"{when:>6} v{body.get('model_version')} {user}: {items}")
+    import dataclasses
+    import json
+
+    (root / "demo.json").write_text(json.dumps(dataclasses.asdict(result), indent=1, default=str))
     report = write_report(result, root / "report.html")
     console.print(f"report: {report}")
     console.print(f"browse the run's models: .venv/bin/mlflow ui --backend-store-uri {settings.mlflow_tracking_uri}")

@@ -202,7 +202,7 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
     api = f"http://{settings.serve_host}:{settings.serve_port}"
     services = [Service(name, [name], settings, log_dir) for name in ("worker", "learner", "trainer", "serve")]
     messages, split = load_stream(config)
-    result.shift_index = split
+    result.shift_index = sum(isinstance(m, Interaction) for m in messages[:split])  # in interactions
     result.item_categories = {m.item_id: list(m.categories) for m in messages if isinstance(m, Item)}
     produced_at: list[float] = []
     watch = Watch(settings, catalog, result, began, api, lambda: (len(produced_at), produced_at))

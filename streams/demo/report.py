@@ -82,7 +82,7 @@ def write_report(result: DemoResult, path: Path) -> Path:
                 [("hit rate@10 (rolling)", t, [s.get("hit_rate") for s in samples]),
                  ("click AUC", t, [s.get("click_auc") for s in samples])], result.markers, phase2),
     ]
-    plots = "".join(f.to_html(full_html=False, include_plotlyjs="cdn" if i == 0 else False)
+    plots = "".join(f.to_html(full_html=False, include_plotlyjs=i == 0)
                     for i, f in enumerate(figures))
     markers = "".join(f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — "
                       f"{html.escape(m['label'])}</li>" for m in result.markers)
