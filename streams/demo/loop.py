@@ -99,7 +99,7 @@ class Watch:
                     label = f"drift: {e.detector} on {e.subject} ({e.statistic:.3g} > {e.threshold:.3g})"
                 elif kind == "retrain-requests":
                     e = decode(RetrainRequest, msg.value())
-                    label = f"retrain requested ({e.trigger.value}): {e.reason[:80]}"
+                    label = f"retrain requested ({e.trigger.value}): {e.reason[:160]}"
                 else:
                     e = decode(ModelUpdate, msg.value())
                     label = f"{e.model_name} v{e.version} -> {e.alias}"

@@ -25,6 +25,10 @@ def _figure(title: str, ytitle: str, series: list[tuple[str, list, list]], marke
     return figure
 
 
+def _online_snapshot(marker: dict) -> bool:
+    return marker["kind"] == "model-updates" and marker["label"].endswith("-> online")
+
+
 def _answers_table(result: DemoResult) -> str:
     rows = []
     for when in ("before", "after"):
@@ -71,32 +75,36 @@ def write_report(result: DemoResult, path: Path) -> Path:
     samples = result.samples
     t = [s["t"] for s in samples]
     phase2 = next((v for k, v in result.phases.items() if k.startswith("serving v")), None)  # then the shift
+    markers = [m for m in result.markers if not _online_snapshot(m)]  # snapshots every few seconds would hide the rest
     figures = [
-        _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], result.markers, phase2),
-        _figure("Lag and freshness", "events / seconds",
-                [("learner lag (events)", t, [s.get("learner_lag") for s in samples]),
-                 ("worker lag (events)", t, [s.get("worker_lag") for s in samples]),
-                 ("freshness (s, oldest unlearned event)", t, [s.get("freshness_s") for s in samples])],
-                result.markers, phase2),
+        _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], markers, phase2),
+        _figure("Lag: events produced but not yet processed", "events",
+                [("online learner", t, [s.get("learner_lag") for s in samples]),
+                 ("feature worker (committed offsets)", t, [s.get("worker_lag") for s in samples])],
+                markers, phase2),
+        _figure("Freshness: age of the oldest event the learner has not learned yet", "seconds",
+                [("freshness", t, [s.get("freshness_s") for s in samples])], markers, phase2),
         _figure("Prequential metric of the online learner, with drift and retrain markers", "rolling value",
                 [("hit rate@10 (rolling)", t, [s.get("hit_rate") for s in samples]),
-                 ("click AUC", t, [s.get("click_auc") for s in samples])], result.markers, phase2),
+                 ("click AUC", t, [s.get("click_auc") for s in samples])], markers, phase2),
     ]
     plots = "".join(f.to_html(full_html=False, include_plotlyjs=i == 0)
                     for i, f in enumerate(figures))
-    markers = "".join(f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — "
-                      f"{html.escape(m['label'])}</li>" for m in result.markers)
+    timeline = "".join(f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — "
+                      f"{html.escape(m['label'])}</li>" for m in markers)
+    snapshots = sum(_online_snapshot(m) for m in result.markers)
     summary = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>streamrec demo report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222}}
 table{{border-collapse:collapse;margin:8px 0 20px}}td,th{{border:1px solid #ddd;padding:4px 8px;text-align:left;
 vertical-align:top}}th{{background:#f6f6f6}}h2{{margin-top:32px}}small{{color:#666}}</style></head><body>
 <h1>streamrec demo: the loop on a shifting stream</h1>
-<p>A synthetic stream whose users change tastes halfway went through Kafka. The purple line
-marks the start of phase 2, after the taste shift. Red lines are drift detections, orange ones
-retrain requests, green ones model updates.</p>
+<p>A stream whose users change tastes halfway went through Kafka. In the plots, the purple line
+marks the start of phase 2, after the taste shift. Red dotted lines are drift detections,
+orange ones retrain requests, and green ones changes to the served model's aliases.</p>
 <h2>Summary</h2><table>{summary}</table>
-<h2>Timeline</h2><ul>{markers or '<li>no events</li>'}</ul>
+<h2>Timeline</h2><ul>{timeline or '<li>no events</li>'}</ul>
+<p><small>Not shown: {snapshots} snapshots of the online learner (alias <code>online</code>).</small></p>
 {plots}
 <h2>Answers before and after</h2>{_answers_table(result)}
 <h2>Offline evaluation of the served model (holdout, ours vs baselines)</h2>{_evaluation_table(result.evaluation)}

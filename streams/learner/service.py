@@ -92,6 +92,11 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                 if not batch:
                     if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
                         break
+                    if last_status < last_data and time.monotonic() - last_status > 1.0:
+                        last_status = time.monotonic()  # the last batch's figures, even when nothing follows
+                        metrics.observe_loop(loop.metrics(), loop.snapshot_version)
+                        if status_client is not None:
+                            _safely(publish_status, status_client, settings, loop)
                     continue
                 last_data = time.monotonic()
                 processed_before = report.processed
