@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     worker_batch_wait_s: float = Field(0.05, description="max wait to fill a micro-batch")
     worker_processing_process: bool = Field(
         True, description="run batch processing in a child process (two cores) instead of a thread")
+    metrics_host: str = Field("127.0.0.1", description="address the worker, learner and trainer serve /metrics on "
+                                                    "(0.0.0.0 in containers, for Prometheus)")
     worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
     learner_drift_settle_events: int = Field(5_000, description="a drift-triggered retrain request waits for this "
                                                                 "many events of the new regime (0 = at once)")
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     mlflow_port: int = 5000
+    trainer_metrics_port: int = Field(9110, description="Prometheus metrics of `streamrec trainer` (0 = off)")
     trainer_webhook_url: str | None = Field(None, description="Slack-compatible webhook for failed training runs")
     trainer_promotion_margin: float = Field(0.0, description="relative NDCG@10 gain over the champion needed to promote")
     serve_host: str = Field("127.0.0.1", description="address `streamrec serve` listens on")

@@ -34,8 +34,8 @@ class LearnerMetrics:
         self.port: int | None = None
         self._server = None
 
-    def start(self, port: int) -> None:
-        self.port, self._server = serve_registry(self.registry, port)
+    def start(self, port: int, host: str = "127.0.0.1") -> None:
+        self.port, self._server = serve_registry(self.registry, port, host=host)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -80,7 +80,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                      for p in partitions])
     report, stop = LearnerReport(published={}), stop or threading.Event()
     metrics = LearnerMetrics()
-    metrics.start(settings.learner_metrics_port)
+    metrics.start(settings.learner_metrics_port, settings.metrics_host)
     loop.metrics_port = metrics.port
     status_client = _redis_or_none(settings)
     last_status = 0.0

@@ -16,6 +16,7 @@ from streams.producer import EventProducer
 from streams.settings import Settings
 from streams.topics import TopicCatalog
 from streams.trainer.job import TrainingOutcome, run_training
+from streams.trainer.metrics import TrainerMetrics
 
 
 def training_events(settings: Settings, request: RetrainRequest):
@@ -34,6 +35,8 @@ def run_trainer(settings: Settings, stop: threading.Event | None = None, idle_ex
     consumer.subscribe([topic])
     outcomes: list[TrainingOutcome] = []
     stop = stop or threading.Event()
+    metrics = TrainerMetrics()
+    metrics.start(settings.trainer_metrics_port, settings.metrics_host)
     last = time.monotonic()
     try:
         with EventProducer(settings, catalog, report_successes=True) as producer:
@@ -50,7 +53,9 @@ def run_trainer(settings: Settings, stop: threading.Event | None = None, idle_ex
                     consumer.commit(msg, asynchronous=False)
                     continue
                 progress(f"retrain request {request.request_id} ({request.trigger.value}): {request.reason}")
+                began = time.monotonic()
                 outcome = run_training(settings, request, training_events(settings, request), config, gates, progress)
+                metrics.observe(request.trigger.value, outcome, time.monotonic() - began)
                 for update in outcome.updates:
                     producer.send_and_wait(update)
                 outcomes.append(outcome)
@@ -59,4 +64,5 @@ def run_trainer(settings: Settings, stop: threading.Event | None = None, idle_ex
                 last = time.monotonic()
     finally:
         consumer.close()
+        metrics.stop()
     return outcomes

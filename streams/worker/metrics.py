@@ -55,7 +55,8 @@ class WorkerMetrics:
         self._last_batch_at = 0.0
 
     def start(self) -> None:
-        self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port)
+        self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port,
+                                      host=self.settings.metrics_host)
         threading.Thread(target=self._heartbeat, name="streamrec-heartbeat", daemon=True).start()
 
     def record(self, result, source: str) -> None:

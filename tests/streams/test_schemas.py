@@ -22,3 +22,13 @@ def test_schemas_declare_version_id_key_and_required_fields(name):
     assert "timestamp" in schema["properties"]
     assert schema["x-kafka-key"] in schema["properties"]
     assert schema["additionalProperties"] is False
+
+
+def test_every_setting_is_documented(project_root):
+    from streams.settings import Settings
+
+    doc = (project_root / "docs" / "configuration.md").read_text()
+    missing = [name for name in Settings.model_fields
+               if f"STREAMREC_{name.upper()}" not in doc
+               and not (name.startswith("kafka_sasl_") and f"_{name.upper().removeprefix('KAFKA_SASL_')}`" in doc)]
+    assert not missing, f"settings missing from docs/configuration.md: {missing}"
