@@ -91,3 +91,63 @@ def serve(write: bool = typer.Option(True, help="rewrite the section in docs/ben
     console.print(text)
     if write:
         console.print(f"written to {write_section('serve', text)}")
+
+
+@app.command()
+def loop(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+         rate: float = typer.Option(1_500.0, help="phase-2 events/s")) -> None:
+    """The closed loop timed: shift -> drift -> retrain -> promoted -> served, on real services."""
+    from bench.loop import run
+    from bench.report import write_section
+    from streams.demo.loop import DemoConfig
+
+    text = run(get_settings(), DemoConfig(rate=rate), progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('loop', text)}")
+
+
+@app.command(name="all")
+def all_benchmarks(
+    dataset: str = typer.Option("../shared/datasets/ml-latest-small", help="MovieLens directory for learner/train"),
+) -> None:
+    """Every benchmark in turn; each rewrites its section of docs/benchmarks.md, then an overview
+    section records the machine, the conditions and how long each took."""
+    import time
+    from pathlib import Path
+
+    from bench.report import machine, write_section
+    from streams.infra import local_services
+
+    for name, service in local_services(get_settings()).items():
+        started, seconds = service.start()
+        console.print(f"{name}: {'started' if started else 'running'} ({seconds:.1f}s)")
+    runs = [("produce", lambda: produce(events=200_000, repeats=3, write=True)),
+            ("worker", lambda: worker(events=50_000, rate=1500.0, seconds=20.0, write=True)),
+            ("serve", lambda: serve(write=True)),
+            ("loop", lambda: loop(write=True, rate=1500.0))]
+    if Path(dataset).exists():
+        runs[2:2] = [("learner", lambda: learner(dataset=dataset, write=True)),
+                     ("train", lambda: train(dataset=dataset, write=True))]
+    else:
+        console.print(f"[yellow]no dataset at {dataset}: learner and train benchmarks skipped[/]")
+    took = []
+    for name, bench in runs:
+        console.rule(f"[bold]bench {name}")
+        began = time.monotonic()
+        try:
+            bench()
+            took.append((name, time.monotonic() - began, "ok"))
+        except Exception as error:  # noqa: BLE001 -- record it, run the others
+            took.append((name, time.monotonic() - began, f"failed: {type(error).__name__}: {error}"[:200]))
+    rows = "\n".join(f"| `streamrec bench {n}` | {s:,.0f} s | {status} |" for n, s, status in took)
+    write_section("overview", f"""## Overview (`streamrec bench all`)
+
+Every benchmark below was run one after another on {machine()}, with nothing else on the
+machine. The sections are in the order they ran.
+
+| benchmark | took | outcome |
+|---|---|---|
+{rows}
+""")
+    console.print(f"written to docs/benchmarks.md ({sum(s for _, s, _ in took):,.0f} s in all)")

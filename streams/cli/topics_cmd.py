@@ -50,16 +50,23 @@ def list_cmd() -> None:
 
 
 def rendered_schemas() -> dict[str, str]:
-    """File name -> JSON text of every contract's schema, exactly as checked in."""
+    """File name -> JSON text of every contract's schema, and the HTTP API's OpenAPI document,
+    exactly as checked in."""
+    from serving.app import create_app
+    from serving.state import ModelState
     from streams.contracts import CONTRACTS, json_schema
+    from streams.settings import Settings
 
-    return {f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n"
-            for name, cls in CONTRACTS.items()}
+    rendered = {f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n"
+                for name, cls in CONTRACTS.items()}
+    app = create_app(Settings(_env_file=None), ModelState("ranker"), lambda user: [])  # nothing connects
+    rendered["openapi.json"] = json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+    return rendered
 
 
 @schemas_app.command("export")
 def export(out: Path = typer.Option(Path("docs/schemas"), help="target directory")) -> None:
-    """Write docs/schemas/<Contract>.json from the code."""
+    """Write docs/schemas/<Contract>.json and openapi.json from the code."""
     out.mkdir(parents=True, exist_ok=True)
     for name, text in rendered_schemas().items():
         (out / name).write_text(text)

@@ -32,3 +32,11 @@ def test_every_setting_is_documented(project_root):
                if f"STREAMREC_{name.upper()}" not in doc
                and not (name.startswith("kafka_sasl_") and f"_{name.upper().removeprefix('KAFKA_SASL_')}`" in doc)]
     assert not missing, f"settings missing from docs/configuration.md: {missing}"
+
+
+def test_every_http_path_is_in_the_api_reference(project_root):
+    doc = (project_root / "docs" / "api.md").read_text()
+    paths = json.loads(rendered_schemas()["openapi.json"])["paths"]
+    missing = [f"{method.upper()} {path}" for path, ops in paths.items() for method in ops
+               if f"`{method.upper()} {path}" not in doc]
+    assert not missing, f"endpoints missing from docs/api.md: {missing}"
