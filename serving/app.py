@@ -80,13 +80,14 @@ class Metrics:
 
 def create_app(settings: Settings, state: ModelState, history: Callable[[str], list[str] | None],
                producer=None, seen_events: Callable[[list[str]], list[bool]] | None = None, admin=None,
-               experiments: ExperimentRouter | None = None, explorer=None) -> FastAPI:
+               experiments: ExperimentRouter | None = None, explorer=None, online=None) -> FastAPI:
     """``history(user_id)``: the user's recent items, None when the store is unavailable.
     ``producer``: an EventProducer(report_successes=True), or None (no ingest, no impression log).
     ``seen_events(event_ids)``: for each id, True when it was already accepted (marks it otherwise).
     ``admin``: a :class:`serving.admin.Admin` (registry, retrain, drift), or None.
     ``experiments``: routes requests to experiment variants and serves ``/experiments``, or None.
-    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history, or None."""
+    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history, or None.
+    ``online``: a :class:`serving.online.OnlineScorer` (the online learner's scores), or None."""
     app = FastAPI(title="streamrec", version="0.1")
     metrics = Metrics()
     cache = TTLCache(settings.serve_cache_ttl_s)
@@ -129,7 +130,7 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
         served = route.served if route is not None else state.served
         served_list, ranked = answer(served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
                                      body.explain, cache=cache, variant=route.variant if route else None,
-                                     context=body.context, explorer=explorer)
+                                     context=body.context, explorer=explorer, online=online)
         if route is not None:
             experiments.record(route, served_list.recommendation_id, time.perf_counter() - began, ranked.fallback)
         if ranked.fallback:

@@ -23,8 +23,9 @@ from streams.topics import TopicCatalog
 
 
 def serve_requests(settings: Settings, state: ModelState, history_of, producer, stop: threading.Event,
-                   idle_exit_s: float | None = None, experiments=None, explorer=None) -> dict[str, int]:
-    """``experiments`` and ``explorer`` as on HTTP (:func:`serving.app.create_app`)."""
+                   idle_exit_s: float | None = None, experiments=None, explorer=None,
+                   online=None) -> dict[str, int]:
+    """``experiments``, ``explorer`` and ``online`` as on HTTP (:func:`serving.app.create_app`)."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic, group = catalog.name("recommendation-requests"), f"{settings.worker_group}-serving"
     consumer = Consumer(settings.kafka_client_config() | {"group.id": group, "enable.auto.commit": False,
@@ -59,7 +60,7 @@ def serve_requests(settings: Settings, state: ModelState, history_of, producer, 
                                              request.k, exclude_seen=request.exclude_seen,
                                              explain_items=request.explain, request_id=request.request_id,
                                              variant=route.variant if route else None,
-                                             context=request.context, explorer=explorer)
+                                             context=request.context, explorer=explorer, online=online)
                 if route is not None:
                     experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
                                        ranked.fallback)

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from serving.online import blend
 from serving.state import single_threaded_inference
 from streams.contracts import Recommendation, ScoredItem
 
@@ -67,8 +68,9 @@ def explain(contributions: dict[str, float], top: int = 2) -> list[str]:
 
 
 def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], exclude: Sequence[str] = (),
-         exclude_seen: bool = True, explain_items: bool = False) -> Ranked:
-    """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged)."""
+         exclude_seen: bool = True, explain_items: bool = False, online=None, user_id: str | None = None) -> Ranked:
+    """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged).
+    ``online``: a :class:`serving.online.OnlineScorer`; it re-ranks the top candidates of a known user."""
     seen = list(history or [])
     banned = set(exclude) | (set(seen) if exclude_seen else set())
     if model is None or history is None:
@@ -76,7 +78,11 @@ def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], e
         items = [i for i in popular if i not in banned][:k]
         return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
     single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
-    top = model.recommend(seen, k, exclude=list(exclude))  # the two-stage model never re-recommends its history
+    pool = max(3 * k, 30) if online is not None and seen else k
+    top = model.recommend(seen, pool, exclude=list(exclude))  # the two-stage model never re-recommends its history
+    if pool > k:
+        fresh = online.scores(user_id, [i for i, _ in top])
+        top = blend(top, fresh, online.weight, k) if fresh else top[:k]
     reasons = model.contributions(seen, [i for i, _ in top]) if explain_items and top else {}
     items = [ScoredItem(item_id=i, score=s, reasons=explain(reasons.get(i, {}))) for i, s in top]
     if len(items) < k:  # short list (tiny catalogue or new user): top up with popular items
@@ -99,12 +105,14 @@ def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked 
 
 def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
            explain_items: bool = False, request_id: str | None = None, cache=None,
-           variant: str | None = None, context=None, explorer=None):
+           variant: str | None = None, context=None, explorer=None, online=None):
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
     ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
     ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached).
-    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history."""
-    key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version, repr(sorted((context or {}).items())))
+    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history.
+    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores."""
+    key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version, repr(sorted((context or {}).items())),
+           online.version if online is not None else None)
     ranked = cache.get(key) if cache is not None else None
     if ranked is None:
         try:
@@ -115,7 +123,8 @@ def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = ()
         if explorer is not None and history == [] and served.model is not None:
             ranked = explore(explorer, served.model, context, k, exclude)
         if ranked is None:
-            ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items)
+            ranked = rank(served.model, history, k, served.popular, exclude, exclude_seen, explain_items,
+                          online=online, user_id=user_id)
         if cache is not None and not ranked.fallback:
             cache.put(key, ranked)
     served_list = Recommendation(request_id=request_id, user_id=user_id, items=ranked.items,

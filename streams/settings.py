@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     serve_explore_context: list[str] = Field(default_factory=lambda: ["device"],
                                              description="request context keys the cold-start bandit learns per value of")
     serve_explore_candidates: int = Field(100, description="cold-start items the bandit chooses among")
+    serve_online_weight: float = Field(0.3, ge=0.0, le=1.0, description="weight of the online learner's scores when "
+                                       "re-ranking a known user's top candidates (0 = off)")
     serve_experiment_check_s: float = Field(5.0, description="how often the API re-reads experiments, loads their "
                                                              "variants and applies decisions (promote, canary steps)")
     allow_system_install: bool = Field(

@@ -96,45 +96,49 @@ def _publish(settings, updates) -> None:
 
 
 def serve() -> None:
-    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models) and the Kafka path
-    (recommendation-requests -> recommendations)."""
+    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models, /experiments) and,
+    in background threads, the Kafka path (recommendation-requests -> recommendations), the
+    champion watch, experiment control, reward attribution and the online learner's snapshots."""
     import threading
 
     import uvicorn
 
+    from serving.admin import Admin
     from serving.app import create_app
-    from serving.runtime import feast_history, redis_dedup, watch_champion
+    from serving.experiments.attribution import attribute_rewards
+    from serving.experiments.router import run_controller
+    from serving.exploration import ColdStartExplorer
+    from serving.kafka_path import serve_requests
+    from serving.online import OnlineScorer, watch_snapshots
+    from serving.runtime import (
+        experiment_router,
+        feast_history,
+        redis_dedup,
+        watch_champion,
+    )
     from serving.state import ModelState
     from streams.producer import EventProducer
     from streams.topics import TopicCatalog
 
     settings = get_settings()
     state, stop = ModelState(settings.serve_model), threading.Event()
-    threading.Thread(target=watch_champion, args=(settings, state, stop), daemon=True, name="champion").start()
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
     history = feast_history(settings)
-    from serving.admin import Admin
-    from serving.experiments.attribution import attribute_rewards
-    from serving.experiments.router import run_controller
-    from serving.runtime import experiment_router
-
     admin = Admin(settings, producer)
     experiments = experiment_router(settings, state, admin)
-    from serving.exploration import ColdStartExplorer
-
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
-    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer)
-    from serving.kafka_path import (
-        serve_requests,  # the Kafka path, same pipeline, in a background thread
-    )
-
+    online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
+    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer, online)
     background = [
-        (serve_requests, (settings, state, history, producer, stop), {"experiments": experiments, "explorer": explorer},
-         "kafka-requests"),
+        (watch_champion, (settings, state, stop), {}, "champion"),
+        (serve_requests, (settings, state, history, producer, stop),
+         {"experiments": experiments, "explorer": explorer, "online": online}, "kafka-requests"),
         (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
         (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
     ]
+    if online is not None:
+        background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
     for target, args, kwargs, name in background:
         threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()
     try:
