@@ -75,3 +75,22 @@ def test_optuna_search_stays_within_its_budget(frame):
     result = train_and_evaluate(frame, TrainConfig(use_sasrec=False, tune_budget_s=4))
     assert result.stats["tuning_trials"] >= 1
     assert time.monotonic() - began < 120
+
+
+def test_ease_scores_a_history_as_the_dense_product_does():
+    """The row-sum shortcut equals x @ B for the binary history vector x (repeats and unknown items included)."""
+    import numpy as np
+    import pandas as pd
+
+    from models.batch.generators import EASE, Vocabulary, history_vector
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"user_id": [f"u{u}" for u in rng.integers(0, 60, 3000)],
+                       "item_id": [f"i{i}" for i in rng.zipf(1.5, 3000) % 90]})
+    items = df["item_id"].value_counts().index.tolist()
+    vocab = Vocabulary(items, {i: n for n, i in enumerate(items)})
+    ease = EASE(l2=10.0, max_items=50).fit(df, vocab)
+    for history in (["i1", "i2", "i2"], items[-5:] + ["nope"], []):
+        dense = np.zeros(len(vocab), dtype=np.float32)
+        dense[:50] = history_vector(history, ease.sub) @ ease.weights
+        assert np.allclose(ease.score(history), dense, atol=1e-5)
