@@ -31,6 +31,37 @@ def _percentile(values, q) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
+def _start_server(directory: str, port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen([sys.executable, "-m", "bench.serve_server", directory, str(port), str(workers)])
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the bench API did not become ready")
+
+
+def _stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(20)
+
+
+def _throughput(base: str, users: list[str], progress, label: str) -> list[tuple[int, float, float, float]]:
+    rows = []
+    for clients in (1, 2, 4, 8, 16):
+        rate, p50, p99 = asyncio.run(_load(f"{base}/recommend", users, clients, 8.0))
+        rows.append((clients, rate, p50, p99))
+        progress(f"{label}, {clients} clients: {rate:,.0f} req/s, p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    return rows
+
+
+def _best_within(rows, p99_s: float = 0.050):
+    within = [r for r in rows if r[3] <= p99_s]
+    return max(within, key=lambda r: r[1]) if within else None
+
+
 async def _load(url: str, users: list[str], clients: int, seconds: float) -> tuple[float, float, float]:
     """(requests/s, p50, p99) with ``clients`` concurrent closed-loop clients."""
     latencies: list[float] = []
@@ -68,16 +99,10 @@ def run(settings: Settings, progress=print) -> str:
         (root / "model.pkl").write_bytes(pickle.dumps(model))
         (root / "histories.pkl").write_bytes(pickle.dumps(user_histories))
         (root / "settings.json").write_text(s.model_dump_json())
-        server = subprocess.Popen([sys.executable, "-m", "bench.serve_server", tmp, str(port)])
+        server = _start_server(tmp, port, workers=1)
+        base = f"http://127.0.0.1:{port}"
+        users = list(user_histories)
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            users = list(user_histories)
             with httpx.Client(timeout=10) as http:
                 for u in users[:200]:  # warm-up
                     http.post(f"{base}/recommend", json={"user_id": u, "k": 10})
@@ -87,11 +112,7 @@ def run(settings: Settings, progress=print) -> str:
                     http.post(f"{base}/recommend", json={"user_id": users[n % len(users)], "k": 10}).raise_for_status()
                     one.append(time.perf_counter() - began)
             progress(f"one client: p50 {_percentile(one, 50) * 1000:.2f} ms, p99 {_percentile(one, 99) * 1000:.2f} ms")
-            rows = []
-            for clients in (1, 2, 4, 8, 16):
-                rate, p50, p99 = asyncio.run(_load(f"{base}/recommend", users, clients, 8.0))
-                rows.append((clients, rate, p50, p99))
-                progress(f"{clients} clients: {rate:,.0f} req/s, p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+            rows = _throughput(base, users, progress, "1 worker")
             batch = [Interaction(user_id=f"u{n % 500}", item_id=f"i{n % 700}", event_type="click").model_dump(mode="json")
                      for n in range(100_000)]
             sent, began = 0, time.perf_counter()
@@ -104,14 +125,18 @@ def run(settings: Settings, progress=print) -> str:
             ingest = sent / (time.perf_counter() - began)
             progress(f"ingest: {ingest:,.0f} events/s through /events/batch")
         finally:
-            server.terminate()
-            server.wait(10)
-    within = [r for r in rows if r[3] <= 0.050]
-    best = max(within, key=lambda r: r[1]) if within else None
-    table = "\n".join(f"| {c} | {rate:,.0f} | {p50 * 1000:.1f} | {p99 * 1000:.1f} |" for c, rate, p50, p99 in rows)
+            _stop_server(server)
+        server = _start_server(tmp, port, workers=2)
+        try:
+            rows2 = _throughput(base, users, progress, "2 workers")
+        finally:
+            _stop_server(server)
+    best, best2 = _best_within(rows), _best_within(rows2)
+    table = "\n".join(f"| {w} | {c} | {rate:,.0f} | {p50 * 1000:.1f} | {p99 * 1000:.1f} |"
+                      for w, data in (("1", rows), ("2", rows2)) for c, rate, p50, p99 in data)
     return f"""## Serving (`streamrec bench serve`)
 
-Command: `streamrec bench serve`. The API (`serving/app.py`, uvicorn, one worker process) serves a
+Command: `streamrec bench serve`. The API (`serving/app.py`, uvicorn) serves a
 two-stage model trained on 60k synthetic events (2,000 users, 2,000 items; popularity, item-kNN,
 EASE and SASRec generators, top 35 each: **{np.mean(pools):.0f} candidates** per request on average,
 LightGBM scoring them). Histories come from an in-process dict, so a Feast read (about 0.3 ms p50
@@ -121,12 +146,13 @@ at 1 row, ml-stack notes) is not included. Clients run in the benchmark process 
 One client, sequential, 2,000 requests (k=10): p50 **{_percentile(one, 50) * 1000:.2f} ms**, p99
 **{_percentile(one, 99) * 1000:.2f} ms** (goal p99 ≤ 5 ms).
 
-| concurrent clients | requests/s | p50 ms | p99 ms |
-|---|---|---|---|
+| uvicorn workers | concurrent clients | requests/s | p50 ms | p99 ms |
+|---|---|---|---|---|
 {table}
 
-Throughput at p99 ≤ 50 ms: **{f"{best[1]:,.0f} requests/s ({best[0]} clients)" if best else "not reached"}**
-(goal ≥ 1,000/s on 2 cores).
+Throughput at p99 ≤ 50 ms: one worker **{f"{best[1]:,.0f} requests/s ({best[0]} clients)" if best else "not reached"}**,
+two workers (`streamrec serve --workers 2`) **{f"{best2[1]:,.0f} requests/s ({best2[0]} clients)" if best2 else "not reached"}**
+(goal ≥ 1,000/s on 2 cores; the clients share the same 2 vCPUs).
 
 Ingest: 100,000 click events through `POST /events/batch` in batches of 2,000 (validated,
 deduplicated in Redis, acknowledged by the broker before the 202): **{ingest:,.0f} events/s**

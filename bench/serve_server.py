@@ -1,8 +1,10 @@
 """The API process of `streamrec bench serve`: serves a pickled model with histories from a
-pickled dict, a real producer (ingest) and Redis dedup. Run: python -m bench.serve_server DIR PORT."""
+pickled dict, a real producer (ingest) and Redis dedup.
+Run: python -m bench.serve_server DIR PORT [WORKERS]."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import sys
 from pathlib import Path
@@ -17,8 +19,9 @@ from streams.settings import Settings
 from streams.topics import TopicCatalog
 
 
-def main(directory: str, port: int) -> None:
-    root = Path(directory)
+def build():
+    """The app of one uvicorn worker (the directory comes in STREAMREC_BENCH_DIR)."""
+    root = Path(os.environ["STREAMREC_BENCH_DIR"])
     model = pickle.loads((root / "model.pkl").read_bytes())
     histories = pickle.loads((root / "histories.pkl").read_bytes())
     settings = Settings.model_validate_json((root / "settings.json").read_text())
@@ -26,9 +29,14 @@ def main(directory: str, port: int) -> None:
     state.install(model, "bench")
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
-    app = create_app(settings, state, histories.get, producer, redis_dedup(settings))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return create_app(settings, state, histories.get, producer, redis_dedup(settings))
+
+
+def main(directory: str, port: int, workers: int = 1) -> None:
+    os.environ["STREAMREC_BENCH_DIR"] = directory
+    uvicorn.run("bench.serve_server:build", factory=True, workers=workers, host="127.0.0.1", port=port,
+                log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)

@@ -95,54 +95,13 @@ def _publish(settings, updates) -> None:
             producer.send_and_wait(update)
 
 
-def serve() -> None:
+def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per core: ranking is CPU-bound)")) -> None:
     """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models, /experiments) and,
-    in background threads, the Kafka path (recommendation-requests -> recommendations), the
-    champion watch, experiment control, reward attribution and the online learner's snapshots."""
-    import threading
-
+    in background threads of each worker, the Kafka path (recommendation-requests ->
+    recommendations), the champion watch, experiment control, reward attribution and the online
+    learner's snapshots."""
     import uvicorn
 
-    from serving.admin import Admin
-    from serving.app import create_app
-    from serving.experiments.attribution import attribute_rewards
-    from serving.experiments.router import run_controller
-    from serving.exploration import ColdStartExplorer
-    from serving.kafka_path import serve_requests
-    from serving.online import OnlineScorer, watch_snapshots
-    from serving.runtime import (
-        experiment_router,
-        feast_history,
-        redis_dedup,
-        watch_champion,
-    )
-    from serving.state import ModelState
-    from streams.producer import EventProducer
-    from streams.topics import TopicCatalog
-
     settings = get_settings()
-    state, stop = ModelState(settings.serve_model), threading.Event()
-    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
-                             report_successes=True)
-    history = feast_history(settings)
-    admin = Admin(settings, producer)
-    experiments = experiment_router(settings, state, admin)
-    explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
-    online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
-    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer, online)
-    background = [
-        (watch_champion, (settings, state, stop), {}, "champion"),
-        (serve_requests, (settings, state, history, producer, stop),
-         {"experiments": experiments, "explorer": explorer, "online": online}, "kafka-requests"),
-        (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
-        (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
-    ]
-    if online is not None:
-        background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
-    for target, args, kwargs, name in background:
-        threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()
-    try:
-        uvicorn.run(app, host=settings.serve_host, port=settings.serve_port, log_level="warning")
-    finally:
-        stop.set()
-        producer.flush(raise_on_failure=False)
+    uvicorn.run("serving.main:build_app", factory=True, workers=workers, host=settings.serve_host,
+                port=settings.serve_port, log_level="warning")

@@ -1,0 +1,65 @@
+"""The production app of `streamrec serve`, built per worker process by uvicorn
+(``uvicorn.run("serving.main:build_app", factory=True, workers=N)``): the champion from MLflow,
+histories from Feast, dedup/experiments/exploration in Redis, the online learner's snapshots,
+and background threads (champion watch, Kafka path, experiment control, reward attribution)
+that start and stop with the app."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+
+def build_app() -> FastAPI:
+    from serving.admin import Admin
+    from serving.app import create_app
+    from serving.experiments.attribution import attribute_rewards
+    from serving.experiments.router import run_controller
+    from serving.exploration import ColdStartExplorer
+    from serving.kafka_path import serve_requests
+    from serving.online import OnlineScorer, watch_snapshots
+    from serving.runtime import (
+        experiment_router,
+        feast_history,
+        redis_dedup,
+        watch_champion,
+    )
+    from serving.state import ModelState
+    from streams.producer import EventProducer
+    from streams.settings import get_settings
+    from streams.topics import TopicCatalog
+
+    settings = get_settings()
+    state, stop = ModelState(settings.serve_model), threading.Event()
+    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
+                             report_successes=True)
+    history = feast_history(settings)
+    admin = Admin(settings, producer)
+    experiments = experiment_router(settings, state, admin)
+    explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
+    online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
+    background = [
+        (watch_champion, (settings, state, stop), {}, "champion"),
+        (serve_requests, (settings, state, history, producer, stop),
+         {"experiments": experiments, "explorer": explorer, "online": online}, "kafka-requests"),
+        (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
+        (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
+    ]
+    if online is not None:
+        background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        for target, args, kwargs, name in background:
+            threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            producer.flush(raise_on_failure=False)
+
+    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer, online)
+    app.router.lifespan_context = lifespan
+    return app
