@@ -39,6 +39,7 @@ class DemoConfig:
     dataset: Path | None = None  # MovieLens dir or OTTO jsonl instead of the synthetic stream
     timeout_s: float = 900.0
     sample_users: int = 2
+    experiment_requests: int = 800  # after the loop closes: previous vs new champion, Thompson sampling (0 = skip)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class DemoResult:
     note: str = ""
     shift_index: int | None = None
     item_categories: dict[str, list[str]] = field(default_factory=dict)
+    experiment: dict | None = None  # results of the previous-vs-new experiment, and its allocation over time
 
 
 class Watch:
@@ -262,12 +264,70 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
             phase(f"serving v{result.final_version}")
             result.answers["after"] = recommend(http, api, users)
             result.evaluation = _evaluation(settings, result.final_version)
+            if result.closed and config.experiment_requests:
+                phase(f"experiment: v{result.first_version} vs v{result.final_version}, Thompson sampling")
+                result.experiment = run_experiment(http, api, producer, messages[split:], result, config)
+                phase("experiment done")
     finally:
         watch.close()
         for s in reversed(services):
             s.stop()
         phase("stopped")
     return result
+
+
+def tastes_after_shift(messages: list, categories: dict[str, list[str]], top: int = 2) -> dict[str, set[str]]:
+    """Each user's ``top`` categories in the given (post-shift) events: what they like now.
+
+    >>> e = [Interaction(user_id="u", item_id=i, event_type="click") for i in ("a", "a", "b", "c")]
+    >>> tastes_after_shift(e, {"a": ["c1"], "b": ["c2"], "c": ["c2"]}, top=1)
+    {'u': {'c1'}}
+    """
+    counts: dict[str, dict[str, int]] = {}
+    for m in messages:
+        if isinstance(m, Interaction):
+            for c in categories.get(m.item_id, []):
+                counts.setdefault(m.user_id, {})[c] = counts.setdefault(m.user_id, {}).get(c, 0) + 1
+    return {u: {c for c, _ in sorted(cs.items(), key=lambda kv: -kv[1])[:top]} for u, cs in counts.items()}
+
+
+def run_experiment(http: httpx.Client, api: str, producer: EventProducer, after_shift: list, result: DemoResult,
+                   config: DemoConfig, block: int = 100) -> dict:
+    """The previous champion against the new one on live traffic: simulated users click a served
+    list with probability = its share of items in their current tastes; the clicks go to
+    ``interactions`` with the list's recommendation id, and the API's attribution counts them."""
+    import random
+
+    rng = random.Random(config.seed)
+    tastes = tastes_after_shift(after_shift, result.item_categories)
+    users = sorted(tastes)
+    created = http.post(f"{api}/experiments", json={
+        "name": f"v{result.first_version} vs v{result.final_version}", "policy": "thompson", "min_impressions": 50,
+        "variants": [{"name": "previous", "model": str(result.first_version)},
+                     {"name": "new", "model": str(result.final_version)}]}).json()
+    experiment_id = created["experiment_id"]
+    http.post(f"{api}/experiments/{experiment_id}/start").raise_for_status()
+    shares = []
+    for start in range(0, config.experiment_requests, block):
+        served = []
+        for _ in range(block):
+            user = rng.choice(users)
+            body = http.post(f"{api}/recommend", json={"user_id": user, "k": 5}).json()
+            served.append(body.get("variant"))
+            items = body.get("items", [])
+            liked = [i["item_id"] for i in items
+                     if set(result.item_categories.get(i["item_id"], [])) & tastes[user]]
+            if items and rng.random() < len(liked) / len(items):
+                producer.send(Interaction(user_id=user, item_id=liked[0], event_type="click",
+                                          recommendation_id=body["recommendation_id"]))
+        producer.flush()
+        shares.append({"requests": start + block, "new_share": served.count("new") / max(len(served), 1)})
+        time.sleep(1.5)  # the attribution stream and the allocation catch up
+    time.sleep(3.0)
+    results = http.get(f"{api}/experiments/{experiment_id}/results").json()
+    http.post(f"{api}/experiments/{experiment_id}/stop")
+    return {"experiment_id": experiment_id, "variants": results.get("variants", []),
+            "decision": results.get("decision"), "allocation": shares}
 
 
 def _ok(http: httpx.Client, url: str) -> bool:

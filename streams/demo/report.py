@@ -53,6 +53,32 @@ def _evaluation_table(table: dict | None) -> str:
     return "<table><tr><th>model</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + rows + "</table>"
 
 
+def _experiment_section(result: DemoResult) -> str:
+    exp = result.experiment
+    if not exp:
+        return "<p>No experiment ran (the loop did not close, or it was turned off).</p>"
+    import plotly.graph_objects as go
+
+    rows = "".join(
+        f"<tr><td>{html.escape(v['variant'])}</td><td>v{html.escape(str(v['model']))}</td><td>{v['impressions']}</td>"
+        f"<td>{v['conversions']}</td><td>{v['conversion_rate']:.3f}</td><td>{v['probability_to_be_best']:.3f}</td>"
+        f"<td>{v['mean_latency_ms']:.1f}</td></tr>" for v in exp["variants"])
+    figure = go.Figure([go.Scatter(x=[a["requests"] for a in exp["allocation"]],
+                                   y=[a["new_share"] for a in exp["allocation"]], mode="lines+markers",
+                                   name="share of requests served by the new model")])
+    figure.update_layout(title="Thompson sampling: traffic share of the new model, per 100 requests",
+                         xaxis_title="requests so far", yaxis_title="share", yaxis_range=[0, 1], height=300,
+                         margin={"l": 60, "r": 20, "t": 50, "b": 45}, template="plotly_white")
+    decision = exp.get("decision") or {}
+    return (f"<p>Previous champion against the new one on live traffic. Simulated users click a list with "
+            f"probability equal to its share of items in the categories they now like. Clicks reach the "
+            f"API's reward attribution through <code>interactions</code>.</p>"
+            f"<table><tr><th>variant</th><th>model</th><th>impressions</th><th>conversions</th><th>rate</th>"
+            f"<th>P(best)</th><th>mean latency ms</th></tr>{rows}</table>"
+            f"<p><small>Controller: {html.escape(str(decision.get('reason', '')))}</small></p>"
+            + figure.to_html(full_html=False, include_plotlyjs=False))
+
+
 def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
     last = result.samples[-1] if result.samples else {}
     drift = [m for m in result.markers if m["kind"] == "drift-events"]
@@ -67,8 +93,19 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
         ("retrain requests", str(len(retrains))),
         ("model served first / last", f"v{result.first_version} / v{result.final_version}"),
         ("peak freshness (oldest unlearned event)", f"{peak:.2f} s"),
+        ("experiment (previous vs new)", _experiment_summary(result)),
         ("duration", f"{result.phases.get('stopped', 0):.0f} s"),
     ]
+
+
+def _experiment_summary(result: DemoResult) -> str:
+    exp = result.experiment
+    if not exp or not exp.get("variants"):
+        return "not run"
+    rates = ", ".join(f"{v['variant']} {v['conversion_rate']:.3f} (P(best) {v['probability_to_be_best']:.2f})"
+                      for v in exp["variants"])
+    last = exp["allocation"][-1]["new_share"] if exp.get("allocation") else 0.0
+    return f"conversion {rates}; new model's share of the last 100 requests {last:.0%}"
 
 
 def write_report(result: DemoResult, path: Path) -> Path:
@@ -108,6 +145,7 @@ orange ones retrain requests, and green ones changes to the served model's alias
 {plots}
 <h2>Answers before and after</h2>{_answers_table(result)}
 <h2>Offline evaluation of the served model (holdout, ours vs baselines)</h2>{_evaluation_table(result.evaluation)}
+<h2>Experiment: previous vs new champion</h2>{_experiment_section(result)}
 </body></html>"""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page)
