@@ -113,6 +113,8 @@ def all_benchmarks(
 ) -> None:
     """Every benchmark in turn; each rewrites its section of docs/benchmarks.md, then an overview
     section records the machine, the conditions and how long each took."""
+    import subprocess
+    import sys
     import time
     from pathlib import Path
 
@@ -122,29 +124,23 @@ def all_benchmarks(
     for name, service in local_services(get_settings()).items():
         started, seconds = service.start()
         console.print(f"{name}: {'started' if started else 'running'} ({seconds:.1f}s)")
-    runs = [("produce", lambda: produce(events=200_000, repeats=3, write=True)),
-            ("worker", lambda: worker(events=50_000, rate=1500.0, seconds=20.0, write=True)),
-            ("serve", lambda: serve(write=True)),
-            ("loop", lambda: loop(write=True, rate=1500.0))]
+
+    runs = [("produce", []), ("worker", []), ("serve", []), ("loop", [])]
     if Path(dataset).exists():
-        runs[2:2] = [("learner", lambda: learner(dataset=dataset, write=True)),
-                     ("train", lambda: train(dataset=dataset, write=True))]
+        runs[2:2] = [("learner", ["--dataset", dataset]), ("train", ["--dataset", dataset])]
     else:
         console.print(f"[yellow]no dataset at {dataset}: learner and train benchmarks skipped[/]")
     took = []
-    for name, bench in runs:
+    for name, args in runs:  # each in its own process: no heap, threads or GC pauses carried over
         console.rule(f"[bold]bench {name}")
         began = time.monotonic()
-        try:
-            bench()
-            took.append((name, time.monotonic() - began, "ok"))
-        except Exception as error:  # noqa: BLE001 -- record it, run the others
-            took.append((name, time.monotonic() - began, f"failed: {type(error).__name__}: {error}"[:200]))
+        code = subprocess.call([sys.executable, "-m", "streams.cli.main", "bench", name, *args])
+        took.append((name, time.monotonic() - began, "ok" if code == 0 else f"failed (exit {code})"))
     rows = "\n".join(f"| `streamrec bench {n}` | {s:,.0f} s | {status} |" for n, s, status in took)
     write_section("overview", f"""## Overview (`streamrec bench all`)
 
-Every benchmark below was run one after another on {machine()}, with nothing else on the
-machine. The sections are in the order they ran.
+Every benchmark below was run one after another, each in its own process, on {machine()},
+with nothing else running. The sections are in the order they ran.
 
 | benchmark | took | outcome |
 |---|---|---|
