@@ -98,7 +98,7 @@ class Watch:
                 kind = topics[msg.topic()]
                 if kind == "drift-events":
                     e = decode(DriftEvent, msg.value())
-                    label = f"drift: {e.detector} on {e.subject} ({e.statistic:.3g} > {e.threshold:.3g})"
+                    label = f"drift: {e.detector} on {e.subject} (statistic {e.statistic:.3g}, threshold {e.threshold:.3g})"
                 elif kind == "retrain-requests":
                     e = decode(RetrainRequest, msg.value())
                     label = f"retrain requested ({e.trigger.value}): {e.reason[:160]}"
@@ -130,8 +130,9 @@ class Watch:
                     status = {}
                 metrics = status.get("metrics", {})
                 learned = int(metrics.get("events", 0))
-                sample |= {"learned": learned, "learner_lag": max(count - learned, 0),
-                           "hit_rate": metrics.get("rolling_hit_rate"), "click_auc": metrics.get("click_auc")}
+                sample |= {"learned": learned, "learner_lag": max(count - learned, 0),  # no metric before any event
+                           "hit_rate": metrics.get("rolling_hit_rate") if learned else None,
+                           "click_auc": metrics.get("click_auc") if learned else None}
                 # freshness: age of the oldest event produced but not yet learned
                 sample["freshness_s"] = round(time.monotonic() - produced_at[learned], 3) \
                     if learned < count and learned < len(produced_at) else 0.0
