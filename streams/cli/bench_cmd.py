@@ -114,7 +114,6 @@ def all_benchmarks(
     """Every benchmark in turn; each rewrites its section of docs/benchmarks.md, then an overview
     section records the machine, the conditions and how long each took."""
     import subprocess
-    import sys
     import time
     from pathlib import Path
 
