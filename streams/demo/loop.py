@@ -253,12 +253,27 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
             first = len(produced_at)
             send(messages[split:], config.rate)
             phase(f"phase 2: {len(produced_at) - first:,} events after the shift produced")
+            retry = {"sent": False}
+
+            def new_model_served() -> bool:
+                if watch.served not in (None, result.first_version):
+                    return True
+                rejected = rejected_versions(result.markers, settings.serve_model, result.first_version, watch.now())
+                if rejected and not retry["sent"]:  # the drift retrain failed a gate: once more, on all the new data
+                    retry["sent"] = True
+                    phase(f"v{rejected[0]} did not pass the promotion gates; retraining on the whole new regime")
+                    producer.send_and_wait(RetrainRequest(
+                        model_name=settings.serve_model, trigger="manual", force=True,
+                        reason=f"demo: v{rejected[0]} (drift retrain) failed a gate; again with more new-regime data"))
+                return False
+
             try:
-                wait_until(lambda: watch.served not in (None, result.first_version), config.timeout_s,
-                           "a retrained model to be served", services)
+                wait_until(new_model_served, config.timeout_s, "a retrained model to be served", services)
                 result.closed = any(m["kind"] == "drift-events" for m in result.markers)
                 result.note = "drift detected, retrained, promoted and served" if result.closed else \
                     "a new model is served, but no drift event was seen"
+                if retry["sent"]:
+                    result.note += " (after a second retrain: the first did not pass the gates)"
             except TimeoutError as error:
                 result.note = f"the loop did not close: {error}"
             result.final_version = watch.served
@@ -329,6 +344,24 @@ def run_experiment(http: httpx.Client, api: str, producer: EventProducer, after_
     http.post(f"{api}/experiments/{experiment_id}/stop")
     return {"experiment_id": experiment_id, "variants": results.get("variants", []),
             "decision": results.get("decision"), "allocation": shares}
+
+
+def rejected_versions(markers: list[dict], model: str, first: str | None, now: float,
+                      settle_s: float = 10.0) -> list[str]:
+    """Versions after ``first`` registered as challenger but not made champion within ``settle_s``.
+
+    >>> m = [{"t": 1.0, "kind": "model-updates", "label": "ranker v2 -> challenger"}]
+    >>> rejected_versions(m, "ranker", "1", now=30.0), rejected_versions(m, "ranker", "1", now=5.0)
+    (['2'], [])
+    >>> rejected_versions(m + [{"t": 1.1, "kind": "model-updates", "label": "ranker v2 -> champion"}], "ranker", "1",
+    ...                   now=30.0)
+    []
+    """
+    updates = [m for m in markers if m["kind"] == "model-updates" and m["label"].startswith(f"{model} v")]
+    champions = {m["label"].split()[1][1:] for m in updates if m["label"].endswith("-> champion")}
+    return [version for m in updates if m["label"].endswith("-> challenger")
+            and (version := m["label"].split()[1][1:]) != first and version not in champions
+            and now - m["t"] >= settle_s]
 
 
 def _ok(http: httpx.Client, url: str) -> bool:
