@@ -125,18 +125,14 @@ def create_app(settings: Settings, state: ModelState, history: Callable[[str], l
         # inline on the event loop: a few ms of CPU; a thread pool only added GIL and OpenMP contention
         if body.k > settings.serve_max_k:
             raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
-        began = time.perf_counter()
-        route = experiments.route(body.user_id) if experiments is not None else None
-        served = route.served if route is not None else state.served
-        served_list, ranked = answer(served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
-                                     body.explain, cache=cache, variant=route.variant if route else None,
-                                     context=body.context, explorer=explorer, online=online)
-        if route is not None:
-            experiments.record(route, served_list.recommendation_id, time.perf_counter() - began, ranked.fallback)
+        served_list, ranked = answer(state.served, history, body.user_id, body.k, body.exclude, body.exclude_seen,
+                                     body.explain, cache=cache, context=body.context, explorer=explorer,
+                                     online=online, experiments=experiments)
         if ranked.fallback:
             metrics.fallbacks.labels(ranked.reason).inc()
         response = RecommendResponse(recommendation_id=served_list.recommendation_id, user_id=body.user_id,
-                                     items=ranked.items, model_name=served.model_name, model_version=served.version,
+                                     items=ranked.items, model_name=served_list.model_name,
+                                     model_version=served_list.model_version,
                                      variant=served_list.variant, fallback=ranked.fallback, fallback_reason=ranked.reason)
         if producer is not None:
             try:  # the impression log; losing it must not fail the answer

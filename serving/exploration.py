@@ -21,8 +21,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from models.learners.targets import POSITIVE
+
 log = logging.getLogger("streamrec.exploration")
-REWARDS = frozenset({"click", "add_to_cart", "purchase", "like"})
+REWARDS = frozenset(POSITIVE)  # the event types that count as engagement everywhere
 
 _ATTRIBUTE = """
 local context = redis.call('GET', KEYS[1])

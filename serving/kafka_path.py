@@ -54,16 +54,10 @@ def serve_requests(settings: Settings, state: ModelState, history_of, producer, 
                     producer.send_bytes(catalog.name("interactions-dlq"), letter.key, letter.value, letter.headers)
                     counts["dead_lettered"] += 1
                     continue
-                began = time.perf_counter()
-                route = experiments.route(request.user_id) if experiments is not None else None
-                served_list, ranked = answer(route.served if route else state.served, history_of, request.user_id,
-                                             request.k, exclude_seen=request.exclude_seen,
-                                             explain_items=request.explain, request_id=request.request_id,
-                                             variant=route.variant if route else None,
-                                             context=request.context, explorer=explorer, online=online)
-                if route is not None:
-                    experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
-                                       ranked.fallback)
+                served_list, _ = answer(state.served, history_of, request.user_id, request.k,
+                                        exclude_seen=request.exclude_seen, explain_items=request.explain,
+                                        request_id=request.request_id, context=request.context, explorer=explorer,
+                                        online=online, experiments=experiments)
                 producer.send(served_list)
                 counts["answered"] += 1
             producer.flush()  # acknowledged before the offsets move on

@@ -15,6 +15,7 @@ without the user's history, the answer is the fallback list (popularity), flagge
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,12 +106,18 @@ def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked 
 
 def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = (), exclude_seen: bool = True,
            explain_items: bool = False, request_id: str | None = None, cache=None,
-           variant: str | None = None, context=None, explorer=None, online=None):
+           context=None, explorer=None, online=None, experiments=None):
     """The served list for one request, as the ``Recommendation`` contract (HTTP and Kafka alike).
     ``history_of(user_id)`` may return None or raise: both mean the store is unavailable.
     ``cache``: a :class:`serving.cache.TTLCache` of rankings (fallbacks are never cached).
     ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history.
-    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores."""
+    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores.
+    ``experiments``: a :class:`serving.experiments.router.ExperimentRouter`; under a running
+    experiment the user's variant serves the list, and its impression is recorded."""
+    began = time.perf_counter()
+    route = experiments.route(user_id) if experiments is not None else None
+    if route is not None:
+        served = route.served
     key = (user_id, k, tuple(exclude), exclude_seen, explain_items, served.version, repr(sorted((context or {}).items())),
            online.version if online is not None else None)
     ranked = cache.get(key) if cache is not None else None
@@ -128,8 +135,10 @@ def answer(served, history_of, user_id: str, k: int, exclude: Sequence[str] = ()
         if cache is not None and not ranked.fallback:
             cache.put(key, ranked)
     served_list = Recommendation(request_id=request_id, user_id=user_id, items=ranked.items,
-                                 model_name=served.model_name, model_version=served.version, variant=variant,
-                                 fallback=ranked.fallback)
+                                 model_name=served.model_name, model_version=served.version,
+                                 variant=route.variant if route is not None else None, fallback=ranked.fallback)
+    if route is not None:
+        experiments.record(route, served_list.recommendation_id, time.perf_counter() - began, ranked.fallback)
     if ranked.explored is not None:
         try:  # the bandit's impressions; losing them must not fail the answer
             explorer.record(served_list.recommendation_id, ranked.explored, [i.item_id for i in ranked.items])

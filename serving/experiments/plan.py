@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
+from models.learners.targets import POSITIVE
 from serving.experiments.bandits import (
     Arm,
     bucket,
@@ -60,8 +61,7 @@ class ExperimentSpec(BaseModel):
     weights: list[float] | None = Field(None, description="fixed split only: one weight per variant")
     epsilon: float = Field(0.1, ge=0.0, le=1.0)
     canary_stages: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0], min_length=1)
-    reward_events: list[EventType] = Field(
-        default_factory=lambda: [EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE])
+    reward_events: list[EventType] = Field(default_factory=lambda: sorted(EventType(e) for e in POSITIVE))
     min_impressions: int = Field(200, ge=1, description="per variant (per canary stage) before any decision")
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     auto_promote: bool = False

@@ -84,6 +84,14 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     loop.metrics_port = metrics.port
     status_client = _redis_or_none(settings)
     last_status = 0.0
+
+    def report_status() -> float:
+        """Prometheus gauges and the Redis status (read by the API's /drift); returns when."""
+        metrics.observe_loop(loop.metrics(), loop.snapshot_version)
+        if status_client is not None:
+            _safely(publish_status, status_client, settings, loop)
+        return time.monotonic()
+
     began = last_data = time.monotonic()
     with EventProducer(settings, catalog) as producer:
         try:
@@ -93,10 +101,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                     if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
                         break
                     if last_status < last_data and time.monotonic() - last_status > 1.0:
-                        last_status = time.monotonic()  # the last batch's figures, even when nothing follows
-                        metrics.observe_loop(loop.metrics(), loop.snapshot_version)
-                        if status_client is not None:
-                            _safely(publish_status, status_client, settings, loop)
+                        last_status = report_status()  # the last batch's figures, even when nothing follows
                     continue
                 last_data = time.monotonic()
                 processed_before = report.processed
@@ -126,10 +131,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
                 consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
                                 asynchronous=True)  # for lag monitoring only; snapshots hold the truth
                 if time.monotonic() - last_status > 1.0:
-                    last_status = time.monotonic()
-                    metrics.observe_loop(loop.metrics(), loop.snapshot_version)
-                    if status_client is not None:
-                        _safely(publish_status, status_client, settings, loop)
+                    last_status = report_status()
                 on_batch(loop, len(batch))
         finally:
             for out in loop.checkpoint():
