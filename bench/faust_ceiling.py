@@ -13,8 +13,8 @@ import uuid
 
 import faust
 
-from streams.contracts import Interaction, decode
-from streams.settings import get_settings
+from streams.core.contracts import Interaction, decode
+from streams.core.settings import get_settings
 
 
 def main(topic: str, expected: int) -> None:

@@ -14,15 +14,15 @@ import numpy as np
 from models.drift import ErrorMonitor, KSMonitor
 from models.evaluation import Prequential
 from models.learners import MatrixFactorization
-from streams.admin import apply_topics
+from streams.kafka.admin import apply_topics
 from streams.learner.loop import LearnerConfig
 from streams.learner.service import run_learner
-from streams.producer import EventProducer
-from streams.publish import publish
-from streams.settings import Settings
+from streams.kafka.producer import EventProducer
+from streams.sources.publish import publish
+from streams.core.settings import Settings
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
-from streams.topics import TopicCatalog
+from streams.core.topics import TopicCatalog
 
 
 @dataclass
@@ -100,7 +100,7 @@ def run(settings: Settings, dataset_path, progress=print) -> LearnerBenchResult:
     result = run_learner(s, LearnerConfig(snapshot_every_events=20_000, snapshot_every_seconds=1e9), idle_exit_s=5)
     kafka_seconds = time.monotonic() - began - 5  # minus the idle wait that ends the run
     from models.snapshots import SnapshotStore
-    from streams.learner.service import snapshot_dir
+    from streams.stores.learner_status import snapshot_dir
 
     final = SnapshotStore(snapshot_dir(s)).latest()
     kafka_mae = final.metrics["rating_mae"]
@@ -160,7 +160,7 @@ def _latency(s: Settings, catalog: TopicCatalog, progress, rate: float = 500.0, 
 
 
 def _paced_produce(s: Settings, rate: float, seconds: float) -> None:
-    from streams.contracts import Interaction
+    from streams.core.contracts import Interaction
     from streams.sources.synthetic import SimulationConfig, simulate
 
     catalog = TopicCatalog.load(s.topics_file, s.topic_prefix)
@@ -195,7 +195,7 @@ class DriftScenario:
 def drift_scenarios(progress=print, shift_seeds=(5, 6, 7), stationary_seeds=(5, 6)) -> list[DriftScenario]:
     """Run the learning loop over shifted and stationary synthetic streams; what fired, and when."""
     from models.policy import RetrainPolicy
-    from streams.contracts import DriftEvent, Interaction, RetrainRequest
+    from streams.core.contracts import DriftEvent, Interaction, RetrainRequest
     from streams.learner.loop import LearningLoop
     from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 from streams.demo.loop import DemoConfig, run_closed_loop
-from streams.settings import Settings
+from streams.core.settings import Settings
 
 
 def run(settings: Settings, config: DemoConfig | None = None, progress=print) -> str:
-    from streams.cli.demo_cmd import demo_settings
+    from streams.demo.isolation import demo_settings
 
     config = config or DemoConfig()
     run_id = time.strftime("%Y%m%d%H%M%S")

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from confluent_kafka import Producer
 
-from streams.admin import admin_client, execute
-from streams.consumer import read_topic
-from streams.contracts import Interaction, encode
-from streams.producer import POLL_EVERY, EventProducer, producer_config
-from streams.settings import Settings
+from streams.kafka.admin import admin_client, execute
+from streams.kafka.readers import read_topic
+from streams.core.contracts import Interaction, encode
+from streams.kafka.producer import POLL_EVERY, EventProducer, producer_config
+from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.topics import Create, TopicCatalog
+from streams.core.topics import Create, TopicCatalog
 
 
 @dataclass

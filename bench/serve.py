@@ -19,12 +19,12 @@ import numpy as np
 from models.batch.data import frame_from_events, histories
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.batch.ranker import RankerConfig
-from streams.admin import apply_topics
-from streams.contracts import Interaction
+from streams.kafka.admin import apply_topics
+from streams.core.contracts import Interaction
 from streams.infra.kafka import free_port
-from streams.settings import Settings
+from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.topics import TopicCatalog
+from streams.core.topics import TopicCatalog
 
 
 def _percentile(values, q) -> float:

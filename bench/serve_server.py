@@ -14,9 +14,9 @@ import uvicorn
 from serving.app import create_app
 from serving.runtime import redis_dedup
 from serving.state import ModelState
-from streams.producer import EventProducer
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.kafka.producer import EventProducer
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 
 def build():

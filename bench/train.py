@@ -9,7 +9,7 @@ import time
 
 from models.batch.data import frame_from_events
 from models.batch.pipeline import OURS, TrainConfig, format_table, train_and_evaluate
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
 from streams.sources.synthetic import SimulationConfig, simulate

@@ -18,14 +18,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from streams.admin import apply_topics
-from streams.contracts import Interaction, Item
+from streams.kafka.admin import apply_topics
+from streams.core.contracts import Interaction, Item
 from streams.infra.process import ManagedProcess
-from streams.producer import EventProducer
-from streams.publish import publish
-from streams.settings import Settings
+from streams.kafka.producer import EventProducer
+from streams.sources.publish import publish
+from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.topics import TopicCatalog
+from streams.core.topics import TopicCatalog
 from streams.worker.metrics import read_statuses
 
 
@@ -153,7 +153,7 @@ def _wait(s: Settings, condition, timeout_s: float) -> float:
 
 
 def _backfill(s: Settings, catalog: TopicCatalog, progress) -> tuple[float, float]:
-    from streams.backfill import plan, run as run_backfill
+    from streams.worker.backfill import plan, run as run_backfill
     from streams.features.wiring import build_processor
 
     processor = build_processor(s, catalog, write_unchanged=True)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from streams.contracts import ModelUpdate, RetrainRequest
-from streams.settings import Settings
+from streams.core.contracts import ModelUpdate, RetrainRequest
+from streams.core.settings import Settings
 
 
 class Admin:
@@ -12,7 +12,7 @@ class Admin:
         self.settings, self.producer = settings, producer
 
     def _registry(self, name: str):
-        from streams.trainer.registry import Registry
+        from streams.stores.registry import Registry
 
         return Registry.for_settings(self.settings, name)
 
@@ -43,7 +43,7 @@ class Admin:
         return self.producer.send_and_wait(request)
 
     def drift(self) -> dict:
-        from streams.learner.service import read_status
+        from streams.stores.learner_status import read_status
 
         try:
             return {"learner": read_status(self.settings)}

@@ -29,9 +29,9 @@ from serving.experiments.router import ExperimentRouter
 from serving.experiments.routes import experiment_routes
 from serving.ranking import answer
 from serving.state import ModelState
-from streams.contracts import Context, Interaction, RetrainRequest, ScoredItem
-from streams.errors import DeliveryError, InvalidEvent
-from streams.settings import Settings
+from streams.core.contracts import Context, Interaction, RetrainRequest, ScoredItem
+from streams.core.errors import DeliveryError, InvalidEvent
+from streams.core.settings import Settings
 
 
 class RecommendBody(BaseModel):

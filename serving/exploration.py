@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from models.learners.targets import POSITIVE
+from streams.stores.keys import RedisKeys
 
 log = logging.getLogger("streamrec.exploration")
 REWARDS = frozenset(POSITIVE)  # the event types that count as engagement everywhere
@@ -71,8 +72,8 @@ class ColdStartExplorer:
                  strength: float = 20.0, ttl_s: int = 7 * 24 * 3600, refresh_s: float = 1.0, seed: int | None = None):
         self.client, self.features, self.candidates, self.strength = client, list(features), candidates, strength
         self.ttl, self.refresh_s = ttl_s, refresh_s
-        self.counts_prefix, self.rec_prefix, self.conv_prefix = (f"{prefix}sr:cold:", f"{prefix}sr:coldrec:",
-                                                                 f"{prefix}sr:coldconv:")
+        keys = RedisKeys(prefix)
+        self.counts_prefix, self.rec_prefix, self.conv_prefix = keys.cold_counts, keys.cold_list, keys.cold_converted
         self._attribute = client.register_script(_ATTRIBUTE)
         self._cache: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
         self._rng, self._lock = np.random.default_rng(seed), threading.Lock()

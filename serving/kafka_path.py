@@ -15,11 +15,11 @@ from confluent_kafka import Consumer
 
 from serving.ranking import answer
 from serving.state import ModelState
-from streams.contracts import RecommendationRequest, decode
-from streams.dead_letters import dead_letter
-from streams.errors import InvalidEvent
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.contracts import RecommendationRequest, decode
+from streams.kafka.dead_letters import dead_letter
+from streams.core.errors import InvalidEvent
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 
 def serve_requests(settings: Settings, state: ModelState, history_of, producer, stop: threading.Event,

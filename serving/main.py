@@ -27,9 +27,9 @@ def build_app() -> FastAPI:
         watch_champion,
     )
     from serving.state import ModelState
-    from streams.producer import EventProducer
-    from streams.settings import get_settings
-    from streams.topics import TopicCatalog
+    from streams.kafka.producer import EventProducer
+    from streams.core.settings import get_settings
+    from streams.core.topics import TopicCatalog
 
     settings = get_settings()
     state, stop = ModelState(settings.serve_model), threading.Event()

@@ -47,7 +47,7 @@ class OnlineScorer:
 
     @classmethod
     def for_settings(cls, settings) -> OnlineScorer:
-        from streams.learner.service import snapshot_dir
+        from streams.stores.learner_status import snapshot_dir
 
         return cls(snapshot_dir(settings), settings.serve_online_weight)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from serving.online import blend
 from serving.state import single_threaded_inference
-from streams.contracts import Recommendation, ScoredItem
+from streams.core.contracts import Recommendation, ScoredItem
 
 log = logging.getLogger("streamrec.serve")
 

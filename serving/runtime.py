@@ -7,14 +7,15 @@ import logging
 import threading
 
 from serving.state import ModelState
-from streams.settings import Settings
+from streams.core.settings import Settings
+from streams.stores.keys import RedisKeys
 
 log = logging.getLogger("streamrec.serve")
 
 
 def feast_history(settings: Settings):
     """user_id -> recent items from the Feast online store (None when it cannot answer)."""
-    from streams.feature_store import open_store
+    from streams.stores.feast import open_store
 
     store = open_store(settings)
 
@@ -36,7 +37,7 @@ def redis_dedup(settings: Settings):
     import redis
 
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5)
-    prefix = f"{settings.topic_prefix}sr:event:"
+    prefix = RedisKeys(settings.topic_prefix).event_seen
 
     def seen(event_ids: list[str]) -> list[bool]:
         try:
@@ -61,7 +62,7 @@ def redis_dedup(settings: Settings):
 
 def watch_champion(settings: Settings, state: ModelState, stop: threading.Event, every_s: float = 5.0) -> None:
     """Poll the champion alias (cheap) and load a new version in this background thread."""
-    from streams.trainer.registry import Registry
+    from streams.stores.registry import Registry
 
     registry = Registry.for_settings(settings, settings.serve_model)
     while not stop.is_set():
@@ -78,7 +79,7 @@ def experiment_router(settings: Settings, state: ModelState, admin):
     """Experiments in Redis; variants loaded from the MLflow registry; promotion through ``admin``."""
     from serving.experiments.router import ExperimentRouter
     from serving.experiments.store import ExperimentStore
-    from streams.trainer.registry import Registry
+    from streams.stores.registry import Registry
 
     registry = Registry.for_settings(settings, settings.serve_model)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -30,7 +30,7 @@ def _no_broker(reason: str):
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory) -> str:
-    from streams.admin import wait_until_ready
+    from streams.kafka.admin import wait_until_ready
 
     if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         wait_until_ready(Settings(kafka_bootstrap_servers=bootstrap), timeout_s=30)
@@ -75,7 +75,7 @@ def settings(kafka_bootstrap, tmp_path) -> Settings:
 @pytest.fixture
 def catalog(settings) -> TopicCatalog:
     """The project's topics.yaml under the test prefix, applied to the broker."""
-    from streams.admin import apply_topics
+    from streams.kafka.admin import apply_topics
 
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     apply_topics(settings, catalog)

@@ -22,7 +22,7 @@ def test_monitoring_scrapes_every_component_and_the_dashboard_shows_every_metric
     import json
     import re
 
-    from streams.settings import Settings
+    from streams.core.settings import Settings
 
     compose = yaml.safe_load((project_root / "docker-compose.yml").read_text())
     monitoring = project_root / "infra" / "monitoring"

@@ -1,7 +1,7 @@
 """Interaction frames, graded labels and the temporal split.
 
 An interaction frame has the columns ``user_id, item_id, event_type, value, timestamp`` (UTC),
-one row per event -- what :func:`streams.archive.read_archive` returns.
+one row per event -- what :func:`streams.stores.archive.read_archive` returns.
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u2"], "item_id": ["a", "b", "a", "c"],
@@ -101,7 +101,7 @@ def targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, di
 
 
 def frame_from_events(events) -> pd.DataFrame:
-    """An interaction frame from :class:`~streams.contracts.Interaction` records."""
+    """An interaction frame from :class:`~streams.core.contracts.Interaction` records."""
     return pd.DataFrame({
         "user_id": [e.user_id for e in events], "item_id": [e.item_id for e in events],
         "event_type": [e.event_type.value for e in events], "value": [e.value for e in events],

@@ -17,10 +17,10 @@ from confluent_kafka import Consumer
 
 from serving.experiments.store import ExperimentStore
 from serving.exploration import REWARDS
-from streams.contracts import Interaction, decode
-from streams.errors import InvalidEvent
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.contracts import Interaction, decode
+from streams.core.errors import InvalidEvent
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 log = logging.getLogger("streamrec.attribution")
 _NO_RECOMMENDATION = b'"recommendation_id":null'
@@ -29,7 +29,7 @@ _NO_RECOMMENDATION = b'"recommendation_id":null'
 def attributed(values: list[bytes]) -> list[Interaction]:
     """The valid interactions that carry a recommendation id.
 
-    >>> from streams.contracts import encode
+    >>> from streams.core.contracts import encode
     >>> e = Interaction(user_id="u", item_id="i", event_type="click", recommendation_id="r1")
     >>> [x.recommendation_id for x in attributed([encode(e), b"not json"])]
     ['r1']

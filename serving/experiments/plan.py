@@ -31,7 +31,7 @@ from serving.experiments.bandits import (
     split_choice,
     thompson_choice,
 )
-from streams.contracts import EventType
+from streams.core.contracts import EventType
 
 Policy = Literal["fixed", "epsilon_greedy", "thompson", "canary"]
 Status = Literal["draft", "running", "stopped", "promoted", "rolled_back", "completed"]

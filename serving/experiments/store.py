@@ -10,6 +10,7 @@ re-delivered interaction never counts twice).
 from __future__ import annotations
 
 from serving.experiments.plan import Experiment, VariantStats
+from streams.stores.keys import RedisKeys
 
 # Count a conversion once per served list, atomically with its once-marker (a crash between the
 # two would otherwise lose or double it). Keys are built in the script: one Redis, not a Cluster.
@@ -28,8 +29,9 @@ return 1
 class ExperimentStore:
     def __init__(self, client, prefix: str = "", impression_ttl_s: int = 7 * 24 * 3600):
         self.client, self.ttl = client, impression_ttl_s
-        self.defs, self.exp_prefix = f"{prefix}sr:exp:defs", f"{prefix}sr:exp:"
-        self.rec_prefix, self.conv_prefix = f"{prefix}sr:rec:", f"{prefix}sr:conv:"
+        keys = RedisKeys(prefix)
+        self.defs, self.exp_prefix = keys.experiment_defs, keys.experiment
+        self.rec_prefix, self.conv_prefix = keys.served_list, keys.converted_list
         self._attribute = client.register_script(_ATTRIBUTE)
 
     @classmethod

@@ -1,36 +1,41 @@
-"""Entry point of the ``streamrec`` console script."""
+"""Entry point of the ``streamrec`` console script: one module of :mod:`streams.cli` per command group."""
 
 from __future__ import annotations
 
 import typer
 
 from streams.cli import (
-    bench_cmd,
-    demo_cmd,
-    infra_cmd,
-    produce_cmd,
-    topics_cmd,
-    trainer_cmd,
-    worker_cmd,
+    backfill,
+    bench,
+    demo,
+    infra,
+    learner,
+    models,
+    produce,
+    schemas,
+    serve,
+    topics,
+    trainer,
+    worker,
 )
-from streams.errors import StreamrecError
+from streams.core.errors import StreamrecError
 
 app = typer.Typer(help="streamrec: a Kafka-native real-time recommender.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-app.add_typer(infra_cmd.app, name="infra")
-app.add_typer(topics_cmd.app, name="topics")
-app.add_typer(topics_cmd.schemas_app, name="schemas")
-app.add_typer(bench_cmd.app, name="bench")
-app.add_typer(worker_cmd.app, name="worker")
-produce_cmd.register(app)
-demo_cmd.register(app)
-app.command()(worker_cmd.backfill)
-app.command()(worker_cmd.learner)
-app.command()(worker_cmd.retrain)
-app.command()(trainer_cmd.train)
-app.command()(trainer_cmd.trainer)
-app.command()(trainer_cmd.serve)
-app.add_typer(trainer_cmd.models_app, name="models")
+app.add_typer(infra.app, name="infra")
+app.add_typer(topics.app, name="topics")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(bench.app, name="bench")
+app.add_typer(worker.app, name="worker")
+app.add_typer(models.app, name="models")
+produce.register(app)
+demo.register(app)
+app.command()(backfill.backfill)
+app.command()(learner.learner)
+app.command()(learner.retrain)
+app.command()(trainer.train)
+app.command()(trainer.trainer)
+app.command()(serve.serve)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.contracts import (
+from streams.core.contracts import (
     DriftEvent,
     Interaction,
     Item,
@@ -24,10 +24,10 @@ from streams.contracts import (
     decode,
 )
 from streams.demo.processes import Service
-from streams.producer import EventProducer
-from streams.settings import Settings
+from streams.kafka.producer import EventProducer
+from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
-from streams.topics import TopicCatalog
+from streams.core.topics import TopicCatalog
 
 
 @dataclass
@@ -112,7 +112,7 @@ class Watch:
             consumer.close()
 
     def _sample(self) -> None:
-        from streams.learner.service import read_status
+        from streams.stores.learner_status import read_status
 
         worker = Consumer(self.settings.kafka_client_config() | {"group.id": self.settings.worker_group})
         topic = self.catalog.name("interactions")
@@ -197,7 +197,7 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
                     result: DemoResult | None = None) -> DemoResult:
     """Start the services, stream, watch the loop close, stop everything. Never leaves a process behind.
     ``result``: an object to fill as the run goes (for a live view)."""
-    from streams.admin import apply_topics
+    from streams.kafka.admin import apply_topics
 
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     apply_topics(settings, catalog)
@@ -388,7 +388,7 @@ def _evaluation(settings: Settings, version: str | None) -> dict | None:
 
         import mlflow
 
-        from streams.trainer.registry import Registry
+        from streams.stores.registry import Registry
 
         registry = Registry.for_settings(settings, settings.serve_model)
         run_id = registry.client.get_model_version(settings.serve_model, version).run_id

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from streams.settings import Settings
+from streams.core.settings import Settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -4,7 +4,7 @@ Item state sees events from every source partition, so it remembers the last app
 offset *per source partition*; the repartition keeps each (source partition, item) path in
 order, so anything at or below that offset is a re-delivery.
 
->>> from streams.contracts import Interaction
+>>> from streams.core.contracts import Interaction
 >>> s = ItemState()
 >>> v = Interaction(user_id="u1", item_id="i1", event_type="view", timestamp="2026-01-01T10:00:00Z")
 >>> c = Interaction(user_id="u1", item_id="i1", event_type="click", timestamp="2026-01-01T10:00:05Z")
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.features.user import EVENT_TYPES, event_weight
 
 TRENDING_HALF_LIFE_S = 6 * 3600

@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.features.item import TRENDING_HALF_LIFE_S
 from streams.features.user import EVENT_TYPES, RECENT_ITEMS, SESSION_GAP_S, TOP_CATEGORIES, event_weight
 from streams.features.windows import WINDOWS
-from streams.verify import first_copies
+from streams.core.verify import first_copies
 
 
 def offline_user_features(events: Iterable[Interaction], categories: Mapping[str, str]) -> dict[str, dict[str, Any]]:

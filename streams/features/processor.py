@@ -16,10 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams import archive
-from streams.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode
-from streams.dead_letters import DeadLetter, dead_letter
-from streams.errors import InvalidEvent
+from streams.stores import archive
+from streams.core.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode
+from streams.kafka.dead_letters import DeadLetter, dead_letter
+from streams.core.errors import InvalidEvent
 from streams.features.item import ItemState, item_features
 from streams.features.state_store import CatalogStore, ItemUsers, StateStore
 from streams.features.user import UserState, user_features

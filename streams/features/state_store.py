@@ -16,6 +16,7 @@ import redis
 
 from streams.features.item import ItemState
 from streams.features.user import UserState
+from streams.stores.keys import RedisKeys
 
 S = TypeVar("S", UserState, ItemState)
 
@@ -40,7 +41,7 @@ class StateStore(Generic[S]):
 
     def __init__(self, client: redis.Redis, prefix: str, kind: str, state_type: type[S]):
         self._redis, self._kind, self._type = client, kind, state_type
-        self._prefix = f"{prefix}sr:{kind}:"
+        self._prefix = RedisKeys(prefix).state(kind)
         self._cas = client.register_script(_CAS)
 
     def key(self, entity: str) -> str:
@@ -78,7 +79,7 @@ class CatalogStore:
     """Item metadata the features need at event time (the item's main category)."""
 
     def __init__(self, client: redis.Redis, prefix: str):
-        self._redis, self._key = client, f"{prefix}sr:item-category"
+        self._redis, self._key = client, RedisKeys(prefix).item_category
 
     def set_categories(self, categories: dict[str, str]) -> None:
         if categories:
@@ -95,7 +96,7 @@ class ItemUsers:
     """Distinct users per item as Redis sets."""
 
     def __init__(self, client: redis.Redis, prefix: str):
-        self._redis, self._prefix = client, f"{prefix}sr:item-users:"
+        self._redis, self._prefix = client, RedisKeys(prefix).item_users
 
     def add_and_count(self, pairs: dict[str, set[str]]) -> dict[str, int]:
         pipe = self._redis.pipeline(transaction=False)

@@ -1,6 +1,6 @@
 """Per-user online state and the features read from it.
 
->>> from streams.contracts import Interaction
+>>> from streams.core.contracts import Interaction
 >>> s = UserState()
 >>> e = Interaction(user_id="u1", item_id="i1", event_type="click", timestamp="2026-01-01T10:00:00Z")
 >>> s.apply(e, partition=0, offset=7, category="c1"), s.apply(e, partition=0, offset=7, category="c1")
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from streams.contracts import EventType, Interaction
+from streams.core.contracts import EventType, Interaction
 from streams.features.windows import WINDOWS, add, prune, window_total
 
 RECENT_ITEMS = 20

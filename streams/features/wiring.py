@@ -5,13 +5,13 @@ from __future__ import annotations
 import redis
 
 from streams.features.processor import FeatureProcessor
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 
 def build_processor(settings: Settings, catalog: TopicCatalog, *, features: bool = True, archive: bool = True,
                     write_unchanged: bool = False) -> FeatureProcessor:
-    from streams.feature_store import FeatureWriter, NullWriter, apply_definitions, open_store
+    from streams.stores.feast import FeatureWriter, NullWriter, apply_definitions, open_store
 
     if features:
         store = open_store(settings)

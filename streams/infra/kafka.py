@@ -16,7 +16,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from streams.errors import InfraError
+from streams.core.errors import InfraError
 from streams.infra.process import ManagedProcess
 
 KAFKA_INFRA = Path(__file__).resolve().parents[2] / "infra" / "kafka"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.errors import InfraError
+from streams.core.errors import InfraError
 
 
 @dataclass

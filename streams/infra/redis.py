@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
-from streams.errors import InfraError
+from streams.core.errors import InfraError
 from streams.infra.process import ManagedProcess
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 from streams.infra.kafka import LocalKafka
 from streams.infra.mlflow_server import LocalMlflow
 from streams.infra.redis import LocalRedis
-from streams.settings import Settings
+from streams.core.settings import Settings
 
 
 def local_services(settings: Settings) -> dict[str, LocalKafka | LocalRedis | LocalMlflow]:

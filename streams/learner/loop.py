@@ -35,7 +35,7 @@ from models.learners import (
 )
 from models.policy import ModelHistory, RetrainPolicy, decide
 from models.snapshots import RollbackGuard, SnapshotSchedule, SnapshotStore
-from streams.contracts import (
+from streams.core.contracts import (
     DriftEvent,
     Interaction,
     Message,

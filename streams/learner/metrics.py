@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.contracts import DriftEvent, Message, ModelUpdate
-from streams.metrics_http import serve_registry
+from streams.core.contracts import DriftEvent, Message, ModelUpdate
+from streams.core.metrics_http import serve_registry
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

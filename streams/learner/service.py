@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from streams.contracts import Interaction, decode
-from streams.errors import InvalidEvent
+from streams.core.contracts import Interaction, decode
+from streams.core.errors import InvalidEvent
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.metrics import LearnerMetrics
-from streams.producer import EventProducer
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.kafka.producer import EventProducer
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
+from streams.stores.learner_status import publish_status, snapshot_dir
 
 
 @dataclass
@@ -34,32 +35,6 @@ class LearnerReport:
     seconds: float = 0.0
     # (record produce time, seconds until learned) of the most recent events, for latency figures
     latencies: deque = field(default_factory=lambda: deque(maxlen=200_000))
-
-
-def status_key(settings: Settings) -> str:
-    return f"{settings.topic_prefix}sr:learner"
-
-
-def publish_status(client, settings: Settings, loop: LearningLoop) -> None:
-    """The latest metrics, snapshot and rollbacks, as one Redis hash field (read by the API)."""
-    import orjson
-
-    client.hset(status_key(settings), "status", orjson.dumps({
-        "updated_at": time.time(), "metrics": loop.metrics(), "snapshot_version": loop.snapshot_version,
-        "rollbacks": loop.rollback_reasons[-5:], "offsets": loop.state.offsets,
-    }, option=orjson.OPT_NON_STR_KEYS))
-
-
-def read_status(settings: Settings) -> dict | None:
-    import orjson
-    import redis
-
-    raw = redis.Redis.from_url(settings.redis_url, socket_timeout=5).hget(status_key(settings), "status")
-    return orjson.loads(raw) if raw else None
-
-
-def snapshot_dir(settings: Settings):
-    return settings.run_dir / "learner" / (settings.topic_prefix or "default")
 
 
 def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: threading.Event | None = None,
@@ -89,7 +64,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
         """Prometheus gauges and the Redis status (read by the API's /drift); returns when."""
         metrics.observe_loop(loop.metrics(), loop.snapshot_version)
         if status_client is not None:
-            _safely(publish_status, status_client, settings, loop)
+            _safely(_publish_status, status_client, settings, loop)
         return time.monotonic()
 
     began = last_data = time.monotonic()
@@ -140,7 +115,7 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
             consumer.close()
             metrics.stop()
             if status_client is not None:
-                _safely(publish_status, status_client, settings, loop)
+                _safely(_publish_status, status_client, settings, loop)
     report.seconds = time.monotonic() - began
     return report
 
@@ -163,3 +138,8 @@ def _safely(fn, *args) -> None:
         fn(*args)
     except redis.RedisError:
         pass
+
+
+def _publish_status(client, settings: Settings, loop: LearningLoop) -> None:
+    publish_status(client, settings, loop.metrics(), loop.snapshot_version, loop.rollback_reasons,
+                   loop.state.offsets)

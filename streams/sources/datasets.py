@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.contracts import EventType, Interaction, Item
-from streams.errors import ConfigError, InvalidEvent
+from streams.core.contracts import EventType, Interaction, Item
+from streams.core.errors import ConfigError, InvalidEvent
 from streams.sources.files import SourceReport
 
 EVENT_ID_NAMESPACE = uuid.UUID("8a6f0c2e-5d0b-4c8e-9a53-6b1f3f1d2e10")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.contracts import Interaction, decode, parse
-from streams.errors import ConfigError, InvalidEvent
+from streams.core.contracts import Interaction, decode, parse
+from streams.core.errors import ConfigError, InvalidEvent
 
 MAX_KEPT_REJECTIONS = 1000
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from streams.contracts import EventType, Interaction, Item
+from streams.core.contracts import EventType, Interaction, Item
 
 
 @dataclass(frozen=True)

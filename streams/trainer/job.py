@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from models.batch.pipeline import OURS, TrainConfig, evaluate_models, evaluation_chart, format_table, train_and_evaluate
-from streams.contracts import ModelUpdate, RetrainRequest
-from streams.settings import Settings
-from streams.trainer.promotion import QualityGates, decide_promotion
+from streams.core.contracts import ModelUpdate, RetrainRequest
+from streams.core.settings import Settings
+from models.promotion import QualityGates, decide_promotion
 
 log = logging.getLogger("streamrec.trainer")
 
@@ -45,7 +45,7 @@ def code_version() -> str:
 
 def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFrame, config: TrainConfig | None = None,
                  gates: QualityGates | None = None, progress=lambda _: None) -> TrainingOutcome:
-    from streams.trainer.registry import Registry
+    from streams.stores.registry import Registry
 
     config, gates = config or TrainConfig(), gates or QualityGates()
     registry = Registry.for_settings(settings, request.model_name)

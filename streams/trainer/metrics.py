@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.metrics_http import serve_registry
+from streams.core.metrics_http import serve_registry
 
 
 class TrainerMetrics:

@@ -9,12 +9,12 @@ import time
 
 from confluent_kafka import Consumer
 
-from streams.archive import read_archive
-from streams.contracts import RetrainRequest, decode
-from streams.errors import InvalidEvent
-from streams.producer import EventProducer
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.stores.archive import read_archive
+from streams.core.contracts import RetrainRequest, decode
+from streams.core.errors import InvalidEvent
+from streams.kafka.producer import EventProducer
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 from streams.trainer.job import TrainingOutcome, run_training
 from streams.trainer.metrics import TrainerMetrics
 

@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 import faust
 import redis
 
-from streams.dead_letters import dead_letter
+from streams.kafka.dead_letters import dead_letter
 from streams.features.processor import BatchResult, Record
 from streams.worker.backend import ProcessingBackend
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("streamrec.worker")

@@ -15,8 +15,8 @@ from typing import Any
 
 from streams.features.processor import BatchResult, FeatureProcessor
 from streams.features.wiring import build_processor
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 _CHILD_PROCESSOR: FeatureProcessor | None = None
 

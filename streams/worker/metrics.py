@@ -19,8 +19,9 @@ from collections import deque
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from streams.metrics_http import serve_registry
-from streams.settings import Settings
+from streams.core.metrics_http import serve_registry
+from streams.core.settings import Settings
+from streams.stores.keys import RedisKeys
 
 log = logging.getLogger("streamrec.worker")
 HEARTBEAT_S = 2.0
@@ -29,7 +30,7 @@ FRESHNESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.
 
 
 def workers_key(prefix: str) -> str:
-    return f"{prefix}sr:workers"
+    return RedisKeys(prefix).workers
 
 
 class WorkerMetrics:

@@ -6,7 +6,7 @@ import pytest
 from models.batch.data import frame_from_events, histories, targets, temporal_split
 from models.batch.pipeline import OURS, TrainConfig, train_and_evaluate
 from models.batch.ranker import training_frame
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
 
 

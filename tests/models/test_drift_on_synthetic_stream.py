@@ -10,7 +10,7 @@ import pytest
 from models.drift import ErrorMonitor
 from models.evaluation import Prequential
 from models.learners import IMPLICIT_RANKER, MatrixFactorization, implicit_target, is_positive
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
 MAX_DELAY_EVENTS = 5_000

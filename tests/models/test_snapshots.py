@@ -3,7 +3,7 @@
 from models.evaluation import Prequential
 from models.learners import IMPLICIT_RANKER, MatrixFactorization, implicit_target, is_positive
 from models.snapshots import RollbackGuard, SnapshotSchedule, SnapshotStore
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig, train_and_evaluate
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
 
 

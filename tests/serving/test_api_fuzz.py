@@ -15,8 +15,8 @@ from serving.admin import Admin
 from serving.app import create_app
 from serving.runtime import experiment_router, redis_dedup, watch_champion
 from serving.state import ModelState
-from streams.contracts import Interaction, RetrainRequest
-from streams.producer import EventProducer
+from streams.core.contracts import Interaction, RetrainRequest
+from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
 from streams.trainer.job import run_training
 
@@ -25,9 +25,9 @@ from streams.trainer.job import run_training
 def wired_app(kafka_bootstrap, redis_url, tmp_path_factory):
     import uuid
 
-    from streams.admin import apply_topics
-    from streams.settings import Settings
-    from streams.topics import TopicCatalog
+    from streams.kafka.admin import apply_topics
+    from streams.core.settings import Settings
+    from streams.core.topics import TopicCatalog
 
     tmp = tmp_path_factory.mktemp("fuzz")
     s = Settings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}-", run_dir=tmp,

@@ -8,7 +8,7 @@ from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
 from serving.app import create_app
 from serving.state import ModelState
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
 
 
@@ -90,8 +90,8 @@ def test_write_endpoints_need_the_api_key(settings, model):
 @pytest.mark.integration
 def test_events_reach_kafka_once_per_event_id(feature_settings, catalog, model):
     from serving.runtime import redis_dedup
-    from streams.consumer import read_topic
-    from streams.producer import EventProducer
+    from streams.kafka.readers import read_topic
+    from streams.kafka.producer import EventProducer
 
     s = feature_settings
     with EventProducer(s, catalog, report_successes=True) as producer:
@@ -114,9 +114,9 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
     import threading
 
     from serving.kafka_path import serve_requests
-    from streams.consumer import read_topic
-    from streams.contracts import Recommendation, RecommendationRequest, decode
-    from streams.producer import EventProducer
+    from streams.kafka.readers import read_topic
+    from streams.core.contracts import Recommendation, RecommendationRequest, decode
+    from streams.kafka.producer import EventProducer
 
     s = feature_settings
     state = ModelState("ranker")
@@ -149,8 +149,8 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
     from models.batch.ranker import RankerConfig
     from serving.admin import Admin
     from serving.runtime import watch_champion
-    from streams.contracts import RetrainRequest
-    from streams.producer import EventProducer
+    from streams.core.contracts import RetrainRequest
+    from streams.kafka.producer import EventProducer
     from streams.trainer.job import run_training
 
     s = settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "run_dir": tmp_path,
@@ -191,7 +191,7 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
 
 def test_ingest_that_the_broker_refused_can_be_retried(settings, model, redis_url):
     from serving.runtime import redis_dedup
-    from streams.errors import DeliveryError
+    from streams.core.errors import DeliveryError
 
     class RefusingProducer:
         def send(self, message):

@@ -14,7 +14,7 @@ from serving.experiments.plan import (
     decide,
     results,
 )
-from streams.errors import InvalidEvent
+from streams.core.errors import InvalidEvent
 
 
 def experiment(policy="thompson", **extra) -> Experiment:

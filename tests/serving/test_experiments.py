@@ -15,8 +15,8 @@ from serving.experiments.attribution import attribute_rewards
 from serving.experiments.router import ExperimentRouter
 from serving.experiments.store import ExperimentStore
 from serving.state import ModelState
-from streams.contracts import Interaction
-from streams.producer import EventProducer
+from streams.core.contracts import Interaction
+from streams.kafka.producer import EventProducer
 
 KEY = {"X-API-Key": "admin-key"}
 

@@ -5,9 +5,9 @@ from fastapi.testclient import TestClient
 from serving.app import create_app
 from serving.online import OnlineScorer
 from serving.state import ModelState
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.learner.loop import LearnerConfig, LearningLoop
-from streams.settings import Settings
+from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, simulate
 
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
-from streams.archive import read_archive, write_batch
-from streams.contracts import Interaction
+from streams.stores.archive import read_archive, write_batch
+from streams.core.contracts import Interaction
 
 
 def ev(i, day, user="u1"):

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from streams.contracts import (
+from streams.core.contracts import (
     CONTRACTS,
     SCHEMA_VERSION,
     DriftEvent,
@@ -20,7 +20,7 @@ from streams.contracts import (
     encode,
     parse,
 )
-from streams.errors import InvalidEvent
+from streams.core.errors import InvalidEvent
 
 
 def interaction(**overrides):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from streams.errors import ConfigError
+from streams.core.errors import ConfigError
 from streams.sources.datasets import detect_format, load
 from streams.sources.files import SourceReport
 

@@ -3,12 +3,12 @@
 
 import pytest
 
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 from streams.features.item import ItemState, item_features
 from streams.features.offline import offline_item_features, offline_user_features
 from streams.features.user import UserState, user_features
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.contracts import Item
+from streams.core.contracts import Item
 
 
 def generated(n=6000, seed=4):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from streams.errors import ConfigError
+from streams.core.errors import ConfigError
 from streams.sources.files import SourceReport, read_interactions
 
 GOOD = {"user_id": "u1", "item_id": "i1", "event_type": "view", "timestamp": "2026-01-01T00:00:00Z"}

@@ -4,7 +4,7 @@ import pytest
 
 from models.policy import RetrainPolicy
 from models.snapshots import RollbackGuard
-from streams.contracts import DriftEvent, Interaction, ModelUpdate, RetrainRequest
+from streams.core.contracts import DriftEvent, Interaction, ModelUpdate, RetrainRequest
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 

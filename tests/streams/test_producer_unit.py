@@ -2,11 +2,11 @@
 
 import pytest
 
-from streams.contracts import Interaction
-from streams.errors import DeliveryError, InvalidEvent
-from streams.producer import EventProducer, producer_config
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.contracts import Interaction
+from streams.core.errors import DeliveryError, InvalidEvent
+from streams.kafka.producer import EventProducer, producer_config
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 
 
 def unreachable_settings(**kw):

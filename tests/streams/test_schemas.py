@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from streams.cli.topics_cmd import rendered_schemas
-from streams.contracts import CONTRACTS
+from streams.cli.schemas import rendered_schemas
+from streams.core.contracts import CONTRACTS
 
 
 def test_checked_in_schemas_match_the_code(project_root):
@@ -25,7 +25,7 @@ def test_schemas_declare_version_id_key_and_required_fields(name):
 
 
 def test_every_setting_is_documented(project_root):
-    from streams.settings import Settings
+    from streams.core.settings import Settings
 
     doc = (project_root / "docs" / "configuration.md").read_text()
     missing = [name for name in Settings.model_fields

@@ -3,7 +3,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from streams.contracts import Interaction, Item
+from streams.core.contracts import Interaction, Item
 from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
 

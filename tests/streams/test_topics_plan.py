@@ -1,8 +1,8 @@
 import pytest
 
-from streams.contracts import CONTRACTS
-from streams.errors import ConfigError
-from streams.topics import AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
+from streams.core.contracts import CONTRACTS
+from streams.core.errors import ConfigError
+from streams.core.topics import AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
 
 ARCHITECTURE_TOPICS = {"interactions", "items", "interactions-dlq", "recommendation-requests",
                        "recommendations", "drift-events", "retrain-requests", "model-updates"}

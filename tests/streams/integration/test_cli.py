@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from streams.consumer import read_topic
-from streams.contracts import Interaction, decode
+from streams.kafka.readers import read_topic
+from streams.core.contracts import Interaction, decode
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_backfill_dry_run_shows_offsets_and_changes_nothing(settings, catalog, t
 
 
 def test_manual_retrain_request(settings, catalog):
-    from streams.contracts import RetrainRequest
+    from streams.core.contracts import RetrainRequest
 
     result = streamrec(settings, "retrain", "--reason", "new catalogue", "--force")
     assert result.returncode == 0, result.stderr

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from streams.contracts import Interaction, decode
-from streams.producer import EventProducer
+from streams.core.contracts import Interaction, decode
+from streams.kafka.producer import EventProducer
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def test_kcat_reads_our_records(settings, catalog, kcat):
 
 
 def test_records_written_by_kcat_satisfy_our_contract(settings, catalog, kcat):
-    from streams.consumer import read_topic
+    from streams.kafka.readers import read_topic
 
     line = Interaction(user_id="u-kcat", item_id="i1", event_type="like").model_dump_json()
     subprocess.run([kcat, "-P", "-b", settings.kafka_bootstrap_servers, "-t", catalog.name("interactions"),

@@ -5,12 +5,13 @@ import urllib.request
 
 import pytest
 
-from streams.consumer import read_topic
+from streams.kafka.readers import read_topic
 from streams.infra.kafka import free_port
-from streams.contracts import Interaction, ModelUpdate, decode
+from streams.core.contracts import Interaction, ModelUpdate, decode
 from streams.learner.loop import LearnerConfig
-from streams.learner.service import read_status, run_learner
-from streams.producer import EventProducer
+from streams.learner.service import run_learner
+from streams.stores.learner_status import read_status
+from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
 
 pytestmark = pytest.mark.integration

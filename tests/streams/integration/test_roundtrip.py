@@ -2,11 +2,11 @@
 
 import pytest
 
-from streams.consumer import end_offsets, read_range
-from streams.contracts import Interaction, decode
-from streams.producer import EventProducer
+from streams.kafka.readers import end_offsets, read_range
+from streams.core.contracts import Interaction, decode
+from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.verify import compare
+from streams.core.verify import compare
 
 pytestmark = pytest.mark.integration
 

@@ -5,8 +5,8 @@ from types import MappingProxyType
 
 import pytest
 
-from streams.admin import admin_client, apply_topics, current_state
-from streams.topics import AddPartitions, Refuse, SetConfig, TopicCatalog
+from streams.kafka.admin import admin_client, apply_topics, current_state
+from streams.core.topics import AddPartitions, Refuse, SetConfig, TopicCatalog
 
 pytestmark = pytest.mark.integration
 

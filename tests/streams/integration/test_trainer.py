@@ -12,13 +12,13 @@ import pytest
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
 from models.batch.ranker import RankerConfig
-from streams.archive import write_batch
-from streams.consumer import read_topic
-from streams.contracts import Interaction, ModelUpdate, RetrainRequest, decode
-from streams.producer import EventProducer
+from streams.stores.archive import write_batch
+from streams.kafka.readers import read_topic
+from streams.core.contracts import Interaction, ModelUpdate, RetrainRequest, decode
+from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
 from streams.trainer.job import run_training
-from streams.trainer.registry import Registry
+from streams.stores.registry import Registry
 from streams.trainer.service import run_trainer
 
 pytestmark = pytest.mark.integration

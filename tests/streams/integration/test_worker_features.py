@@ -8,13 +8,13 @@ import threading
 import pytest
 from confluent_kafka import Producer
 
-from streams.admin import apply_topics
-from streams.consumer import read_topic
-from streams.contracts import Interaction, Item, encode
+from streams.kafka.admin import apply_topics
+from streams.kafka.readers import read_topic
+from streams.core.contracts import Interaction, Item, encode
 from streams.features.offline import offline_item_features, offline_user_features
-from streams.producer import EventProducer
+from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.topics import TopicCatalog
+from streams.core.topics import TopicCatalog
 from tests.streams.integration.worker_harness import WorkerProcess, category_count, wait_for
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def pipeline(feature_settings, tmp_path):
 @pytest.fixture(scope="module")
 def feast_reader():
     """One FeatureStore per module (Feast's import costs seconds)."""
-    from streams.feature_store import open_store
+    from streams.stores.feast import open_store
 
     return open_store
 
@@ -170,8 +170,8 @@ def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast
 def test_wipe_then_backfill_brings_the_features_back(pipeline, feast_reader):
     import redis
 
-    from streams.archive import read_archive
-    from streams.backfill import plan, run
+    from streams.stores.archive import read_archive
+    from streams.worker.backfill import plan, run
     from streams.features.wiring import build_processor
 
     settings, catalog, start = pipeline

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from streams.settings import Settings
+from streams.core.settings import Settings
 from streams.worker.metrics import read_statuses
 
 

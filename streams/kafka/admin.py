@@ -15,15 +15,16 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
-from streams.errors import InfraError
-from streams.settings import Settings
-from streams.topics import Action, AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
+from streams.core.errors import InfraError
+from streams.core.settings import Settings
+from streams.kafka.clients import admin_config
+from streams.core.topics import Action, AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
 
 TIMEOUT_S = 30.0
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(settings.kafka_client_config())
+    return AdminClient(admin_config(settings))
 
 
 def wait_until_ready(settings: Settings, timeout_s: float = 60.0) -> float:

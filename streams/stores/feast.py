@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from streams.settings import Settings
+from streams.core.settings import Settings
 
 FEATURE_REPO = Path(__file__).resolve().parent.parent / "feature_repo"
 

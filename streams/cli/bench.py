@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from streams.settings import get_settings
+from streams.core.settings import get_settings
 
 app = typer.Typer(help="Benchmarks; each rewrites its section of docs/benchmarks.md.", no_args_is_help=True)
 console = Console()

@@ -20,7 +20,7 @@ from datetime import datetime
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streams.features.processor import FeatureProcessor, Record, routed_events
-from streams.settings import Settings
+from streams.core.settings import Settings
 
 BATCH = 5000
 

@@ -10,7 +10,7 @@ True
 >>> Interaction(user_id="", item_id="i9", event_type="click")
 Traceback (most recent call last):
 ...
-streams.errors.InvalidEvent: Interaction: field 'user_id': String should have at least 1 character
+streams.core.errors.InvalidEvent: Interaction: field 'user_id': String should have at least 1 character
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from streams.errors import InvalidEvent
+from streams.core.errors import InvalidEvent
 
 SCHEMA_VERSION: Literal[1] = 1
 

@@ -1,6 +1,6 @@
 """Compare what was sent with what came back from a topic: loss, duplicates, changes, order.
 
->>> from streams.contracts import Interaction
+>>> from streams.core.contracts import Interaction
 >>> a = Interaction(event_id="1", user_id="u", item_id="i", event_type="view", timestamp="2026-01-01T00:00:00Z")
 >>> b = Interaction(event_id="2", user_id="u", item_id="j", event_type="view", timestamp="2026-01-01T00:00:01Z")
 >>> compare([a, b], [a, b]).ok
@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from streams.contracts import Interaction
+from streams.core.contracts import Interaction
 
 
 @dataclass(frozen=True)

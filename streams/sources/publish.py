@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from streams.contracts import Interaction, Message
-from streams.producer import EventProducer
+from streams.core.contracts import Interaction, Message
+from streams.kafka.producer import EventProducer
 from streams.sources.pacing import Pacer
 
 

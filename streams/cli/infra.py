@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.settings import get_settings
+from streams.core.settings import get_settings
 
 app = typer.Typer(help="Start, stop and inspect local Kafka (KRaft), Redis and MLflow.", no_args_is_help=True)
 console = Console()

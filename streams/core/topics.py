@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from streams.contracts import CONTRACTS
-from streams.errors import ConfigError
+from streams.core.contracts import CONTRACTS
+from streams.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

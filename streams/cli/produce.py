@@ -8,14 +8,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from streams.settings import get_settings
+from streams.core.settings import get_settings
 
 console = Console(stderr=True)
 
 
 def _producer():
-    from streams.producer import EventProducer
-    from streams.topics import TopicCatalog
+    from streams.kafka.producer import EventProducer
+    from streams.core.topics import TopicCatalog
 
     settings = get_settings()
     return EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix))
@@ -39,7 +39,7 @@ def produce(
     strict: bool = typer.Option(False, help="exit 1 if any line was rejected"),
 ) -> None:
     """Validate every line and send the valid events to `interactions` (key = user_id)."""
-    from streams.publish import publish
+    from streams.sources.publish import publish
     from streams.sources.files import SourceReport, read_interactions
 
     report = SourceReport()
@@ -63,8 +63,8 @@ def generate(
     output: Path = typer.Option(None, "--output", "-o", help="write JSONL here instead of Kafka"),
 ) -> None:
     """A synthetic stream of realistic users (tastes, popularity, sessions, funnels, drift)."""
-    from streams.contracts import Interaction, encode
-    from streams.publish import publish
+    from streams.core.contracts import Interaction, encode
+    from streams.sources.publish import publish
     from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
     cfg = SimulationConfig(n_events=events, n_users=users, n_items=items, n_categories=categories,
@@ -94,7 +94,7 @@ def replay(
     items: bool = typer.Option(True, help="also publish the catalogue to `items`"),
 ) -> None:
     """Replay a real dataset in event-time order, with stable event ids."""
-    from streams.publish import publish
+    from streams.sources.publish import publish
     from streams.sources.datasets import load
     from streams.sources.files import SourceReport
 

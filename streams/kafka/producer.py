@@ -19,10 +19,11 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
-from streams.contracts import Message, encode
-from streams.errors import DeliveryError, InvalidEvent
-from streams.settings import Settings
-from streams.topics import TopicCatalog
+from streams.core.contracts import Message, encode
+from streams.core.errors import DeliveryError, InvalidEvent
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
+from streams.kafka.clients import producer_config
 
 POLL_EVERY = 1000  # serve delivery callbacks every N sends
 
@@ -39,18 +40,6 @@ class DeliveryStats:
     @property
     def delivered(self) -> int:
         return self.sent - self.failed - self.pending
-
-
-def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
-    """librdkafka settings of every streamrec producer (shared with the raw baseline in bench)."""
-    return settings.kafka_client_config() | {
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": settings.producer_linger_ms,
-        "batch.size": settings.producer_batch_size,
-        "compression.type": settings.producer_compression,
-        "queue.buffering.max.messages": 500_000,
-    } | overrides
 
 
 class EventProducer:
@@ -159,3 +148,11 @@ class EventProducer:
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
         self.flush(raise_on_failure=exc_type is None)
+
+
+def publish_acknowledged(settings: Settings, messages: list[Message]) -> list[tuple[int, int]]:
+    """Send ``messages`` one by one, each acknowledged by the broker: (partition, offset) of each.
+    For the few control messages (model updates, retrain requests) a command publishes."""
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    with EventProducer(settings, catalog, report_successes=True) as producer:
+        return [producer.send_and_wait(message) for message in messages]

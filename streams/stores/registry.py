@@ -1,7 +1,7 @@
 """The MLflow edge: one experiment per model, a run per training job, registered versions with
 aliases ``challenger`` and ``champion`` (stages are deprecated), tags that say why.
 
-Every alias change returns the :class:`~streams.contracts.ModelUpdate` to publish.
+Every alias change returns the :class:`~streams.core.contracts.ModelUpdate` to publish.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from streams.contracts import ModelUpdate
+from streams.core.contracts import ModelUpdate
 
 
 class TwoStagePyfunc(mlflow.pyfunc.PythonModel):

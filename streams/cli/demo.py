@@ -18,27 +18,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from streams.settings import Settings, get_settings
+from streams.core.settings import get_settings
 
 console = Console()
-
-
-def demo_settings(base: Settings, run: str, root: Path) -> Settings:
-    """Settings of one demo run: its own topics, consumer groups, Feast project, archive and MLflow store."""
-    from streams.infra.kafka import free_port
-
-    port = base.serve_port
-    try:
-        import socket
-
-        with socket.create_connection((base.serve_host, port), timeout=0.3):
-            port = free_port()  # something already listens there
-    except OSError:
-        pass
-    return base.model_copy(update={
-        "topic_prefix": f"{base.topic_prefix}demo-{run}-", "worker_group": f"streamrec-demo-{run}",
-        "feast_project": f"demo{run}", "run_dir": root, "archive_dir": root / "archive",
-        "mlflow_tracking_uri": f"sqlite:///{root}/mlflow.db", "serve_port": port})
 
 
 def _live_view(result, began: float):
@@ -74,6 +56,7 @@ def demo(
     open_report: bool = typer.Option(False, "--open", help="open the HTML report in a browser at the end"),
 ) -> None:
     """Run the closed loop: stream -> features -> learner -> drift -> retrain -> promote -> serve."""
+    from streams.demo.isolation import demo_settings
     from streams.demo.loop import DemoConfig, DemoResult, run_closed_loop
     from streams.demo.report import summary_rows, write_report
     from streams.infra import local_services

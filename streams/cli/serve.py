@@ -1,0 +1,23 @@
+"""``streamrec serve``: the HTTP API and its background consumers."""
+
+from __future__ import annotations
+
+
+import typer
+from rich.console import Console
+
+from streams.core.settings import get_settings
+
+console = Console()
+
+
+def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per core: ranking is CPU-bound)")) -> None:
+    """Run the HTTP API (/recommend, /events, /health, /ready, /metrics, /models, /experiments) and,
+    in background threads of each worker, the Kafka path (recommendation-requests ->
+    recommendations), the champion watch, experiment control, reward attribution and the online
+    learner's snapshots."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("serving.main:build_app", factory=True, workers=workers, host=settings.serve_host,
+                port=settings.serve_port, log_level="warning")

@@ -1,0 +1,72 @@
+"""Read records back from a topic (demo summaries, tests, benchmarks): bounded readers on the
+one :class:`~streams.kafka.runner.ConsumeRunner`. They yield confluent-kafka Messages and never commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from streams.core.settings import Settings
+from streams.kafka.clients import consumer_config
+from streams.kafka.runner import ConsumeRunner
+
+
+def read_topic(settings: Settings, topic: str, *, expected: int | None = None,
+               idle_timeout_s: float = 5.0, max_seconds: float = 300.0,
+               group_id: str | None = None) -> Iterator[Message]:
+    """Yield records from the beginning of ``topic`` until ``expected`` were read, nothing new
+    arrived for ``idle_timeout_s`` (30 s before the first record), or ``max_seconds`` passed.
+    A fresh group by default."""
+    runner = ConsumeRunner(settings, group=group_id or f"streamrec-reader-{uuid.uuid4().hex[:8]}", topics=[topic],
+                           commit="none", batch_size=10_000, poll_timeout_s=0.5, config={"fetch.min.bytes": 1})
+    count, began, last = 0, time.monotonic(), time.monotonic()
+
+    def idle() -> None:
+        limit = idle_timeout_s if count else max(idle_timeout_s, 30.0)
+        if time.monotonic() - (last if count else began) > limit:
+            stop.set()
+
+    stop = threading.Event()
+    for batch in runner.batches(stop, max_seconds=max_seconds, on_idle=idle):
+        last = time.monotonic()
+        for record in batch.records:
+            count += 1
+            yield record.message
+            if expected is not None and count >= expected:
+                return
+
+
+def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """Partition -> high watermark (the offset the next record will get). Metadata only: no poll."""
+    consumer = Consumer(consumer_config(settings, "streamrec-offsets"))
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    finally:
+        consumer.close()
+
+
+def read_range(settings: Settings, topic: str, start: dict[int, int], end: dict[int, int],
+               max_seconds: float = 300.0) -> Iterator[Message]:
+    """Yield exactly the records in ``[start[p], end[p])`` of each partition (no group, no commit)."""
+    todo = {p: (start.get(p, 0), e) for p, e in end.items() if e > start.get(p, 0)}
+    if not todo:
+        return
+    runner = ConsumeRunner(settings, group="streamrec-range-reader", commit="none", batch_size=10_000,
+                           poll_timeout_s=0.5, assignment=[TopicPartition(topic, p, s) for p, (s, _) in todo.items()])
+    remaining = dict(todo)
+    for batch in runner.batches(max_seconds=max_seconds):
+        for record in batch.records:
+            p = record.partition
+            if p in remaining and record.offset < remaining[p][1]:
+                yield record.message
+                if record.offset + 1 >= remaining[p][1]:
+                    del remaining[p]
+        if not remaining:
+            return
+    if remaining:
+        raise TimeoutError(f"{topic}: records missing in partitions {sorted(remaining)} after {max_seconds}s")
