@@ -13,14 +13,14 @@ import logging
 import threading
 import time
 
-from confluent_kafka import Consumer
-
 from serving.experiments.store import ExperimentStore
 from serving.exploration import REWARDS
 from streams.core.contracts import Interaction, decode
 from streams.core.errors import InvalidEvent
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.kafka.runner import Batch, ConsumeRunner
+from streams.stores.redis_client import RedisUnavailable
 
 log = logging.getLogger("streamrec.attribution")
 _NO_RECOMMENDATION = b'"recommendation_id":null'
@@ -58,49 +58,42 @@ def attribute_rewards(settings: Settings, store: ExperimentStore, stop: threadin
                       idle_exit_s: float | None = None, refresh_s: float = 5.0, explorer=None) -> dict[str, int]:
     """``explorer``: the cold-start bandit (:mod:`serving.exploration`), credited per list and item."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
-    consumer = Consumer(settings.kafka_client_config() | {
-        "group.id": f"{settings.worker_group}-attribution", "enable.auto.commit": False,
-        "auto.offset.reset": "earliest"})
-    assigned = threading.Event()
-    consumer.subscribe([catalog.name("interactions")], on_assign=lambda *_: assigned.set())
+    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-attribution",
+                           topics=[catalog.name("interactions")])  # values decoded below: most are skipped unread
     counts = {"events": 0, "rewards": 0, "conversions": 0, "explore_rewards": 0}
     reward_events: dict[str, set[str]] = {}
-    refreshed, last = -1e18, time.monotonic()
+    refreshed = -1e18
+
+    def handle(batch: Batch) -> bool:
+        nonlocal reward_events, refreshed
+        while not stop.is_set():  # Redis must take the batch before the offsets move on
+            try:
+                if time.monotonic() - refreshed > refresh_s:
+                    reward_events = {}
+                    for experiment in store.all():
+                        for kind in experiment.reward_events:
+                            reward_events.setdefault(kind.value, set()).add(experiment.experiment_id)
+                    refreshed = time.monotonic()
+                events = attributed([r.value or b"" for r in batch.records])
+                rewards = experiment_rewards(events, reward_events)
+                counts["conversions"] += store.attribute(rewards)
+                if explorer is not None:
+                    counts["explore_rewards"] += explorer.attribute(
+                        [(e.recommendation_id, e.item_id) for e in events if e.event_type.value in REWARDS])
+                counts["events"] += len(batch)
+                counts["rewards"] += len(rewards)
+                return False
+            except RedisUnavailable as error:
+                log.warning("attribution waits for Redis: %s", error)
+                stop.wait(1.0)
+        raise Stopped  # stopped before Redis took it: uncommitted, so it is read again
+
     try:
-        while not stop.is_set():
-            batch = [m for m in consumer.consume(num_messages=1000, timeout=0.2) if m.error() is None]
-            if not batch:
-                if not assigned.is_set():
-                    last = time.monotonic()
-                elif idle_exit_s is not None and time.monotonic() - last > idle_exit_s:
-                    break
-                continue
-            last = time.monotonic()
-            rewards, taken = [], False
-            while not stop.is_set():  # Redis must take the batch before the offsets move on
-                try:
-                    if time.monotonic() - refreshed > refresh_s:
-                        reward_events = {}
-                        for experiment in store.all():
-                            for kind in experiment.reward_events:
-                                reward_events.setdefault(kind.value, set()).add(experiment.experiment_id)
-                        refreshed = time.monotonic()
-                    events = attributed([m.value() or b"" for m in batch])
-                    rewards = experiment_rewards(events, reward_events)
-                    counts["conversions"] += store.attribute(rewards)
-                    if explorer is not None:
-                        counts["explore_rewards"] += explorer.attribute(
-                            [(e.recommendation_id, e.item_id) for e in events if e.event_type.value in REWARDS])
-                    taken = True
-                    break
-                except Exception as error:  # noqa: BLE001 -- Redis down: retry the same batch
-                    log.warning("attribution waits for Redis: %s", error)
-                    stop.wait(1.0)
-            if not taken:
-                break  # stopped before Redis took it: uncommitted, so it is read again
-            counts["events"] += len(batch)
-            counts["rewards"] += len(rewards)
-            consumer.commit(asynchronous=False)
-    finally:
-        consumer.close()
+        runner.run(handle, stop, idle_exit_s)
+    except Stopped:
+        pass
     return counts
+
+
+class Stopped(Exception):
+    """Stop was asked while a batch waited for Redis."""

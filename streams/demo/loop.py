@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import KafkaException
 
 from streams.core.contracts import (
     DriftEvent,
@@ -24,7 +24,10 @@ from streams.core.contracts import (
     decode,
 )
 from streams.demo.processes import Service
+from streams.kafka.readers import GroupLag
+from streams.kafka.runner import Batch, ConsumeRunner
 from streams.kafka.producer import EventProducer
+from streams.core.errors import InvalidEvent
 from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 from streams.core.topics import TopicCatalog
@@ -86,37 +89,37 @@ class Watch:
 
     def _consume(self) -> None:
         topics = {self.catalog.name(n): n for n in ("drift-events", "retrain-requests", "model-updates")}
-        consumer = Consumer(self.settings.kafka_client_config() | {
-            "group.id": f"{self.settings.worker_group}-demo-{time.time_ns()}", "auto.offset.reset": "latest",
-            "enable.auto.commit": False})
-        consumer.subscribe(list(topics))
-        try:
-            while not self.stop.is_set():
-                msg = consumer.poll(0.2)
-                if msg is None or msg.error() is not None:
-                    continue
-                kind = topics[msg.topic()]
-                if kind == "drift-events":
-                    e = decode(DriftEvent, msg.value())
-                    label = f"drift: {e.detector} on {e.subject} (statistic {e.statistic:.3g}, threshold {e.threshold:.3g})"
-                elif kind == "retrain-requests":
-                    e = decode(RetrainRequest, msg.value())
-                    label = f"retrain requested ({e.trigger.value}): {e.reason[:160]}"
-                else:
-                    e = decode(ModelUpdate, msg.value())
-                    label = f"{e.model_name} v{e.version} -> {e.alias}"
-                    if e.alias == "champion" and e.model_name == self.settings.serve_model:
-                        self.champion = e.version
+        runner = ConsumeRunner(self.settings, group=f"{self.settings.worker_group}-demo-{time.time_ns()}",
+                               topics=list(topics), commit="none", config={"auto.offset.reset": "latest"})
+
+        def handle(batch: Batch) -> None:
+            for record in batch.records:
+                kind = topics[record.topic]
+                try:
+                    label = self._label(kind, record.value or b"")
+                except InvalidEvent as error:
+                    label = f"unreadable {kind} record at offset {record.offset}: {error}"
                 self.result.markers.append({"t": round(self.now(), 2), "kind": kind, "label": label})
-        finally:
-            consumer.close()
+
+        runner.run(handle, self.stop)
+
+    def _label(self, kind: str, value: bytes) -> str:
+        if kind == "drift-events":
+            e = decode(DriftEvent, value)
+            return f"drift: {e.detector} on {e.subject} (statistic {e.statistic:.3g}, threshold {e.threshold:.3g})"
+        if kind == "retrain-requests":
+            e = decode(RetrainRequest, value)
+            return f"retrain requested ({e.trigger.value}): {e.reason[:160]}"
+        e = decode(ModelUpdate, value)
+        if e.alias == "champion" and e.model_name == self.settings.serve_model:
+            self.champion = e.version
+        return f"{e.model_name} v{e.version} -> {e.alias}"
 
     def _sample(self) -> None:
         from streams.stores.learner_status import read_status
+        from streams.stores.redis_client import RedisUnavailable
 
-        worker = Consumer(self.settings.kafka_client_config() | {"group.id": self.settings.worker_group})
-        topic = self.catalog.name("interactions")
-        partitions = None
+        worker_lag = GroupLag(self.settings, self.settings.worker_group, self.catalog.name("interactions"))
         last_count, last_t = 0, self.now()
         with httpx.Client(timeout=2.0) as http:
             while not self.stop.wait(1.0):
@@ -126,7 +129,7 @@ class Watch:
                 last_count, last_t = count, t
                 try:
                     status = read_status(self.settings) or {}
-                except Exception:  # noqa: BLE001 -- Redis hiccup: skip the figure
+                except RedisUnavailable:  # a hiccup: skip the figure
                     status = {}
                 metrics = status.get("metrics", {})
                 learned = int(metrics.get("events", 0))
@@ -137,22 +140,17 @@ class Watch:
                 sample["freshness_s"] = round(time.monotonic() - produced_at[learned], 3) \
                     if learned < count and learned < len(produced_at) else 0.0
                 try:
-                    if partitions is None:
-                        meta = worker.list_topics(topic, timeout=5).topics[topic].partitions
-                        partitions = [TopicPartition(topic, p) for p in sorted(meta)]
-                    committed = sum(max(tp.offset, 0) for tp in worker.committed(partitions, timeout=5))
-                    ends = sum(worker.get_watermark_offsets(tp, timeout=5, cached=False)[1] for tp in partitions)
-                    sample["worker_lag"] = max(ends - committed, 0)
-                except Exception:  # noqa: BLE001
+                    sample["worker_lag"] = worker_lag()
+                except KafkaException:
                     sample["worker_lag"] = None
                 try:
                     ready = http.get(f"{self.api}/ready").json()
                     self.served = ready.get("model_version") if ready.get("model_loaded") else None
-                except Exception:  # noqa: BLE001, S110 -- the API is still starting: keep the last answer
+                except (httpx.HTTPError, ValueError):  # the API is still starting: keep the last answer
                     pass
                 sample["served_version"] = self.served
                 self.result.samples.append(sample)
-        worker.close()
+        worker_lag.close()
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, services: list[Service] = ()) -> None:

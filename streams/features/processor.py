@@ -23,20 +23,9 @@ from streams.core.errors import InvalidEvent
 from streams.features.item import ItemState, item_features
 from streams.features.state_store import CatalogStore, ItemUsers, StateStore
 from streams.features.user import UserState, user_features
+from streams.kafka.runner import Record
 
 MAX_CAS_ROUNDS = 5
-
-
-@dataclass(frozen=True)
-class Record:
-    """What the pipeline needs of a Kafka record (built from a Faust event or a raw consumer)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp_ms: int = 0
 
 
 @dataclass

@@ -40,6 +40,15 @@ def read_topic(settings: Settings, topic: str, *, expected: int | None = None,
                 return
 
 
+def partitions(settings: Settings, topic: str) -> list[int]:
+    """The partition numbers of ``topic``. Metadata only: no poll."""
+    consumer = Consumer(consumer_config(settings, "streamrec-offsets"))
+    try:
+        return sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    finally:
+        consumer.close()
+
+
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """Partition -> high watermark (the offset the next record will get). Metadata only: no poll."""
     consumer = Consumer(consumer_config(settings, "streamrec-offsets"))
@@ -70,3 +79,24 @@ def read_range(settings: Settings, topic: str, start: dict[int, int], end: dict[
             return
     if remaining:
         raise TimeoutError(f"{topic}: records missing in partitions {sorted(remaining)} after {max_seconds}s")
+
+
+class GroupLag:
+    """Broker-side lag of a consumer group on a topic: end offsets minus committed offsets, summed.
+    Metadata only: it never joins the group."""
+
+    def __init__(self, settings: Settings, group: str, topic: str):
+        self.topic = topic
+        self.consumer = Consumer(consumer_config(settings, group))
+        self._partitions: list[TopicPartition] | None = None
+
+    def __call__(self) -> int:
+        if self._partitions is None:
+            meta = self.consumer.list_topics(self.topic, timeout=5).topics[self.topic].partitions
+            self._partitions = [TopicPartition(self.topic, p) for p in sorted(meta)]
+        committed = sum(max(tp.offset, 0) for tp in self.consumer.committed(self._partitions, timeout=5))
+        ends = sum(self.consumer.get_watermark_offsets(tp, timeout=5, cached=False)[1] for tp in self._partitions)
+        return max(ends - committed, 0)
+
+    def close(self) -> None:
+        self.consumer.close()

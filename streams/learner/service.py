@@ -15,13 +15,14 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from streams.core.contracts import Interaction, decode
-from streams.core.errors import InvalidEvent
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.metrics import LearnerMetrics
 from streams.kafka.producer import EventProducer
+from streams.kafka.readers import partitions
+from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.stores.learner_status import publish_status, snapshot_dir
@@ -48,17 +49,25 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
     loop = LearningLoop(config, snapshot_dir(settings))
     gc.collect()
     gc.freeze()  # the loaded model's millions of objects are not scanned by every full collection
-    consumer = Consumer(settings.kafka_client_config() | {
-        "group.id": f"{settings.worker_group}-learner", "enable.auto.commit": False})
-    partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-    consumer.assign([TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
-                     for p in partitions])
     report, stop = LearnerReport(published={}), stop or threading.Event()
     metrics = LearnerMetrics()
+
+    def skipped(record, error) -> None:
+        report.invalid += 1  # the features worker dead-letters it; nothing to learn
+        metrics.invalid.inc()
+
+    runner = ConsumeRunner(
+        settings, group=f"{settings.worker_group}-learner",
+        assignment=[TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
+                    for p in partitions(settings, topic)],
+        decode=lambda value: decode(Interaction, value), bad_records=SkipBadRecords("learner", on_skip=skipped),
+        commit="async",  # for lag monitoring only; snapshots hold the truth
+        batch_size=1000, poll_timeout_s=0.1)  # short: latency at low rates
     metrics.start(settings.learner_metrics_port, settings.metrics_host)
     loop.metrics_port = metrics.port
     status_client = _redis_or_none(settings)
     last_status = 0.0
+    last_data = began = time.monotonic()
 
     def report_status() -> float:
         """Prometheus gauges and the Redis status (read by the API's /drift); returns when."""
@@ -67,52 +76,41 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
             _safely(_publish_status, status_client, settings, loop)
         return time.monotonic()
 
-    began = last_data = time.monotonic()
+    def idle() -> None:
+        nonlocal last_status
+        if last_status < last_data and time.monotonic() - last_status > 1.0:
+            last_status = report_status()  # the last batch's figures, even when nothing follows
+
     with EventProducer(settings, catalog) as producer:
+
+        def handle(batch: Batch[Interaction]) -> None:
+            nonlocal last_status, last_data
+            last_data = time.monotonic()
+            for record in batch.records:
+                for out in loop.process(record.partition, record.offset, record.event):
+                    producer.send(out)
+                    metrics.observe_message(out)
+                    name = type(out).__name__
+                    report.published[name] = report.published.get(name, 0) + 1
+            report.processed += len(batch)
+            metrics.events.inc(len(batch))
+            producer.flush()
+            learned_at = time.time()
+            for record in batch.records:
+                produced = record.timestamp_ms / 1000
+                if produced > 0:
+                    report.latencies.append((produced, learned_at - produced))
+                    metrics.latency.observe(learned_at - produced)
+            if time.monotonic() - last_status > 1.0:
+                last_status = report_status()
+            on_batch(loop, len(batch))
+
         try:
-            while not stop.is_set():
-                batch = consumer.consume(num_messages=1000, timeout=0.1)  # short: latency at low rates
-                if not batch:
-                    if idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
-                        break
-                    if last_status < last_data and time.monotonic() - last_status > 1.0:
-                        last_status = report_status()  # the last batch's figures, even when nothing follows
-                    continue
-                last_data = time.monotonic()
-                processed_before = report.processed
-                for msg in batch:
-                    if msg.error() is not None:
-                        continue
-                    try:
-                        event = decode(Interaction, msg.value() or b"")
-                    except InvalidEvent:
-                        report.invalid += 1  # the features worker dead-letters it; nothing to learn
-                        metrics.invalid.inc()
-                        continue
-                    for out in loop.process(msg.partition(), msg.offset(), event):
-                        producer.send(out)
-                        metrics.observe_message(out)
-                        name = type(out).__name__
-                        report.published[name] = report.published.get(name, 0) + 1
-                    report.processed += 1
-                metrics.events.inc(report.processed - processed_before)
-                producer.flush()
-                learned_at = time.time()
-                for msg in batch:
-                    produced = msg.timestamp()[1] / 1000
-                    if produced > 0:
-                        report.latencies.append((produced, learned_at - produced))
-                        metrics.latency.observe(learned_at - produced)
-                consumer.commit(offsets=[TopicPartition(topic, p, o + 1) for p, o in loop.state.offsets.items()],
-                                asynchronous=True)  # for lag monitoring only; snapshots hold the truth
-                if time.monotonic() - last_status > 1.0:
-                    last_status = report_status()
-                on_batch(loop, len(batch))
+            runner.run(handle, stop, idle_exit_s, on_idle=idle)
         finally:
             for out in loop.checkpoint():
                 producer.send(out)
                 report.published[type(out).__name__] = report.published.get(type(out).__name__, 0) + 1
-            consumer.close()
             metrics.stop()
             if status_client is not None:
                 _safely(_publish_status, status_client, settings, loop)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from streams.core.settings import Settings
 
-FEATURE_REPO = Path(__file__).resolve().parent.parent / "feature_repo"
+FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 
 
 def redis_connection_string(url: str) -> str:

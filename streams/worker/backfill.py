@@ -17,10 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from streams.features.processor import FeatureProcessor, Record, routed_events
 from streams.core.settings import Settings
+from streams.kafka.clients import consumer_config
+from streams.kafka.runner import Batch as RunnerBatch
+from streams.kafka.runner import ConsumeRunner
 
 BATCH = 5000
 
@@ -52,16 +55,9 @@ class BackfillReport:
         return self.read / self.seconds if self.seconds else 0.0
 
 
-def _consumer(settings: Settings, group: str) -> Consumer:
-    return Consumer(settings.kafka_client_config() | {
-        "group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "enable.partition.eof": False, "fetch.max.bytes": 64 * 1024 * 1024,
-    })
-
-
 def plan(settings: Settings, topic: str, start: datetime | None, end: datetime | None) -> list[PartitionRange]:
     """Offsets per partition for ``[start, end)`` in record time (None = from the beginning / to the end)."""
-    consumer = _consumer(settings, "streamrec-backfill-planner")
+    consumer = Consumer(consumer_config(settings, "streamrec-backfill-planner"))
     try:
         partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
         marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
@@ -85,28 +81,26 @@ def run(settings: Settings, topic: str, ranges: list[PartitionRange], processor:
     todo = {r.partition: r for r in ranges if r.count}
     if not todo:
         return report
-    consumer = _consumer(settings, f"{settings.worker_group}-backfill-{int(time.time())}")
-    consumer.assign([TopicPartition(topic, r.partition, r.start) for r in todo.values()])
+    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-backfill-{int(time.time())}", commit="none",
+                           assignment=[TopicPartition(topic, r.partition, r.start) for r in todo.values()],
+                           batch_size=BATCH, poll_timeout_s=1.0, config={"fetch.max.bytes": 64 * 1024 * 1024})
     began = time.monotonic()
-    try:
-        while todo:
-            batch: list[Record] = []
-            for msg in consumer.consume(num_messages=BATCH, timeout=1.0):
-                if msg.error() is not None:
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
-                        continue
-                    raise RuntimeError(f"backfill read error: {msg.error().str()}")
-                r = todo.get(msg.partition())
-                if r is None or msg.offset() >= r.end:
-                    continue
-                batch.append(Record(topic, msg.partition(), msg.offset(), msg.key(), msg.value(), msg.timestamp()[1]))
-                if msg.offset() + 1 >= r.end:
-                    del todo[msg.partition()]
-            if batch:
-                _apply(processor, batch, report)
-                progress(len(batch))
-    finally:
-        consumer.close()
+
+    def handle(batch: RunnerBatch) -> bool:
+        records: list[Record] = []
+        for r in batch.records:
+            end = todo.get(r.partition)
+            if end is None or r.offset >= end.end:
+                continue
+            records.append(r)
+            if r.offset + 1 >= end.end:
+                del todo[r.partition]
+        if records:
+            _apply(processor, records, report)
+            progress(len(records))
+        return not todo
+
+    runner.run(handle)
     report.seconds = time.monotonic() - began
     return report
 
