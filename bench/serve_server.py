@@ -12,6 +12,11 @@ from pathlib import Path
 import uvicorn
 
 from serving.app import create_app
+from serving.cache import TTLCache
+from serving.deps import Services
+from serving.ingest import Ingest
+from serving.metrics import ApiMetrics
+from serving.recommender import Recommender
 from serving.runtime import redis_dedup
 from serving.state import ModelState
 from streams.kafka.producer import EventProducer
@@ -29,7 +34,9 @@ def build():
     state.install(model, "bench")
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
-    return create_app(settings, state, histories.get, producer, redis_dedup(settings))
+    metrics = ApiMetrics()
+    recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
+    return create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
 
 
 def main(directory: str, port: int, workers: int = 1) -> None:

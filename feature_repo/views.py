@@ -9,7 +9,9 @@ from feast.types import Array, Float32, Int64, String
 from entities import item, user
 from sources import item_catalog_push, item_features_push, user_features_push
 
-EVENT_TYPES = ["view", "click", "like", "add_to_cart", "purchase", "dislike", "rating"]
+from streams.core import events
+
+EVENT_TYPES = events.names()  # the one event table
 WINDOWS = ["1h", "24h", "7d"]
 
 user_features = FeatureView(

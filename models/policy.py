@@ -33,7 +33,9 @@ class RetrainPolicy:
     schedule_cron: str | None = None  # e.g. "0 3 * * *" (UTC)
     min_metrics: Mapping[str, float] = field(default_factory=dict)  # e.g. {"hit_rate@10": 0.3}
     min_aggregate: float | None = None  # mean of the metrics named in min_metrics
-    drift_detectors: frozenset[str] = frozenset({"adwin", "page_hinkley", "ks", "psi"})
+    # None: every detector's detections count; a set: only those detectors' (the others are
+    # reported as ignored in the decision, never dropped silently)
+    drift_detectors: frozenset[str] | None = None
 
 
 @dataclass
@@ -57,9 +59,12 @@ def decide(policy: RetrainPolicy, history: ModelHistory, now: float, *, detectio
            metrics: Mapping[str, float] | None = None, manual_reason: str | None = None, force: bool = False,
            dry_run: bool = False) -> Decision:
     """Whether to ask for a retrain now, why, and with which statistics."""
-    found = _trigger(policy, history, now, list(detections), dict(metrics or {}), manual_reason)
+    detections = list(detections)
+    found = _trigger(policy, history, now, detections, dict(metrics or {}), manual_reason)
     if found is None:
-        return Decision(False, None, "no trigger", dry_run=dry_run)
+        ignored = sorted({d.detector for d in detections if not _counts(policy, d)})
+        why = f"no trigger; ignored drift from {', '.join(ignored)} (not in drift_detectors)" if ignored else "no trigger"
+        return Decision(False, None, why, dry_run=dry_run)
     trigger, reason, stats = found
     stats["events_since_training"] = float(history.events_since_training)
     if not force and history.last_request_at is not None and now - history.last_request_at < policy.cooldown_s:
@@ -72,7 +77,7 @@ def decide(policy: RetrainPolicy, history: ModelHistory, now: float, *, detectio
 def _trigger(policy, history, now, detections, metrics, manual_reason):
     if manual_reason:
         return "manual", manual_reason, {}
-    relevant = [d for d in detections if d.detector in policy.drift_detectors]
+    relevant = [d for d in detections if _counts(policy, d)]
     if relevant:
         d = relevant[0]
         return "drift", (f"{d.detector} detected {d.kind} drift on {d.subject} (statistic {d.statistic:.4g}, "
@@ -93,6 +98,10 @@ def _trigger(policy, history, now, detections, metrics, manual_reason):
     if due:
         return "schedule", due, {}
     return None
+
+
+def _counts(policy: RetrainPolicy, detection: Detection) -> bool:
+    return policy.drift_detectors is None or detection.detector in policy.drift_detectors
 
 
 def _schedule_due(policy: RetrainPolicy, history: ModelHistory, now: float) -> str | None:

@@ -1,7 +1,9 @@
 """Learner checkpoints and the rollback guard.
 
 Snapshots are pickles written atomically as ``snapshot-<version>.pkl`` with a JSON sidecar
-(events seen, metrics, time); the newest ``keep`` are kept. :class:`RollbackGuard` compares
+(events seen, metrics, time); the newest ``keep`` are kept. The full state is the learner's own
+(it resumes from it); what other processes load is the :class:`OnlineModel` written next to it
+(``online-<version>.pkl``): an explicit, versioned type of this package holding the ranker alone. :class:`RollbackGuard` compares
 the live metric since the last snapshot with the metric the snapshot was taken at, and asks
 for a rollback when it degraded past a threshold.
 """
@@ -27,21 +29,48 @@ class Snapshot:
     created_at: float
 
 
+ONLINE_MODEL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class OnlineModel:
+    """What serving loads of a learner snapshot: the online ranker, versioned.
+
+    >>> from models.learners.matrix_factorization import MatrixFactorization
+    >>> model = OnlineModel(MatrixFactorization(), version=3, events_seen=10)
+    >>> model.format == ONLINE_MODEL_FORMAT, model.predict_one("u", "i") == model.learner.predict_one("u", "i")
+    (True, True)
+    """
+
+    learner: Learner
+    version: int
+    events_seen: int
+    format: int = ONLINE_MODEL_FORMAT
+
+    def predict_one(self, user_id: str, item_id: str) -> float:
+        return self.learner.predict_one(user_id, item_id)
+
+
 class SnapshotStore:
     def __init__(self, directory: Path, keep: int = 10):
         self.directory, self.keep = Path(directory), keep
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def save(self, learner: Learner, events_seen: int, metrics: dict[str, float]) -> Snapshot:
+    def save(self, learner, events_seen: int, metrics: dict[str, float], online: Learner | None = None) -> Snapshot:
+        """``learner``: the full state to resume from; ``online``: the ranker other processes load."""
         existing = self.list()
         version = existing[-1].version + 1 if existing else 1
         path = self.directory / f"snapshot-{version:06d}.pkl"
         _atomic_write(path, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        if online is not None:  # written before the sidecar, which makes the snapshot visible
+            _atomic_write(self._online_path(version), pickle.dumps(OnlineModel(online, version, events_seen),
+                                                                   protocol=pickle.HIGHEST_PROTOCOL))
         snapshot = Snapshot(version, path, events_seen, dict(metrics), time.time())
         meta = {k: v for k, v in asdict(snapshot).items() if k != "path"}
         _atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
         for old in self.list()[: -self.keep]:
             old.path.unlink(missing_ok=True)
+            self._online_path(old.version).unlink(missing_ok=True)
             old.path.with_suffix(".json").unlink(missing_ok=True)
         return snapshot
 
@@ -53,8 +82,22 @@ class SnapshotStore:
                                 data["created_at"]))
         return out
 
-    def load(self, snapshot: Snapshot) -> Learner:
+    def load(self, snapshot: Snapshot):
         return pickle.loads(snapshot.path.read_bytes())
+
+    def load_online(self, snapshot: Snapshot) -> OnlineModel | None:
+        """The snapshot's online model; None when it has none (written before it existed)."""
+        path = self._online_path(snapshot.version)
+        if not path.is_file():
+            return None
+        model = pickle.loads(path.read_bytes())
+        if getattr(model, "format", None) != ONLINE_MODEL_FORMAT:
+            raise ValueError(f"{path}: online model format {getattr(model, 'format', None)}, "
+                             f"this version reads {ONLINE_MODEL_FORMAT}")
+        return model
+
+    def _online_path(self, version: int) -> Path:
+        return self.directory / f"online-{version:06d}.pkl"
 
     def latest(self) -> Snapshot | None:
         snapshots = self.list()

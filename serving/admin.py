@@ -3,8 +3,31 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
+from streams.stores.redis_client import RedisUnavailable
+
+
+class RegistryUnavailable(Exception):
+    """The model registry (MLflow) could not answer."""
+
+
+@contextmanager
+def _registry_errors(what: str):
+    """MLflow's errors as RegistryUnavailable; a missing model or version as LookupError."""
+    from mlflow.exceptions import MlflowException
+    from requests import RequestException
+
+    try:
+        yield
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise LookupError(f"{what}: {error.message}") from None
+        raise RegistryUnavailable(f"{what}: {type(error).__name__}: {error.message}") from None
+    except (RequestException, OSError) as error:
+        raise RegistryUnavailable(f"{what}: {type(error).__name__}: {error}") from None
 
 
 class Admin:
@@ -17,20 +40,22 @@ class Admin:
         return Registry.for_settings(self.settings, name)
 
     def models(self, name: str) -> dict:
-        registry = self._registry(name)
-        versions = registry.client.search_model_versions(f"name = '{name}'")
-        return {
-            "champion": registry.alias_version("champion"), "challenger": registry.alias_version("challenger"),
-            "versions": [{"version": str(v.version), "aliases": list(v.aliases), "promotion": v.tags.get("promotion"),
-                          "trigger": v.tags.get("trigger"), "reason": v.tags.get("reason")}
-                         for v in sorted(versions, key=lambda v: int(v.version))],
-        }
+        with _registry_errors(f"the versions of {name}"):
+            registry = self._registry(name)
+            versions = registry.client.search_model_versions(f"name = '{name}'")
+            return {
+                "champion": registry.alias_version("champion"), "challenger": registry.alias_version("challenger"),
+                "versions": [{"version": str(v.version), "aliases": list(v.aliases), "promotion": v.tags.get("promotion"),
+                              "trigger": v.tags.get("trigger"), "reason": v.tags.get("reason")}
+                             for v in sorted(versions, key=lambda v: int(v.version))],
+            }
 
     def promote(self, name: str, version: str, reason: str = "promoted by hand (API)") -> ModelUpdate:
-        registry = self._registry(name)
-        registry.client.get_model_version(name, version)  # raises when there is no such version
-        update = registry.promote(version, {"manual": 1.0})[0]
-        registry.tag(version, "promotion", reason)
+        with _registry_errors(f"{name} v{version}"):
+            registry = self._registry(name)
+            registry.client.get_model_version(name, version)  # LookupError when there is no such version
+            update = registry.promote(version, {"manual": 1.0})[0]
+            registry.tag(version, "promotion", reason)
         self.producer.send_and_wait(update)
         return update
 
@@ -47,5 +72,5 @@ class Admin:
 
         try:
             return {"learner": read_status(self.settings)}
-        except Exception as error:  # noqa: BLE001 -- Redis down: say so, do not fail
+        except RedisUnavailable as error:  # say so, do not fail
             return {"learner": None, "error": f"learner status unavailable: {type(error).__name__}"}

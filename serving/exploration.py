@@ -6,10 +6,10 @@ follows the model's order, worth ``strength`` pseudo-impressions, so with no fee
 the model's; feedback (impressions at serve time, rewards attributed from the interaction stream
 once per list and item) moves items up or down.
 
->>> rng = np.random.default_rng(0)
->>> ranked = thompson_rank(["a", "b", "c"], {"c": (500, 100)}, k=2, rng=rng)  # c earned 20% clicks
->>> ranked[0][0]
-'c'
+The sampling itself is :func:`models.bandits.thompson_rank`.
+
+>>> context_key({"device": "mobile"}, ["device"])
+'device=mobile'
 """
 
 from __future__ import annotations
@@ -21,39 +21,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from models.learners.targets import POSITIVE
+from models.bandits import thompson_rank
+from streams.core import events
+from streams.stores.count_once import CountOnce
 from streams.stores.keys import RedisKeys
 
 log = logging.getLogger("streamrec.exploration")
-REWARDS = frozenset(POSITIVE)  # the event types that count as engagement everywhere
-
-_ATTRIBUTE = """
-local context = redis.call('GET', KEYS[1])
-if not context then return 0 end
-if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('HINCRBY', ARGV[2] .. context, ARGV[3] .. '|c', 1)
-return 1
-"""
-
-
-def prior_mean(rank: int, top: float = 0.1) -> float:
-    """The prior click rate of the model's ``rank``-th cold-start item (0-based)."""
-    return top / (1.0 + rank / 10.0)
-
-
-def thompson_rank(candidates: Sequence[str], counts: Mapping[str, tuple[int, int]], k: int,
-                  rng: np.random.Generator, strength: float = 20.0) -> list[tuple[str, float]]:
-    """``counts``: item -> (impressions, clicks). The top ``k`` by one posterior draw each."""
-    draws = []
-    for rank, item in enumerate(candidates):
-        shown, clicked = counts.get(item, (0, 0))
-        mean = prior_mean(rank)
-        a = 1e-3 + strength * mean + clicked
-        b = 1e-3 + strength * (1 - mean) + max(shown - clicked, 0)
-        draws.append(rng.beta(a, b))
-    order = np.argsort(-np.asarray(draws), kind="stable")[:k]
-    return [(candidates[i], float(draws[i])) for i in order]
-
+REWARDS = events.positive_names()  # the event types that count as engagement everywhere
 
 def context_key(context: Mapping[str, object], features: Sequence[str]) -> str:
     """The bandit's context bucket.
@@ -74,7 +48,7 @@ class ColdStartExplorer:
         self.ttl, self.refresh_s = ttl_s, refresh_s
         keys = RedisKeys(prefix)
         self.counts_prefix, self.rec_prefix, self.conv_prefix = keys.cold_counts, keys.cold_list, keys.cold_converted
-        self._attribute = client.register_script(_ATTRIBUTE)
+        self._count_once = CountOnce(client)
         self._cache: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
         self._rng, self._lock = np.random.default_rng(seed), threading.Lock()
 
@@ -117,8 +91,10 @@ class ColdStartExplorer:
         """(recommendation id, item id) of reward events; each pair counts once."""
         if not rewards:
             return 0
+        contexts = self.client.mget([self.rec_prefix + rec_id for rec_id, _ in rewards])
         pipe = self.client.pipeline(transaction=False)
-        for rec_id, item in rewards:
-            self._attribute(keys=[self.rec_prefix + rec_id, f"{self.conv_prefix}{rec_id}:{item}"],
-                            args=[self.ttl, self.counts_prefix, item], client=pipe)
+        for (rec_id, item), context in zip(rewards, contexts, strict=True):
+            if context is not None:  # a list the bandit chose
+                self._count_once.add(pipe, f"{self.conv_prefix}{rec_id}:{item}", self.ttl,
+                                     self.counts_prefix + context.decode(), f"{item}|c")
         return int(sum(pipe.execute()))

@@ -1,5 +1,5 @@
 """The Kafka serving path: consume ``recommendation-requests``, answer each with the same
-pipeline as HTTP (:func:`serving.ranking.answer`), produce to ``recommendations``.
+pipeline as HTTP (:class:`serving.recommender.Recommender`), produce to ``recommendations``.
 
 At-least-once: offsets are committed after the answers are acknowledged, so a crash can answer
 a request twice; both answers carry the request's ``request_id`` for consumers to dedupe.
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import threading
 
-from serving.ranking import answer
-from serving.state import ModelState
+from serving.recommender import Recommender
 from streams.core.contracts import RecommendationRequest, decode
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.runner import Batch, ConsumeRunner, DeadLetterBadRecords
 
 
-def serve_requests(settings: Settings, state: ModelState, history_of, producer, stop: threading.Event,
-                   idle_exit_s: float | None = None, experiments=None, explorer=None,
-                   online=None) -> dict[str, int]:
-    """``experiments``, ``explorer`` and ``online`` as on HTTP (:func:`serving.app.create_app`)."""
+def serve_requests(settings: Settings, recommender: Recommender, producer, stop: threading.Event,
+                   idle_exit_s: float | None = None) -> dict[str, int]:
+    """Answer until ``stop`` (or ``idle_exit_s`` without requests); counts of what was done."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     letters = DeadLetterBadRecords(producer, catalog.name("interactions-dlq"))
     runner = ConsumeRunner(settings, group=f"{settings.worker_group}-serving",
@@ -32,10 +30,7 @@ def serve_requests(settings: Settings, state: ModelState, history_of, producer, 
 
     def handle(batch: Batch[RecommendationRequest]) -> None:
         for request in batch.events():
-            served_list, _ = answer(state.served, history_of, request.user_id, request.k,
-                                    exclude_seen=request.exclude_seen, explain_items=request.explain,
-                                    request_id=request.request_id, context=request.context, explorer=explorer,
-                                    online=online, experiments=experiments)
+            served_list, _ = recommender.answer(request)
             producer.send(served_list)
             counts["answered"] += 1
         producer.flush()  # acknowledged before the offsets move on

@@ -15,6 +15,11 @@ from fastapi import FastAPI
 def build_app() -> FastAPI:
     from serving.admin import Admin
     from serving.app import create_app
+    from serving.cache import TTLCache
+    from serving.deps import Services
+    from serving.ingest import Ingest
+    from serving.metrics import ApiMetrics
+    from serving.recommender import Recommender
     from serving.experiments.attribution import attribute_rewards
     from serving.experiments.router import run_controller
     from serving.exploration import ColdStartExplorer
@@ -28,10 +33,12 @@ def build_app() -> FastAPI:
     )
     from serving.state import ModelState
     from streams.kafka.producer import EventProducer
+    from streams.core.logs import configure_logging
     from streams.core.settings import get_settings
     from streams.core.topics import TopicCatalog
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)  # each uvicorn worker process
     state, stop = ModelState(settings.serve_model), threading.Event()
     producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
                              report_successes=True)
@@ -40,10 +47,11 @@ def build_app() -> FastAPI:
     experiments = experiment_router(settings, state, admin)
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
     online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
+    metrics = ApiMetrics()
+    recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments)
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
-        (serve_requests, (settings, state, history, producer, stop),
-         {"experiments": experiments, "explorer": explorer, "online": online}, "kafka-requests"),
+        (serve_requests, (settings, recommender, producer, stop), {}, "kafka-requests"),
         (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
         (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
     ]
@@ -60,6 +68,7 @@ def build_app() -> FastAPI:
             stop.set()
             producer.flush(raise_on_failure=False)
 
-    app = create_app(settings, state, history, producer, redis_dedup(settings), admin, experiments, explorer, online)
+    app = create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics),
+                              admin, experiments))
     app.router.lifespan_context = lifespan
     return app

@@ -11,6 +11,7 @@ user whose tastes moved since the last retrain sees it within seconds.
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,9 +57,11 @@ class OnlineScorer:
         latest = self._store.latest()
         if latest is None or latest.version == self.version:
             return False
-        state = self._store.load(latest)
+        model = self._store.load_online(latest)
+        if model is None:
+            return False
         with self._lock:
-            self._learner, self.version = state.ranker.learner, latest.version
+            self._learner, self.version = model, latest.version
         return True
 
     def scores(self, user_id: str, items: Sequence[str]) -> dict[str, float] | None:
@@ -74,6 +77,6 @@ def watch_snapshots(scorer: OnlineScorer, stop: threading.Event) -> None:
         try:
             if scorer.refresh():
                 log.info("online learner snapshot v%s loaded", scorer.version)
-        except Exception as error:  # noqa: BLE001 -- keep the last one
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as error:  # keep the last one
             log.warning("online snapshot not loaded: %s", error)
         stop.wait(scorer.refresh_s)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Served:
@@ -19,11 +17,8 @@ class Served:
 
 
 def popular_items(model, n: int = 200) -> list[str]:
-    """The model's most popular items (its popularity generator), the fallback list."""
-    if model is None or "popularity" not in getattr(model, "generators", {}):
-        return []
-    scores = model.generators["popularity"].scores
-    return [model.vocab.items[i] for i in np.argsort(-scores, kind="stable")[:n]]
+    """The model's fallback list (its most popular items); empty without a model."""
+    return model.popular(n) if model is not None else []
 
 
 class ModelState:

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from streams.core import events
 
 COLUMNS = ["user_id", "item_id", "event_type", "value", "timestamp"]
-GRADES = {"view": 1, "click": 2, "like": 3, "add_to_cart": 3, "purchase": 4, "dislike": 0}
 
 
 def graded_labels(df: pd.DataFrame) -> pd.Series:
     """Relevance grade per event: purchase 4 > cart/like 3 > click 2 > view 1; dislike 0.
     Ratings: 4 and above 3, 3-3.5 2, below 3 1 (rated, so seen, but not liked)."""
-    grades = df["event_type"].map(GRADES)
-    rating = df["event_type"] == "rating"
+    grades = df["event_type"].map({k.name: k.grade for k in events.EVENT_KINDS if not k.explicit})
+    rating = df["event_type"].isin([k.name for k in events.EVENT_KINDS if k.explicit])
     stars = df["value"].astype(float)
     rated = np.select([stars >= 4.0, stars >= 3.0], [3, 2], default=1)
     return pd.Series(np.where(rating, rated, grades.fillna(1)).astype(int), index=df.index)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,19 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A candidate generator: fitted on an interaction frame, it scores a history against the whole
+    vocabulary (higher is better). ``tests/models/test_generator_contract.py`` runs one contract
+    suite over every implementation; :func:`models.batch.pipeline.make_generators` lists them."""
+
+    name: str
+
+    def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> Generator: ...
+
+    def score(self, history: Sequence[str]) -> np.ndarray: ...
 
 
 def user_item_matrix(df: pd.DataFrame, vocab: Vocabulary) -> tuple[sp.csr_matrix, list[str]]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.batch.data import graded_labels
+from models.batch.explanations import explain
 from models.batch.generators import Vocabulary, top_k
 
 
@@ -83,6 +84,17 @@ class TwoStageModel:
             scores = self.booster.predict(features, num_threads=1)
         order = np.argsort(-scores, kind="stable")[:k]
         return [(self.vocab.items[pool[i]], float(scores[i])) for i in order]
+
+    def popular(self, n: int = 200) -> list[str]:
+        """The ``n`` most popular items (the popularity generator): the fallback list serving uses."""
+        if "popularity" not in self.generators:
+            return []
+        scores = self.generators["popularity"].scores
+        return [self.vocab.items[i] for i in np.argsort(-scores, kind="stable")[:n]]
+
+    def reasons(self, history: Sequence[str], items: Sequence[str], top: int = 2) -> dict[str, list[str]]:
+        """Each item's top reasons in words (from its feature contributions)."""
+        return {item: explain(values, top) for item, values in self.contributions(history, items).items()}
 
     def contributions(self, history: Sequence[str], items: Sequence[str]) -> dict[str, dict[str, float]]:
         """LightGBM feature contributions (SHAP values) per item, for explanations."""

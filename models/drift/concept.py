@@ -16,6 +16,8 @@ class ErrorMonitor:
     """Feeds each prequential error to ADWIN and Page-Hinkley; reports when either finds the
     error has gone *up* (a falling error, e.g. while a fresh model learns, is no alarm)."""
 
+    name = "concept"
+
     def __init__(self, subject: str = "prequential_error", adwin_delta: float = 0.002,
                  ph_threshold: float = 50.0, ph_delta: float = 0.005, ph_min_instances: int = 100):
         self.subject = subject
@@ -27,7 +29,9 @@ class ErrorMonitor:
         self.seen = 0
         self._since_ph_reset = 0  # values Page-Hinkley has seen since it last fired
 
-    def update(self, error: float) -> list[Detection]:
+    def update(self, x: float) -> list[Detection]:
+        """``x``: the latest prequential error."""
+        error = x
         self.seen += 1
         found = []
         before = self.adwin.estimation

@@ -40,8 +40,11 @@ class KSMonitor:
         self.current = {k: deque(maxlen=window) for k in self.reference}
         self.seen = {k: 0 for k in self.reference}
 
-    def update(self, values: Mapping[str, float]) -> list[Detection]:
-        found = []
+    name = "ks"
+
+    def update(self, x: Mapping[str, float]) -> list[Detection]:
+        """``x``: feature name -> value (None and non-finite values are skipped)."""
+        values, found = x, []
         for name, value in values.items():
             if name not in self.current or value is None or not np.isfinite(value):
                 continue
@@ -92,8 +95,11 @@ class PSIMonitor:
         self.current = {k: deque(maxlen=window) for k in self.reference}
         self.seen = {k: 0 for k in self.reference}
 
-    def update(self, values: Mapping[str, str]) -> list[Detection]:
-        found = []
+    name = "psi"
+
+    def update(self, x: Mapping[str, str]) -> list[Detection]:
+        """``x``: feature name -> category (None is skipped)."""
+        values, found = x, []
         for name, value in values.items():
             if name not in self.current or value is None:
                 continue
@@ -127,9 +133,9 @@ class DataDriftWatch:
     >>> rng = random.Random(1)
     >>> w = DataDriftWatch(["score"], ["event_type"], reference_size=1000, ks_window=300, psi_window=300, every=100,
     ...                    ks_min_statistic=0.0)
-    >>> sum(len(w.update({"score": rng.gauss(0, 1)}, {"event_type": rng.choice("aab")})) for _ in range(3000))
+    >>> sum(len(w.update({"score": rng.gauss(0, 1), "event_type": rng.choice("aab")})) for _ in range(3000))
     0
-    >>> sorted({d.detector for _ in range(1000) for d in w.update({"score": rng.gauss(1, 1)}, {"event_type": "b"})})
+    >>> sorted({d.detector for _ in range(1000) for d in w.update({"score": rng.gauss(1, 1), "event_type": "b"})})
     ['ks', 'psi']
     """
 
@@ -148,10 +154,13 @@ class DataDriftWatch:
         self.collecting: dict[str, list] = {name: [] for name in self.numeric + self.categorical}
         self.monitors: dict[str, KSMonitor | PSIMonitor] = {}
 
-    def update(self, numeric: Mapping[str, float | None], categorical: Mapping[str, str | None]) -> list[Detection]:
+    name = "data"
+
+    def update(self, x: Mapping[str, float | str | None]) -> list[Detection]:
+        """``x``: feature name -> value; the declared numeric ones get KS, the categorical ones PSI."""
         found: list[Detection] = []
-        for name, value in (*numeric.items(), *categorical.items()):
-            if value is None or (name in numeric and not np.isfinite(value)):
+        for name, value in x.items():
+            if value is None or (name in self.numeric and not np.isfinite(value)):
                 continue
             if name in self.monitors:
                 found += self.monitors[name].update({name: value})

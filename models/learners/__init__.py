@@ -9,10 +9,10 @@
 from models.learners.base import Learner
 from models.learners.contextual import ContextualLogistic
 from models.learners.matrix_factorization import MatrixFactorization
-from models.learners.targets import IMPLICIT_WEIGHTS, implicit_target, is_positive
+from models.learners.targets import implicit_target, is_positive
 
 LEARNERS: tuple[type[Learner], ...] = (MatrixFactorization, ContextualLogistic)
 IMPLICIT_RANKER = dict(n_factors=20, negatives=4)  # MatrixFactorization settings for event streams
 
-__all__ = ["IMPLICIT_RANKER", "LEARNERS", "IMPLICIT_WEIGHTS", "ContextualLogistic", "Learner", "MatrixFactorization",
+__all__ = ["IMPLICIT_RANKER", "LEARNERS", "ContextualLogistic", "Learner", "MatrixFactorization",
            "implicit_target", "is_positive"]

@@ -22,8 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, model_validator
 
-from models.learners.targets import POSITIVE
-from serving.experiments.bandits import (
+from models.bandits import (
     Arm,
     bucket,
     epsilon_greedy_choice,
@@ -31,6 +30,7 @@ from serving.experiments.bandits import (
     split_choice,
     thompson_choice,
 )
+from streams.core import events
 from streams.core.contracts import EventType
 
 Policy = Literal["fixed", "epsilon_greedy", "thompson", "canary"]
@@ -61,7 +61,7 @@ class ExperimentSpec(BaseModel):
     weights: list[float] | None = Field(None, description="fixed split only: one weight per variant")
     epsilon: float = Field(0.1, ge=0.0, le=1.0)
     canary_stages: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0], min_length=1)
-    reward_events: list[EventType] = Field(default_factory=lambda: sorted(EventType(e) for e in POSITIVE))
+    reward_events: list[EventType] = Field(default_factory=lambda: sorted(EventType(e) for e in events.positive_names()))
     min_impressions: int = Field(200, ge=1, description="per variant (per canary stage) before any decision")
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     auto_promote: bool = False

@@ -10,21 +10,8 @@ re-delivered interaction never counts twice).
 from __future__ import annotations
 
 from serving.experiments.plan import Experiment, VariantStats
+from streams.stores.count_once import CountOnce
 from streams.stores.keys import RedisKeys
-
-# Count a conversion once per served list, atomically with its once-marker (a crash between the
-# two would otherwise lose or double it). Keys are built in the script: one Redis, not a Cluster.
-_ATTRIBUTE = """
-local rec = redis.call('GET', KEYS[1])
-if not rec then return 0 end
-local tab = string.find(rec, '\\t', 1, true)
-local experiment, variant = string.sub(rec, 1, tab - 1), string.sub(rec, tab + 1)
-if ARGV[3] ~= '*' and not string.find(ARGV[3], ',' .. experiment .. ',', 1, true) then return 0 end
-if not redis.call('SET', KEYS[2], 1, 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('HINCRBY', ARGV[2] .. experiment .. ':stats', variant .. '|conversions', 1)
-return 1
-"""
-
 
 class ExperimentStore:
     def __init__(self, client, prefix: str = "", impression_ttl_s: int = 7 * 24 * 3600):
@@ -32,7 +19,7 @@ class ExperimentStore:
         keys = RedisKeys(prefix)
         self.defs, self.exp_prefix = keys.experiment_defs, keys.experiment
         self.rec_prefix, self.conv_prefix = keys.served_list, keys.converted_list
-        self._attribute = client.register_script(_ATTRIBUTE)
+        self._count_once = CountOnce(client)
 
     @classmethod
     def for_settings(cls, settings) -> ExperimentStore:
@@ -77,9 +64,14 @@ class ExperimentStore:
         ``rewards``: (recommendation id, the experiments this event is a reward for; None = any)."""
         if not rewards:
             return 0
+        served = self.client.mget([self.rec_prefix + rec_id for rec_id, _ in rewards])
         pipe = self.client.pipeline(transaction=False)
-        for rec_id, experiments in rewards:
-            only = "*" if experiments is None else "," + ",".join(sorted(experiments)) + ","
-            self._attribute(keys=[self.rec_prefix + rec_id, self.conv_prefix + rec_id],
-                            args=[self.ttl, self.exp_prefix, only], client=pipe)
+        for (rec_id, experiments), record in zip(rewards, served, strict=True):
+            if record is None:
+                continue  # not a list served under an experiment (or its window has passed)
+            experiment, _, variant = record.decode().partition("\t")
+            if experiments is not None and experiment not in experiments:
+                continue
+            self._count_once.add(pipe, self.conv_prefix + rec_id, self.ttl, f"{self.exp_prefix}{experiment}:stats",
+                                 f"{variant}|conversions")
         return int(sum(pipe.execute()))

@@ -16,13 +16,17 @@ def rendered_schemas() -> dict[str, str]:
     """File name -> JSON text of every contract's schema, and the HTTP API's OpenAPI document,
     exactly as checked in."""
     from serving.app import create_app
+    from serving.deps import Services
+    from serving.metrics import ApiMetrics
+    from serving.recommender import Recommender
     from serving.state import ModelState
     from streams.core.contracts import CONTRACTS, json_schema
     from streams.core.settings import Settings
 
     rendered = {f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n"
                 for name, cls in CONTRACTS.items()}
-    app = create_app(Settings(_env_file=None), ModelState("ranker"), lambda user: [])  # nothing connects
+    nothing_connects = Services(Settings(_env_file=None), Recommender(ModelState("ranker"), lambda user: []), ApiMetrics())
+    app = create_app(nothing_connects)
     rendered["openapi.json"] = json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
     return rendered
 

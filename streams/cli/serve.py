@@ -20,4 +20,5 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per
 
     settings = get_settings()
     uvicorn.run("serving.main:build_app", factory=True, workers=workers, host=settings.serve_host,
-                port=settings.serve_port, log_level="warning")
+                port=settings.serve_port, log_level=settings.log_level.lower(),
+                log_config=None)  # uvicorn's access and error logs go through streamrec's logging set-up

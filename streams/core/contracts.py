@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from streams.core import events
 from streams.core.errors import InvalidEvent
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -55,16 +56,9 @@ ContextValue = str | int | float | bool | None
 Context = Annotated[dict[str, ContextValue], Field(max_length=64)]
 
 
-class EventType(StrEnum):
-    """What a user did with an item. Implicit events carry no value; ``rating`` does."""
-
-    VIEW = "view"
-    CLICK = "click"
-    LIKE = "like"
-    ADD_TO_CART = "add_to_cart"
-    PURCHASE = "purchase"
-    DISLIKE = "dislike"
-    RATING = "rating"
+# What a user did with an item; the members come from the one table (streams.core.events).
+EventType = StrEnum("EventType", [(k.name.upper(), k.name) for k in events.EVENT_KINDS])
+EventType.__doc__ = "What a user did with an item. Implicit events carry no value; ``rating`` does."
 
 
 class Message(BaseModel):
@@ -101,7 +95,7 @@ class Interaction(Message):
 
     @model_validator(mode="after")
     def _rating_has_value(self) -> Interaction:
-        if self.event_type is EventType.RATING and self.value is None:
+        if events.kind(self.event_type.value).explicit and self.value is None:
             raise ValueError("field 'value': a rating event needs a value")
         return self
 

@@ -7,13 +7,29 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout, or site-packages when installed
+SHARED_DATA = Path(sys.prefix) / "share" / "streamrec"  # topics.yaml and feature_repo/ of an installed wheel
+
+
+def _project_root() -> Path:
+    """The checkout when running from one (an editable install), else the working directory."""
+    return SOURCE_ROOT if (SOURCE_ROOT / "pyproject.toml").is_file() else Path.cwd()
+
+
+def _shipped(name: str) -> Path:
+    """A file the project ships next to its packages: from the checkout, else from the wheel's data."""
+    in_checkout = SOURCE_ROOT / name
+    return in_checkout if in_checkout.exists() else SHARED_DATA / name
+
+
+PROJECT_ROOT = _project_root()
 
 
 class Settings(BaseSettings):
@@ -26,7 +42,8 @@ class Settings(BaseSettings):
     # -- where things live
     project_root: Path = PROJECT_ROOT
     run_dir: Path = Field(PROJECT_ROOT / ".run", description="pid files, logs and data of local services")
-    topics_file: Path = PROJECT_ROOT / "topics.yaml"
+    topics_file: Path = Field(_shipped("topics.yaml"), description="the topic declarations")
+    feature_repo: Path = Field(_shipped("feature_repo"), description="the Feast repository (definitions)")
 
     # -- Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -89,6 +106,8 @@ class Settings(BaseSettings):
                                        "re-ranking a known user's top candidates (0 = off)")
     serve_experiment_check_s: float = Field(5.0, description="how often the API re-reads experiments, loads their "
                                                              "variants and applies decisions (promote, canary steps)")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR, for every process (`streamrec --log-level`)")
+    log_json: bool = Field(False, description="log JSON lines instead of plain text (`streamrec --log-json`)")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )

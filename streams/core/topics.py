@@ -63,6 +63,9 @@ class TopicCatalog:
 
     @classmethod
     def load(cls, path: Path, prefix: str = "") -> TopicCatalog:
+        if not Path(path).is_file():
+            raise ConfigError(f"no topics file at {path}: set STREAMREC_TOPICS_FILE to your topics.yaml "
+                              "(the checkout's, or the one an installed streamrec ships in <prefix>/share/streamrec)")
         try:
             raw = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as exc:

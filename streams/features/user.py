@@ -15,24 +15,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from streams.core.contracts import EventType, Interaction
+from streams.core import events
+from streams.core.contracts import Interaction
 from streams.features.windows import WINDOWS, add, prune, window_total
 
 RECENT_ITEMS = 20
 TOP_CATEGORIES = 3
 SESSION_GAP_S = 30 * 60  # implicit sessions: a new one after 30 min without events
 
-# how much an event says about a user's taste for the item's category (ratings: centred on 2.5)
-EVENT_WEIGHT: dict[str, float] = {
-    "view": 1.0, "click": 2.0, "like": 3.0, "add_to_cart": 4.0, "purchase": 5.0, "dislike": -3.0, "rating": 0.0,
-}
-EVENT_TYPES = [t.value for t in EventType]
+EVENT_TYPES = events.names()
 
 
 def event_weight(event: Interaction) -> float:
-    if event.event_type is EventType.RATING:
+    """How much an event says about a user's taste for the item's category (ratings: centred on 2.5)."""
+    kind = events.kind(event.event_type.value)
+    if kind.explicit:
         return (event.value or 0.0) - 2.5
-    return EVENT_WEIGHT[event.event_type.value]
+    return kind.affinity
 
 
 @dataclass

@@ -15,7 +15,7 @@ def build_processor(settings: Settings, catalog: TopicCatalog, *, features: bool
 
     if features:
         store = open_store(settings)
-        apply_definitions(store)
+        apply_definitions(store, settings.feature_repo)
         writer = FeatureWriter(store)
     else:
         writer = NullWriter()

@@ -131,7 +131,7 @@ class LearningLoop:
         if state.data_drift is not None:
             rating = float(event.value) if kind == "rating" else None
             categorical = {"event_type": kind} | {f: _category(event.context.get(f)) for f in self.config.context_features}
-            detections += state.data_drift.update({"reference_score": reference_score, "rating": rating}, categorical)
+            detections += state.data_drift.update({"reference_score": reference_score, "rating": rating} | categorical)
         out += [self._drift_event(d) for d in detections]
         decision = decide(self.config.policy, self.history, self.clock(), detections=detections,
                           metrics=self.metrics())
@@ -183,7 +183,7 @@ class LearningLoop:
     def checkpoint(self) -> list[Message]:
         """Snapshot the state and publish it as a ModelUpdate (alias ``online``)."""
         hit_rate = self.recent_hit_rate()
-        snapshot = self.store.save(self.state, self.state.events, self.metrics())
+        snapshot = self.store.save(self.state, self.state.events, self.metrics(), online=self.state.ranker.learner)
         self.snapshot_hit_rate, self.snapshot_version = hit_rate, snapshot.version
         self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
         return [ModelUpdate(model_name=self.config.model_name, version=str(snapshot.version), alias="online",

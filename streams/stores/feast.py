@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from streams.core.errors import ConfigError
 from streams.core.settings import Settings
-
-FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
-
 
 def redis_connection_string(url: str) -> str:
     """``redis://host:port/db`` -> Feast's ``host:port,db=N`` (password kept when given).
@@ -45,14 +43,16 @@ def open_store(settings: Settings):
         online = {"type": "sqlite", "path": str(settings.run_dir / "feast" / "online.db")}
     config = RepoConfig(project=settings.feast_project, provider="local", registry=str(registry),
                         online_store=online, offline_store={"type": "file"},
-                        entity_key_serialization_version=3, repo_path=str(FEATURE_REPO))
+                        entity_key_serialization_version=3, repo_path=str(settings.feature_repo))
     return FeatureStore(config=config)
 
 
-def definitions() -> list[Any]:
-    """Entities, sources, views and services declared in feature_repo/."""
-    if str(FEATURE_REPO) not in sys.path:
-        sys.path.insert(0, str(FEATURE_REPO))
+def definitions(repo: Path) -> list[Any]:
+    """Entities, sources, views and services declared in the Feast repository ``repo``."""
+    if not (repo / "views.py").is_file():
+        raise ConfigError(f"no Feast repository at {repo}: set STREAMREC_FEATURE_REPO to streamrec's feature_repo/")
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
     objects: dict[tuple[str, str], Any] = {}  # a module also sees the names it imports
     for module_name in ("entities", "sources", "views", "services"):
         module = importlib.import_module(module_name)
@@ -68,9 +68,9 @@ def _is_feast_object(value: Any) -> bool:
     return isinstance(value, (Entity, FeatureService, FeatureView, PushSource))
 
 
-def apply_definitions(store) -> None:
+def apply_definitions(store, repo: Path) -> None:
     """``feast apply`` in code (idempotent)."""
-    store.apply(definitions())
+    store.apply(definitions(repo))
 
 
 class FeatureWriter:

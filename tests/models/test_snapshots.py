@@ -56,3 +56,25 @@ def test_injected_degradation_triggers_a_rollback(tmp_path):
     restored = store.load(store.latest())  # the rollback
     assert restored.predict_one("u1", "i5") != prequential.learner.predict_one("u1", "i5")
     assert restored.rank("u1", [f"i{i}" for i in range(20)]) == store.load(good).rank("u1", [f"i{i}" for i in range(20)])
+
+
+def test_the_online_model_is_what_other_processes_load_and_its_format_is_checked(tmp_path):
+    import dataclasses
+    import pickle
+
+    import pytest
+
+    from models.snapshots import OnlineModel
+
+    store = SnapshotStore(tmp_path)
+    learner = MatrixFactorization(seed=2)
+    learner.learn_one("u", "i1", 5.0)
+    assert store.load_online(store.save({"anything": "the learner's own state"}, 1, {})) is None  # no online part
+    snapshot = store.save({"anything": "the learner's own state"}, 2, {}, online=learner)
+    online = store.load_online(snapshot)
+    assert isinstance(online, OnlineModel) and online.version == snapshot.version and online.events_seen == 2
+    assert online.predict_one("u", "i1") == learner.predict_one("u", "i1")
+    future = dataclasses.replace(online, format=online.format + 1)
+    (tmp_path / f"online-{snapshot.version:06d}.pkl").write_bytes(pickle.dumps(future))
+    with pytest.raises(ValueError, match="online model format"):
+        store.load_online(snapshot)

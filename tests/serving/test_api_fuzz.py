@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
 from serving.admin import Admin
-from serving.app import create_app
+from tests.serving.wiring import make_app
 from serving.runtime import experiment_router, redis_dedup, watch_champion
 from serving.state import ModelState
 from streams.core.contracts import Interaction, RetrainRequest
@@ -45,7 +45,7 @@ def wired_app(kafka_bootstrap, redis_url, tmp_path_factory):
         time.sleep(0.1)
     producer = EventProducer(s, catalog, report_successes=True)
     admin = Admin(s, producer)
-    yield create_app(s, state, lambda user: ["i1"], producer, redis_dedup(s), admin, experiment_router(s, state, admin))
+    yield make_app(s, state, lambda user: ["i1"], producer, redis_dedup(s), admin, experiment_router(s, state, admin))
     stop.set()
     producer.flush(raise_on_failure=False)
 

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
-from serving.app import create_app
+from tests.serving.wiring import make_app
 from serving.state import ModelState
 from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
@@ -19,10 +19,10 @@ def client(settings, model, histories, producer=None, seen=None, down=False):
 
     def history(user):
         if down:
-            raise ConnectionError("redis is down")
+            return None  # the history store's adapter: "unavailable"
         return histories.get(user, [])
 
-    return TestClient(create_app(settings, state, history, producer, seen))
+    return TestClient(make_app(settings, state, history, producer, seen))
 
 
 def test_known_user_gets_a_ranked_list_without_seen_items_and_with_reasons(settings, model):
@@ -114,6 +114,7 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
     import threading
 
     from serving.kafka_path import serve_requests
+    from serving.recommender import Recommender
     from streams.kafka.readers import read_topic
     from streams.core.contracts import Recommendation, RecommendationRequest, decode
     from streams.kafka.producer import EventProducer
@@ -127,7 +128,7 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
         producer.send(RecommendationRequest(request_id="r-2", user_id="stranger", k=2))
         producer.send_bytes(catalog.name("recommendation-requests"), b"u9", b'{"user_id": "u9", "k": -1}')
         producer.flush()
-        counts = serve_requests(s, state, histories.get, producer, threading.Event(), idle_exit_s=3)
+        counts = serve_requests(s, Recommender(state, histories.get), producer, threading.Event(), idle_exit_s=3)
     assert counts == {"answered": 2, "dead_lettered": 1}
     answers = {r.request_id: r for r in (decode(Recommendation, m.value()) for m in read_topic(
         s, catalog.name("recommendations"), expected=2, max_seconds=20, idle_timeout_s=2))}
@@ -166,7 +167,7 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
     threading.Thread(target=watch_champion, args=(s, state, stop, 0.3), daemon=True).start()
     key = {"X-API-Key": "admin-key"}
     with EventProducer(s, catalog, report_successes=True) as producer:
-        api = TestClient(create_app(s, state, {}.get, producer, admin=Admin(s, producer)))
+        api = TestClient(make_app(s, state, {}.get, producer, admin=Admin(s, producer)))
         deadline = time.monotonic() + 30
         while state.served.version != "1" and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -217,7 +218,7 @@ def test_repeated_requests_reuse_the_ranking_until_the_model_changes(settings, m
 
     state = ModelState("ranker")
     state.install(model, "7")
-    api = TestClient(create_app(settings.model_copy(update={"serve_cache_ttl_s": 60.0}), state, history))
+    api = TestClient(make_app(settings.model_copy(update={"serve_cache_ttl_s": 60.0}), state, history))
     first = api.post("/recommend", json={"user_id": "u1", "k": 3}).json()
     second = api.post("/recommend", json={"user_id": "u1", "k": 3}).json()
     assert first["items"] == second["items"] and len(calls) == 1  # the second came from the cache

@@ -4,7 +4,7 @@ promote at the configured confidence, and roll a canary back on degradation."""
 import numpy as np
 import pytest
 
-from serving.experiments.bandits import Arm, probability_to_be_best
+from models.bandits import Arm, probability_to_be_best
 from serving.experiments.plan import (
     Experiment,
     ExperimentSpec,

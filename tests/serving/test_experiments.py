@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from serving.app import create_app
+from tests.serving.wiring import make_app
 from serving.experiments.attribution import attribute_rewards
 from serving.experiments.router import ExperimentRouter
 from serving.experiments.store import ExperimentStore
@@ -34,7 +34,7 @@ def rig(settings, catalog, redis_url, model):
                               resolve={"champion": "1", "challenger": "2", "1": "1", "2": "2"}.get,
                               promote=lambda *args: promoted.append(args), refresh_s=0.05, seed=3)
     producer = EventProducer(s, catalog, report_successes=True)
-    api = TestClient(create_app(s, state, lambda user: [], producer, admin=None, experiments=router))
+    api = TestClient(make_app(s, state, lambda user: [], producer, admin=None, experiments=router))
     yield s, api, router, producer, promoted
     producer.flush(raise_on_failure=False)
 
@@ -141,7 +141,7 @@ def test_new_users_get_an_explored_list_that_learns_from_attributed_clicks(setti
     state.install(model, "1")
     explorer = ColdStartExplorer(redis.Redis.from_url(redis_url), s.topic_prefix, candidates=40, refresh_s=0.0, seed=1)
     producer = EventProducer(s, catalog, report_successes=True)
-    api = TestClient(create_app(s, state, lambda user: [], producer, explorer=explorer))
+    api = TestClient(make_app(s, state, lambda user: [], producer, explorer=explorer))
     cold = [i for i, _ in model.recommend([], 40)]
     liked = cold[25]  # deep in the model's cold-start list: mobile users love it
 

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
+from tests.serving.wiring import make_app
 from serving.online import OnlineScorer
 from serving.state import ModelState
 from streams.core.contracts import Interaction
@@ -26,7 +26,7 @@ def test_the_online_learners_scores_reorder_known_users_candidates(model, tmp_pa
     def top(weight):
         scorer = OnlineScorer(tmp_path / "snaps", weight)
         assert scorer.refresh() and scorer.version is not None and not scorer.refresh()  # loads once
-        api = TestClient(create_app(settings, state, histories.get, online=scorer))
+        api = TestClient(make_app(settings, state, histories.get, online=scorer))
         return [i["item_id"] for i in api.post("/recommend", json={"user_id": "u1", "k": 8}).json()["items"]], scorer
 
     plain = [i for i, _ in model.recommend(histories["u1"], 8)]

@@ -1,0 +1,88 @@
+"""What routes depend on, as ``Annotated`` aliases. Everything lives in one :class:`Services`
+object on ``app.state``, built once by :func:`serving.app.create_app`; tests build their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from serving.admin import Admin
+from serving.experiments.router import ExperimentRouter
+from serving.ingest import Ingest
+from serving.metrics import ApiMetrics
+from serving.recommender import Recommender
+from streams.core.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    recommender: Recommender
+    metrics: ApiMetrics
+    ingest: Ingest | None = None  # None: no broker, so no ingest and no impression log
+    admin: Admin | None = None
+    experiments: ExperimentRouter | None = None
+
+    @property
+    def api_keys(self) -> set[str]:
+        raw = self.settings.serve_api_keys.get_secret_value() if self.settings.serve_api_keys else ""
+        return {k.strip() for k in raw.split(",") if k.strip()}
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def settings(s: ServicesDep) -> Settings:
+    return s.settings
+
+
+def recommender(s: ServicesDep) -> Recommender:
+    return s.recommender
+
+
+def metrics(s: ServicesDep) -> ApiMetrics:
+    return s.metrics
+
+
+def ingest(s: ServicesDep) -> Ingest:
+    if s.ingest is None:
+        raise HTTPException(503, "event ingest is not configured (no broker)")
+    return s.ingest
+
+
+def admin(s: ServicesDep) -> Admin:
+    if s.admin is None:
+        raise HTTPException(503, "admin operations are not configured")
+    return s.admin
+
+
+def experiments(s: ServicesDep) -> ExperimentRouter:
+    if s.experiments is None:
+        raise HTTPException(503, "experiments are not configured (they need Redis)")
+    return s.experiments
+
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="needed by write and admin endpoints when STREAMREC_SERVE_API_KEYS is set")
+
+
+def require_api_key(s: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
+    keys = s.api_keys
+    if keys and key not in keys:
+        raise HTTPException(401, "missing or wrong X-API-Key (this endpoint needs an API key)")
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+RecommenderDep = Annotated[Recommender, Depends(recommender)]
+MetricsDep = Annotated[ApiMetrics, Depends(metrics)]
+IngestDep = Annotated[Ingest, Depends(ingest)]
+AdminDep = Annotated[Admin, Depends(admin)]
+ExperimentsDep = Annotated[ExperimentRouter, Depends(experiments)]
+ApiKey = Depends(require_api_key)

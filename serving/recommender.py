@@ -1,0 +1,73 @@
+"""The one object that answers a recommendation request, on HTTP and on Kafka alike.
+
+It owns what an answer draws on: the served model (:class:`~serving.state.ModelState`), the
+history store, the ranking cache, cold-start exploration, the online learner's scores and the
+experiments. Each collaborator degrades on its own (a history store that cannot answer returns
+None, an explorer that cannot answer returns None), so answering never fails for a store outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from serving.cache import TTLCache
+from serving.ranking import Ranked, explore, rank
+from serving.state import ModelState
+from streams.core.contracts import Recommendation, RecommendationRequest
+from streams.stores.redis_client import RedisUnavailable
+
+log = logging.getLogger("streamrec.serve")
+
+History = Callable[[str], list[str] | None]  # user id -> recent items; None: the store cannot answer
+
+
+@dataclass
+class Recommender:
+    """``experiments``: a :class:`serving.experiments.router.ExperimentRouter`; under a running
+    experiment the user's variant serves the list, and its impression is recorded.
+    ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history.
+    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores."""
+
+    state: ModelState
+    history: History
+    cache: TTLCache | None = None
+    explorer: object | None = None
+    online: object | None = None
+    experiments: object | None = None
+
+    def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
+        """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
+        began = time.perf_counter()
+        route = self.experiments.route(request.user_id) if self.experiments is not None else None
+        served = route.served if route is not None else self.state.served
+        key = (request.user_id, request.k, tuple(exclude), request.exclude_seen, request.explain, served.version,
+               repr(sorted(request.context.items())), self.online.version if self.online is not None else None)
+        ranked = self.cache.get(key) if self.cache is not None else None
+        if ranked is None:
+            ranked = self._rank(served, request, exclude)
+            if self.cache is not None and not ranked.fallback:
+                self.cache.put(key, ranked)
+        served_list = Recommendation(request_id=request.request_id, user_id=request.user_id, items=ranked.items,
+                                     model_name=served.model_name, model_version=served.version,
+                                     variant=route.variant if route is not None else None, fallback=ranked.fallback)
+        if route is not None:
+            self.experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
+                                    ranked.fallback)
+        if ranked.explored is not None:
+            try:  # the bandit's impressions; losing them must not fail the answer
+                self.explorer.record(served_list.recommendation_id, ranked.explored, [i.item_id for i in ranked.items])
+            except RedisUnavailable as error:
+                log.warning("cold-start impressions not recorded: %s", error)
+        return served_list, ranked
+
+    def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str]) -> Ranked:
+        history = self.history(request.user_id)
+        if self.explorer is not None and history == [] and served.model is not None:
+            explored = explore(self.explorer, served.model, request.context, request.k, exclude)
+            if explored is not None:
+                return explored
+        return rank(served.model, history, request.k, served.popular, exclude, request.exclude_seen, request.explain,
+                    online=self.online, user_id=request.user_id)

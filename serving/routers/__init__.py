@@ -1,0 +1,1 @@
+"""One router per resource: recommend, events, models (and retrain, drift), experiments, health."""
