@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (infra/setup.sh, idempotent).
-.PHONY: setup demo test test-unit bench infra-up infra-down schemas clean
+.PHONY: setup demo test lint test-unit bench infra-up infra-down schemas clean
 
 setup:
 	@bash infra/setup.sh
@@ -7,8 +7,12 @@ setup:
 demo: setup
 	.venv/bin/streamrec demo
 
-test: setup
+test: setup lint
 	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 test-unit: setup
 	.venv/bin/python -m pytest -m "not integration"

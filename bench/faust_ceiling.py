@@ -19,12 +19,18 @@ from streams.core.settings import get_settings
 
 def main(topic: str, expected: int) -> None:
     settings = get_settings()
-    app = faust.App(f"bench-ceiling-{uuid.uuid4().hex[:6]}",
-                    broker=[f"kafka://{s}" for s in settings.kafka_bootstrap_servers.split(",")],
-                    store="memory://", web_enabled=False, topic_disable_leader=True, topic_allow_declare=False,
-                    consumer_auto_offset_reset="earliest", broker_max_poll_records=settings.worker_batch_size,
-                    stream_buffer_maxsize=4 * settings.worker_batch_size,
-                    datadir=str(settings.run_dir / "faust" / "ceiling"))
+    app = faust.App(
+        f"bench-ceiling-{uuid.uuid4().hex[:6]}",
+        broker=[f"kafka://{s}" for s in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=settings.worker_batch_size,
+        stream_buffer_maxsize=4 * settings.worker_batch_size,
+        datadir=str(settings.run_dir / "faust" / "ceiling"),
+    )
     source = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     seen = {"n": 0, "t0": 0.0}
 

@@ -14,15 +14,15 @@ import numpy as np
 from models.drift import ErrorMonitor, KSMonitor
 from models.evaluation import Prequential
 from models.learners import MatrixFactorization
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 from streams.kafka.admin import apply_topics
+from streams.kafka.producer import EventProducer
 from streams.learner.loop import LearnerConfig
 from streams.learner.service import run_learner
-from streams.kafka.producer import EventProducer
-from streams.sources.publish import publish
-from streams.core.settings import Settings
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
-from streams.core.topics import TopicCatalog
+from streams.sources.publish import publish
 
 
 @dataclass
@@ -125,9 +125,21 @@ def run(settings: Settings, dataset_path, progress=print) -> LearnerBenchResult:
     ks_us = (time.perf_counter() - t0) / 20_000 * 1e6
     rate, p50, p99 = _latency(s, catalog, progress)
     rows = drift_scenarios(progress)
-    return LearnerBenchResult(data.name, len(ratings), result.processed, kafka_mae, learner.mae.get(),
-                              result.processed / max(kafka_seconds, 1e-9), inprocess_rate, adwin_ph_us, ks_us,
-                              rate, p50, p99, rows)
+    return LearnerBenchResult(
+        data.name,
+        len(ratings),
+        result.processed,
+        kafka_mae,
+        learner.mae.get(),
+        result.processed / max(kafka_seconds, 1e-9),
+        inprocess_rate,
+        adwin_ph_us,
+        ks_us,
+        rate,
+        p50,
+        p99,
+        rows,
+    )
 
 
 WARM_UP_S = 2.0
@@ -140,8 +152,11 @@ def _latency(s: Settings, catalog: TopicCatalog, progress, rate: float = 500.0, 
     import threading
 
     stop, holder = threading.Event(), {}
-    thread = threading.Thread(target=lambda: holder.update(report=run_learner(
-        s, LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=60), stop=stop)))
+    thread = threading.Thread(
+        target=lambda: holder.update(
+            report=run_learner(s, LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=60), stop=stop)
+        )
+    )
     thread.start()
     time.sleep(10)  # the learner opens its snapshot and catches up
     began = time.time()
@@ -155,7 +170,9 @@ def _latency(s: Settings, catalog: TopicCatalog, progress, rate: float = 500.0, 
     warm = min(produced_times) + WARM_UP_S  # the producer's first records wait for its connection and producer id
     lags = sorted(lag for produced, lag in holder["report"].latencies if produced >= warm)
     p50, p99 = lags[len(lags) // 2], lags[int(len(lags) * 0.99)]
-    progress(f"event -> learned at {rate:,.0f}/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({len(lags):,} events)")
+    progress(
+        f"event -> learned at {rate:,.0f}/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({len(lags):,} events)"
+    )
     return rate, p50, p99
 
 
@@ -172,6 +189,7 @@ def _paced_produce(s: Settings, rate: float, seconds: float) -> None:
             if delay > 0:
                 time.sleep(delay)
             producer.send(event)  # librdkafka sends from its own thread within linger.ms
+
 
 @dataclass
 class DriftScenario:
@@ -200,14 +218,27 @@ def drift_scenarios(progress=print, shift_seeds=(5, 6, 7), stationary_seeds=(5, 
     from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
     rows = []
-    for kind, seed, n, shift in ([("taste shift", s, 45_000, 2 / 3) for s in shift_seeds]
-                                 + [("stationary", s, 100_000, None) for s in stationary_seeds]):
+    for kind, seed, n, shift in [("taste shift", s, 45_000, 2 / 3) for s in shift_seeds] + [
+        ("stationary", s, 100_000, None) for s in stationary_seeds
+    ]:
         facts = SimulationFacts()
-        config = SimulationConfig(n_events=n, n_users=300, n_items=300, n_categories=10, shift_at=shift, seed=seed,
-                                  new_user_share=0.0, new_item_share=0.0)
+        config = SimulationConfig(
+            n_events=n,
+            n_users=300,
+            n_items=300,
+            n_categories=10,
+            shift_at=shift,
+            seed=seed,
+            new_user_share=0.0,
+            new_item_share=0.0,
+        )
         events = [m for m in simulate(config, facts) if isinstance(m, Interaction)]
-        loop = LearningLoop(LearnerConfig(snapshot_every_events=10**9, snapshot_every_seconds=1e9,
-                                          policy=RetrainPolicy(volume_events=None)), tempfile.mkdtemp())
+        loop = LearningLoop(
+            LearnerConfig(
+                snapshot_every_events=10**9, snapshot_every_seconds=1e9, policy=RetrainPolicy(volume_events=None)
+            ),
+            tempfile.mkdtemp(),
+        )
         first, detector, drift, retrain = None, None, 0, 0
         began = time.perf_counter()
         for index, event in enumerate(events):
@@ -217,20 +248,28 @@ def drift_scenarios(progress=print, shift_seeds=(5, 6, 7), stationary_seeds=(5, 
                     if first is None:
                         first, detector = index, f"{out.detector} on {out.subject}"
                 retrain += isinstance(out, RetrainRequest)
-        row = DriftScenario(kind, seed, n, facts.shift_event_index, first, detector, drift, retrain,
-                            time.perf_counter() - began)
-        progress(f"drift scenario {kind} seed {seed}: first detection {first} ({detector}), "
-                 f"{drift} drift events, {retrain} retrain requests")
+        row = DriftScenario(
+            kind, seed, n, facts.shift_event_index, first, detector, drift, retrain, time.perf_counter() - began
+        )
+        progress(
+            f"drift scenario {kind} seed {seed}: first detection {first} ({detector}), "
+            f"{drift} drift events, {retrain} retrain requests"
+        )
         rows.append(row)
     return rows
 
 
 def drift_table(rows: list[DriftScenario]) -> str:
-    lines = ["| stream | seed | events | shift at | first detection | delay (events) | detector | drift events | "
-             "retrain requests | loop events/s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| stream | seed | events | shift at | first detection | delay (events) | detector | drift events | "
+        "retrain requests | loop events/s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         delay = "—" if r.delay is None else f"**{r.delay:,}**"
-        lines.append(f"| {r.stream} | {r.seed} | {r.events:,} | {r.shift_index if r.shift_index is not None else '—'} "
-                     f"| {r.first_detection if r.first_detection is not None else 'none'} | {delay} "
-                     f"| {r.detector or '—'} | {r.drift_events} | {r.retrain_requests} | {r.events / r.seconds:,.0f} |")
+        lines.append(
+            f"| {r.stream} | {r.seed} | {r.events:,} | {r.shift_index if r.shift_index is not None else '—'} "
+            f"| {r.first_detection if r.first_detection is not None else 'none'} | {delay} "
+            f"| {r.detector or '—'} | {r.drift_events} | {r.retrain_requests} | {r.events / r.seconds:,.0f} |"
+        )
     return "\n".join(lines)

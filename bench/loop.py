@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from streams.demo.loop import DemoConfig, run_closed_loop
 from streams.core.settings import Settings
+from streams.demo.loop import DemoConfig, run_closed_loop
 
 
 def run(settings: Settings, config: DemoConfig | None = None, progress=print) -> str:
@@ -20,20 +20,34 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
     phase2 = next((v for k, v in phases.items() if k.startswith("serving v")), None)
     served_new = [v for k, v in phases.items() if k.startswith("serving v")][-1:] or [None]
     drift = next((m["t"] for m in result.markers if m["kind"] == "drift-events"), None)
-    request = next((m["t"] for m in result.markers if m["kind"] == "retrain-requests" and "(drift)" in m["label"]), None)
-    promoted = next((m["t"] for m in result.markers if m["kind"] == "model-updates" and m["label"].startswith(
-        f"{settings.serve_model} v{result.final_version}") and m["label"].endswith("champion")), None)
+    request = next(
+        (m["t"] for m in result.markers if m["kind"] == "retrain-requests" and "(drift)" in m["label"]), None
+    )
+    promoted = next(
+        (
+            m["t"]
+            for m in result.markers
+            if m["kind"] == "model-updates"
+            and m["label"].startswith(f"{settings.serve_model} v{result.final_version}")
+            and m["label"].endswith("champion")
+        ),
+        None,
+    )
     first_request = next((m["t"] for m in result.markers if m["kind"] == "retrain-requests"), None)
-    first_promoted = next((m["t"] for m in result.markers if m["kind"] == "model-updates"
-                           and m["label"].endswith("champion")), None)
+    first_promoted = next(
+        (m["t"] for m in result.markers if m["kind"] == "model-updates" and m["label"].endswith("champion")), None
+    )
 
     def gap(a, b):
         return f"{b - a:.1f} s" if a is not None and b is not None else "n/a"
 
     rows = [
         ("loop closed", "yes" if result.closed else f"no ({result.note})"),
-        ("stream", f"{config.events:,} synthetic interactions, shift at {config.shift_at:.0%}, "
-                   f"phase 2 paced at {config.rate:,.0f} events/s"),
+        (
+            "stream",
+            f"{config.events:,} synthetic interactions, shift at {config.shift_at:.0%}, "
+            f"phase 2 paced at {config.rate:,.0f} events/s",
+        ),
         ("first model: retrain request -> champion", gap(first_request, first_promoted)),
         ("phase 2 start -> first drift event", gap(phase2, drift)),
         ("drift event -> retrain request (settle: new-regime events)", gap(drift, request)),
@@ -44,11 +58,17 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     ours = (result.evaluation or {}).get("two-stage LambdaMART", {}).get("ndcg@10")
-    best_baseline = max(((n, m.get("ndcg@10", 0)) for n, m in (result.evaluation or {}).items()
-                         if n != "two-stage LambdaMART"), key=lambda x: x[1], default=(None, None))
-    evaluation = (f"The promoted model's holdout NDCG@10: {ours:.4f}; best single generator "
-                  f"({best_baseline[0]}): {best_baseline[1]:.4f} ({ours / best_baseline[1]:.2f}x)."
-                  if ours and best_baseline[1] else "")
+    best_baseline = max(
+        ((n, m.get("ndcg@10", 0)) for n, m in (result.evaluation or {}).items() if n != "two-stage LambdaMART"),
+        key=lambda x: x[1],
+        default=(None, None),
+    )
+    evaluation = (
+        f"The promoted model's holdout NDCG@10: {ours:.4f}; best single generator "
+        f"({best_baseline[0]}): {best_baseline[1]:.4f} ({ours / best_baseline[1]:.2f}x)."
+        if ours and best_baseline[1]
+        else ""
+    )
     return f"""## The closed loop (`streamrec bench loop`)
 
 Worker, learner, trainer and API as processes on the local Kafka, Redis and MLflow (sqlite);

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from confluent_kafka import Producer
 
-from streams.kafka.admin import admin_client, execute
-from streams.kafka.readers import read_topic
 from streams.core.contracts import Interaction, encode
-from streams.kafka.producer import POLL_EVERY, EventProducer, producer_config
 from streams.core.settings import Settings
-from streams.sources.synthetic import SimulationConfig, simulate
 from streams.core.topics import Create, TopicCatalog
+from streams.kafka.admin import admin_client, execute
+from streams.kafka.producer import POLL_EVERY, EventProducer, producer_config
+from streams.kafka.readers import read_topic
+from streams.sources.synthetic import SimulationConfig, simulate
 
 
 @dataclass
@@ -61,8 +61,8 @@ mean payload {self.payload_bytes:.0f} bytes, key = user_id, 6 partitions, one lo
 
 Consume back (plain confluent-kafka consumer, one process): **{self.consume_rate:,.0f} msg/s**.
 
-Goal: streamrec ≥ 0.8× raw confluent-kafka → **{self.ratio('streamrec'):.2f}×**
-({'met' if self.ratio('streamrec') >= 0.8 else 'NOT met'}).
+Goal: streamrec ≥ 0.8× raw confluent-kafka → **{self.ratio("streamrec"):.2f}×**
+({"met" if self.ratio("streamrec") >= 0.8 else "NOT met"}).
 Anchor (published, different conditions): confluent-kafka ≈ 183k msg/s produce / 261k consume,
 100-byte messages (see `../shared/notes/anchors.md`)."""
 
@@ -70,7 +70,11 @@ Anchor (published, different conditions): confluent-kafka ≈ 183k msg/s produce
 def run(settings: Settings, events: int = 200_000, repeats: int = 3, progress=print) -> ProduceBenchResult:
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     run_id = uuid.uuid4().hex[:6]
-    names = {"raw bytes": f"bench-{run_id}-raw", "raw json": f"bench-{run_id}-json", "streamrec": f"bench-{run_id}-ours"}
+    names = {
+        "raw bytes": f"bench-{run_id}-raw",
+        "raw json": f"bench-{run_id}-json",
+        "streamrec": f"bench-{run_id}-ours",
+    }
     execute(admin_client(settings), [Create(t, 6, 1, {}) for t in names.values()])
     progress(f"preparing {events:,} events...")
     sample = [m for m in simulate(SimulationConfig(n_events=min(events, 50_000), seed=1)) if isinstance(m, Interaction)]
@@ -94,7 +98,9 @@ def run(settings: Settings, events: int = 200_000, repeats: int = 3, progress=pr
                 rates[name].append(rate)
             progress(f"round {round_no or 'warm-up'}/{repeats} {name:10s} {rate:,.0f} msg/s")
     began = time.perf_counter()
-    consumed = sum(1 for _ in read_topic(settings, names["streamrec"], expected=events * (repeats + 1), idle_timeout_s=3))
+    consumed = sum(
+        1 for _ in read_topic(settings, names["streamrec"], expected=events * (repeats + 1), idle_timeout_s=3)
+    )
     consume_rate = consumed / (time.perf_counter() - began)
     progress(f"consumed {consumed:,} at {consume_rate:,.0f} msg/s")
     admin_client(settings).delete_topics(list(names.values()))

@@ -19,12 +19,12 @@ import numpy as np
 from models.batch.data import frame_from_events, histories
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.batch.ranker import RankerConfig
-from streams.kafka.admin import apply_topics
 from streams.core.contracts import Interaction
-from streams.infra.kafka import free_port
 from streams.core.settings import Settings
-from streams.sources.synthetic import SimulationConfig, simulate
 from streams.core.topics import TopicCatalog
+from streams.infra.kafka import free_port
+from streams.kafka.admin import apply_topics
+from streams.sources.synthetic import SimulationConfig, simulate
 
 
 def _percentile(values, q) -> float:
@@ -83,8 +83,11 @@ async def _load(url: str, users: list[str], clients: int, seconds: float) -> tup
 
 
 def run(settings: Settings, progress=print) -> str:
-    events = [m for m in simulate(SimulationConfig(n_events=60_000, n_users=2_000, n_items=2_000, seed=3))
-              if isinstance(m, Interaction)]
+    events = [
+        m
+        for m in simulate(SimulationConfig(n_events=60_000, n_users=2_000, n_items=2_000, seed=3))
+        if isinstance(m, Interaction)
+    ]
     frame = frame_from_events(events)
     config = TrainConfig(sasrec_epochs=3, ranker=RankerConfig(candidates_per_generator=35))
     model = train_and_evaluate(frame, config, progress).model
@@ -113,12 +116,14 @@ def run(settings: Settings, progress=print) -> str:
                     one.append(time.perf_counter() - began)
             progress(f"one client: p50 {_percentile(one, 50) * 1000:.2f} ms, p99 {_percentile(one, 99) * 1000:.2f} ms")
             rows = _throughput(base, users, progress, "1 worker")
-            batch = [Interaction(user_id=f"u{n % 500}", item_id=f"i{n % 700}", event_type="click").model_dump(mode="json")
-                     for n in range(100_000)]
+            batch = [
+                Interaction(user_id=f"u{n % 500}", item_id=f"i{n % 700}", event_type="click").model_dump(mode="json")
+                for n in range(100_000)
+            ]
             sent, began = 0, time.perf_counter()
             with httpx.Client(timeout=60) as http:
                 for start in range(0, len(batch), 2_000):
-                    chunk = batch[start:start + 2_000]
+                    chunk = batch[start : start + 2_000]
                     r = http.post(f"{base}/events/batch", json=chunk)
                     r.raise_for_status()
                     sent += r.json()["accepted"]
@@ -132,8 +137,11 @@ def run(settings: Settings, progress=print) -> str:
         finally:
             _stop_server(server)
     best, best2 = _best_within(rows), _best_within(rows2)
-    table = "\n".join(f"| {w} | {c} | {rate:,.0f} | {p50 * 1000:.1f} | {p99 * 1000:.1f} |"
-                      for w, data in (("1", rows), ("2", rows2)) for c, rate, p50, p99 in data)
+    table = "\n".join(
+        f"| {w} | {c} | {rate:,.0f} | {p50 * 1000:.1f} | {p99 * 1000:.1f} |"
+        for w, data in (("1", rows), ("2", rows2))
+        for c, rate, p50, p99 in data
+    )
     return f"""## Serving (`streamrec bench serve`)
 
 Command: `streamrec bench serve`. The API (`serving/app.py`, uvicorn) serves a

@@ -19,9 +19,9 @@ from serving.metrics import ApiMetrics
 from serving.recommender import Recommender
 from serving.runtime import redis_dedup
 from serving.state import ModelState
-from streams.kafka.producer import EventProducer
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.kafka.producer import EventProducer
 
 
 def build():
@@ -32,8 +32,9 @@ def build():
     settings = Settings.model_validate_json((root / "settings.json").read_text())
     state = ModelState("ranker")
     state.install(model, "bench")
-    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
-                             report_successes=True)
+    producer = EventProducer(
+        settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
+    )
     metrics = ApiMetrics()
     recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
     return create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
@@ -41,8 +42,15 @@ def build():
 
 def main(directory: str, port: int, workers: int = 1) -> None:
     os.environ["STREAMREC_BENCH_DIR"] = directory
-    uvicorn.run("bench.serve_server:build", factory=True, workers=workers, host="127.0.0.1", port=port,
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        "bench.serve_server:build",
+        factory=True,
+        workers=workers,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def run(dataset_path: str, progress=print, synthetic_events: int = 100_000) -> s
 Command: `streamrec bench train --dataset {dataset_path}`. Machine: {platform.machine()}, 2 vCPU. One job
 fits every model; all are evaluated on the same users and targets.
 
-**{data.name}** ({len(frame):,} ratings, {int(real.stats['items']):,} items), per-user temporal split:
+**{data.name}** ({len(frame):,} ratings, {int(real.stats["items"]):,} items), per-user temporal split:
 each user's last 10% of ratings (by time) is the test window, the 10% before it validation, the
 rest training. Relevant = any item the user rated in the test window that they had not rated
 before; ranking over all items they had not rated. (A global time cut leaves 22 of 671 users
@@ -43,8 +43,8 @@ refitted on training + validation and evaluated on test.
 {format_table(real.table)}
 
 Our ranker vs the best baseline ({best}): NDCG@10 {ours:.4f} vs {best_ndcg:.4f} = **{ours / best_ndcg:.2f}×**
-(goal ≥ 1.1×). Ranker: {int(real.stats['ranker_groups'])} training lists, best iteration
-{int(real.stats.get('ranker_best_iteration', 0))}. Diversity = 1 − mean item-kNN cosine within a list;
+(goal ≥ 1.1×). Ranker: {int(real.stats["ranker_groups"])} training lists, best iteration
+{int(real.stats.get("ranker_best_iteration", 0))}. Diversity = 1 − mean item-kNN cosine within a list;
 novelty = mean −log2 of an item's share of training interactions; coverage = share of the
 catalogue recommended to anyone.
 

@@ -18,14 +18,14 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from streams.kafka.admin import apply_topics
 from streams.core.contracts import Interaction, Item
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 from streams.infra.process import ManagedProcess
+from streams.kafka.admin import apply_topics
 from streams.kafka.producer import EventProducer
 from streams.sources.publish import publish
-from streams.core.settings import Settings
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.core.topics import TopicCatalog
 from streams.worker.metrics import read_statuses
 
 
@@ -70,11 +70,18 @@ What limits it:
   with protos built directly. One row per touched key per micro-batch."""
 
 
-def run(settings: Settings, events: int = 50_000, rate: float = 1500.0, seconds: float = 20.0,
-        progress=print) -> WorkerBenchResult:
+def run(
+    settings: Settings, events: int = 50_000, rate: float = 1500.0, seconds: float = 20.0, progress=print
+) -> WorkerBenchResult:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
-    s = settings.model_copy(update={"topic_prefix": prefix, "worker_group": f"{prefix}features",
-                                    "worker_metrics_port": 0, "archive_dir": settings.run_dir / "bench-archive" / prefix})
+    s = settings.model_copy(
+        update={
+            "topic_prefix": prefix,
+            "worker_group": f"{prefix}features",
+            "worker_metrics_port": 0,
+            "archive_dir": settings.run_dir / "bench-archive" / prefix,
+        }
+    )
     catalog = TopicCatalog.load(s.topics_file, prefix)
     apply_topics(s, catalog)
     messages = list(simulate(SimulationConfig(n_events=events, seed=3)))
@@ -106,17 +113,32 @@ def run(settings: Settings, events: int = 50_000, rate: float = 1500.0, seconds:
         worker.stop()
 
     backfill_rate, replay_rate = _backfill(s, catalog, progress)
-    return WorkerBenchResult(events, ceiling, worker_rate, rate, status["freshness_p50_s"], status["freshness_p99_s"],
-                             backfill_rate, replay_rate)
+    return WorkerBenchResult(
+        events,
+        ceiling,
+        worker_rate,
+        rate,
+        status["freshness_p50_s"],
+        status["freshness_p99_s"],
+        backfill_rate,
+        replay_rate,
+    )
 
 
 def _faust_ceiling(s: Settings, topic: str, events: int) -> float:
     import subprocess
 
-    env = os.environ | {"STREAMREC_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
-                        "STREAMREC_RUN_DIR": str(s.run_dir)}
-    out = subprocess.run([sys.executable, "-m", "bench.faust_ceiling", topic, str(events)], capture_output=True,
-                         text=True, env=env, timeout=600)
+    env = os.environ | {
+        "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+        "STREAMREC_RUN_DIR": str(s.run_dir),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.faust_ceiling", topic, str(events)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     rates = [line.split("RATE ")[1].split()[0] for line in out.stdout.splitlines() if "RATE " in line]
     if not rates:
         raise RuntimeError(f"Faust baseline failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
@@ -133,13 +155,22 @@ def _paced(events, rate: float):
 
 
 def _worker(s: Settings) -> ManagedProcess:
-    env = {"STREAMREC_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers, "STREAMREC_TOPIC_PREFIX": s.topic_prefix,
-           "STREAMREC_REDIS_URL": s.redis_url, "STREAMREC_WORKER_GROUP": s.worker_group,
-           "STREAMREC_WORKER_METRICS_PORT": "0", "STREAMREC_ARCHIVE_DIR": str(s.archive_dir),
-           "STREAMREC_RUN_DIR": str(s.run_dir)}
-    return ManagedProcess(f"bench-worker-{os.getpid()}", s.run_dir,
-                          [sys.executable, "-m", "streams.cli.main", "worker", "--worker-id", "bench"],
-                          ready=lambda: bool(read_statuses(s)), env=env)
+    env = {
+        "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+        "STREAMREC_TOPIC_PREFIX": s.topic_prefix,
+        "STREAMREC_REDIS_URL": s.redis_url,
+        "STREAMREC_WORKER_GROUP": s.worker_group,
+        "STREAMREC_WORKER_METRICS_PORT": "0",
+        "STREAMREC_ARCHIVE_DIR": str(s.archive_dir),
+        "STREAMREC_RUN_DIR": str(s.run_dir),
+    }
+    return ManagedProcess(
+        f"bench-worker-{os.getpid()}",
+        s.run_dir,
+        [sys.executable, "-m", "streams.cli.main", "worker", "--worker-id", "bench"],
+        ready=lambda: bool(read_statuses(s)),
+        env=env,
+    )
 
 
 def _wait(s: Settings, condition, timeout_s: float) -> float:
@@ -153,8 +184,9 @@ def _wait(s: Settings, condition, timeout_s: float) -> float:
 
 
 def _backfill(s: Settings, catalog: TopicCatalog, progress) -> tuple[float, float]:
-    from streams.worker.backfill import plan, run as run_backfill
     from streams.features.wiring import build_processor
+    from streams.worker.backfill import plan
+    from streams.worker.backfill import run as run_backfill
 
     processor = build_processor(s, catalog, write_unchanged=True)
     processor.users.delete_all()
@@ -163,6 +195,8 @@ def _backfill(s: Settings, catalog: TopicCatalog, progress) -> tuple[float, floa
     topic = catalog.name("interactions")
     rebuild = run_backfill(s, topic, plan(s, topic, None, None), processor)
     replay = run_backfill(s, topic, plan(s, topic, None, None), processor)
-    progress(f"backfill: rebuild {rebuild.rate:,.0f}/s ({rebuild.applied:,} applied), "
-             f"replay {replay.rate:,.0f}/s ({replay.skipped:,} already applied)")
+    progress(
+        f"backfill: rebuild {rebuild.rate:,.0f}/s ({rebuild.applied:,} applied), "
+        f"replay {replay.rate:,.0f}/s ({replay.skipped:,} already applied)"
+    )
     return rebuild.rate, replay.rate

@@ -9,9 +9,12 @@ def _log(name: str) -> FileSource:
     return FileSource(name=f"{name}_log", path=f"data/{name}.parquet", timestamp_field="event_timestamp")
 
 
-user_features_push = PushSource(name="user_features_push", batch_source=_log("user_features"),
-                                description="user rows from `streamrec worker`")
-item_features_push = PushSource(name="item_features_push", batch_source=_log("item_features"),
-                                description="item rows from `streamrec worker`")
-item_catalog_push = PushSource(name="item_catalog_push", batch_source=_log("item_catalog"),
-                               description="item metadata from the `items` topic")
+user_features_push = PushSource(
+    name="user_features_push", batch_source=_log("user_features"), description="user rows from `streamrec worker`"
+)
+item_features_push = PushSource(
+    name="item_features_push", batch_source=_log("item_features"), description="item rows from `streamrec worker`"
+)
+item_catalog_push = PushSource(
+    name="item_catalog_push", batch_source=_log("item_catalog"), description="item metadata from the `items` topic"
+)

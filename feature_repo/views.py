@@ -42,8 +42,21 @@ item_features = FeatureView(
     source=item_features_push,
     schema=[
         Field(name="trending_score", dtype=Float32),
-        *[Field(name=n, dtype=Int64) for n in
-          ("views", "clicks", "carts", "purchases", "likes", "dislikes", "ratings", "interactions_total", "distinct_users", "last_event_at")],
+        *[
+            Field(name=n, dtype=Int64)
+            for n in (
+                "views",
+                "clicks",
+                "carts",
+                "purchases",
+                "likes",
+                "dislikes",
+                "ratings",
+                "interactions_total",
+                "distinct_users",
+                "last_event_at",
+            )
+        ],
         Field(name="click_rate", dtype=Float32),
         Field(name="purchase_rate", dtype=Float32),
         Field(name="mean_rating", dtype=Float32),
@@ -56,7 +69,10 @@ item_catalog = FeatureView(
     entities=[item],
     ttl=timedelta(days=3650),
     source=item_catalog_push,
-    schema=[Field(name="title", dtype=String), Field(name="category", dtype=String),
-            Field(name="categories", dtype=Array(String))],
+    schema=[
+        Field(name="title", dtype=String),
+        Field(name="category", dtype=String),
+        Field(name="categories", dtype=Array(String)),
+    ],
     description="metadata from the items topic",
 )

@@ -37,8 +37,9 @@ class Arm:
         return prior[0] + self.conversions, prior[1] + failures
 
 
-def thompson_draws(arms: Sequence[Arm], rng: np.random.Generator,
-                   priors: Sequence[tuple[float, float]] | None = None) -> np.ndarray:
+def thompson_draws(
+    arms: Sequence[Arm], rng: np.random.Generator, priors: Sequence[tuple[float, float]] | None = None
+) -> np.ndarray:
     """One draw from each arm's posterior."""
     priors = priors or [(1.0, 1.0)] * len(arms)
     return np.array([rng.beta(*arm.beta(prior)) for arm, prior in zip(arms, priors, strict=True)])
@@ -72,8 +73,13 @@ def prior_mean(rank: int, top: float = 0.1) -> float:
     return top / (1.0 + rank / 10.0)
 
 
-def thompson_rank(candidates: Sequence[str], counts: Mapping[str, tuple[int, int]], k: int,
-                  rng: np.random.Generator, strength: float = 20.0) -> list[tuple[str, float]]:
+def thompson_rank(
+    candidates: Sequence[str],
+    counts: Mapping[str, tuple[int, int]],
+    k: int,
+    rng: np.random.Generator,
+    strength: float = 20.0,
+) -> list[tuple[str, float]]:
     """The top ``k`` of ``candidates`` by one posterior draw each. ``counts``: item ->
     (impressions, conversions); the prior follows the candidates' order, worth ``strength`` impressions.
 

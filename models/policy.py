@@ -55,22 +55,39 @@ class Decision:
     dry_run: bool = False
 
 
-def decide(policy: RetrainPolicy, history: ModelHistory, now: float, *, detections: Iterable[Detection] = (),
-           metrics: Mapping[str, float] | None = None, manual_reason: str | None = None, force: bool = False,
-           dry_run: bool = False) -> Decision:
+def decide(
+    policy: RetrainPolicy,
+    history: ModelHistory,
+    now: float,
+    *,
+    detections: Iterable[Detection] = (),
+    metrics: Mapping[str, float] | None = None,
+    manual_reason: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+) -> Decision:
     """Whether to ask for a retrain now, why, and with which statistics."""
     detections = list(detections)
     found = _trigger(policy, history, now, detections, dict(metrics or {}), manual_reason)
     if found is None:
         ignored = sorted({d.detector for d in detections if not _counts(policy, d)})
-        why = f"no trigger; ignored drift from {', '.join(ignored)} (not in drift_detectors)" if ignored else "no trigger"
+        why = (
+            f"no trigger; ignored drift from {', '.join(ignored)} (not in drift_detectors)" if ignored else "no trigger"
+        )
         return Decision(False, None, why, dry_run=dry_run)
     trigger, reason, stats = found
     stats["events_since_training"] = float(history.events_since_training)
     if not force and history.last_request_at is not None and now - history.last_request_at < policy.cooldown_s:
         waited = now - history.last_request_at
-        return Decision(False, trigger, f"{reason}; suppressed: cooldown {policy.cooldown_s:.0f}s, last request "
-                                        f"{waited:.0f}s ago (use force to override)", stats, True, dry_run)
+        return Decision(
+            False,
+            trigger,
+            f"{reason}; suppressed: cooldown {policy.cooldown_s:.0f}s, last request "
+            f"{waited:.0f}s ago (use force to override)",
+            stats,
+            True,
+            dry_run,
+        )
     return Decision(True, trigger, reason + (" (forced)" if force else ""), stats, False, dry_run)
 
 
@@ -80,8 +97,14 @@ def _trigger(policy, history, now, detections, metrics, manual_reason):
     relevant = [d for d in detections if _counts(policy, d)]
     if relevant:
         d = relevant[0]
-        return "drift", (f"{d.detector} detected {d.kind} drift on {d.subject} (statistic {d.statistic:.4g}, "
-                         f"threshold {d.threshold:.4g})"), {f"drift.{d.detector}.statistic": d.statistic}
+        return (
+            "drift",
+            (
+                f"{d.detector} detected {d.kind} drift on {d.subject} (statistic {d.statistic:.4g}, "
+                f"threshold {d.threshold:.4g})"
+            ),
+            {f"drift.{d.detector}.statistic": d.statistic},
+        )
     below = {k: v for k, v in metrics.items() if k in policy.min_metrics and v < policy.min_metrics[k]}
     if below:
         name = sorted(below)[0]
@@ -90,10 +113,17 @@ def _trigger(policy, history, now, detections, metrics, manual_reason):
     if policy.min_aggregate is not None and named:
         aggregate = sum(named) / len(named)
         if aggregate < policy.min_aggregate:
-            return "performance", f"aggregate score {aggregate:.4g} < {policy.min_aggregate:.4g}", {"aggregate": aggregate}
+            return (
+                "performance",
+                f"aggregate score {aggregate:.4g} < {policy.min_aggregate:.4g}",
+                {"aggregate": aggregate},
+            )
     if policy.volume_events is not None and history.events_since_training >= policy.volume_events:
-        return "volume", f"{history.events_since_training} new events since the last training " \
-                         f"(threshold {policy.volume_events})", {}
+        return (
+            "volume",
+            f"{history.events_since_training} new events since the last training (threshold {policy.volume_events})",
+            {},
+        )
     due = _schedule_due(policy, history, now)
     if due:
         return "schedule", due, {}

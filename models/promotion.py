@@ -26,8 +26,13 @@ class Promotion:
     reason: str
 
 
-def decide_promotion(candidate: Mapping[str, float], popularity: Mapping[str, float],
-                     champion: Mapping[str, float] | None, gates: QualityGates, test_users: int = 1) -> Promotion:
+def decide_promotion(
+    candidate: Mapping[str, float],
+    popularity: Mapping[str, float],
+    champion: Mapping[str, float] | None,
+    gates: QualityGates,
+    test_users: int = 1,
+) -> Promotion:
     m = gates.metric
     value = candidate[m]
     if test_users < gates.min_test_users:
@@ -40,5 +45,6 @@ def decide_promotion(candidate: Mapping[str, float], popularity: Mapping[str, fl
     needed = champion[m] * (1 + gates.margin)
     if value > needed or (gates.margin == 0 and value >= champion[m] and value > 0):
         return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout")
-    return Promotion(False, f"{m} {value:.4f} does not beat the champion {champion[m]:.4f} by "
-                            f"{gates.margin:.1%} on the same holdout")
+    return Promotion(
+        False, f"{m} {value:.4f} does not beat the champion {champion[m]:.4f} by {gates.margin:.1%} on the same holdout"
+    )

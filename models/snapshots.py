@@ -63,8 +63,10 @@ class SnapshotStore:
         path = self.directory / f"snapshot-{version:06d}.pkl"
         _atomic_write(path, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
         if online is not None:  # written before the sidecar, which makes the snapshot visible
-            _atomic_write(self._online_path(version), pickle.dumps(OnlineModel(online, version, events_seen),
-                                                                   protocol=pickle.HIGHEST_PROTOCOL))
+            _atomic_write(
+                self._online_path(version),
+                pickle.dumps(OnlineModel(online, version, events_seen), protocol=pickle.HIGHEST_PROTOCOL),
+            )
         snapshot = Snapshot(version, path, events_seen, dict(metrics), time.time())
         meta = {k: v for k, v in asdict(snapshot).items() if k != "path"}
         _atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
@@ -78,8 +80,11 @@ class SnapshotStore:
         out = []
         for meta in sorted(self.directory.glob("snapshot-*.json")):
             data = json.loads(meta.read_text())
-            out.append(Snapshot(data["version"], meta.with_suffix(".pkl"), data["events_seen"], data["metrics"],
-                                data["created_at"]))
+            out.append(
+                Snapshot(
+                    data["version"], meta.with_suffix(".pkl"), data["events_seen"], data["metrics"], data["created_at"]
+                )
+            )
         return out
 
     def load(self, snapshot: Snapshot):
@@ -92,8 +97,10 @@ class SnapshotStore:
             return None
         model = pickle.loads(path.read_bytes())
         if getattr(model, "format", None) != ONLINE_MODEL_FORMAT:
-            raise ValueError(f"{path}: online model format {getattr(model, 'format', None)}, "
-                             f"this version reads {ONLINE_MODEL_FORMAT}")
+            raise ValueError(
+                f"{path}: online model format {getattr(model, 'format', None)}, "
+                f"this version reads {ONLINE_MODEL_FORMAT}"
+            )
         return model
 
     def _online_path(self, version: int) -> Path:
@@ -144,8 +151,10 @@ class RollbackGuard:
         if evaluations < self.min_evaluations:
             return False, f"only {evaluations} evaluations since the snapshot"
         if at_snapshot - now > self.max_drop:
-            return True, (f"{self.metric} dropped from {at_snapshot:.4g} to {now:.4g} (> {self.max_drop:.4g}) "
-                          f"over {evaluations} evaluations since the snapshot")
+            return True, (
+                f"{self.metric} dropped from {at_snapshot:.4g} to {now:.4g} (> {self.max_drop:.4g}) "
+                f"over {evaluations} evaluations since the snapshot"
+            )
         return False, f"{self.metric} {now:.4g} vs {at_snapshot:.4g} at the snapshot"
 
 

@@ -44,10 +44,18 @@ class Admin:
             registry = self._registry(name)
             versions = registry.client.search_model_versions(f"name = '{name}'")
             return {
-                "champion": registry.alias_version("champion"), "challenger": registry.alias_version("challenger"),
-                "versions": [{"version": str(v.version), "aliases": list(v.aliases), "promotion": v.tags.get("promotion"),
-                              "trigger": v.tags.get("trigger"), "reason": v.tags.get("reason")}
-                             for v in sorted(versions, key=lambda v: int(v.version))],
+                "champion": registry.alias_version("champion"),
+                "challenger": registry.alias_version("challenger"),
+                "versions": [
+                    {
+                        "version": str(v.version),
+                        "aliases": list(v.aliases),
+                        "promotion": v.tags.get("promotion"),
+                        "trigger": v.tags.get("trigger"),
+                        "reason": v.tags.get("reason"),
+                    }
+                    for v in sorted(versions, key=lambda v: int(v.version))
+                ],
             }
 
     def promote(self, name: str, version: str, reason: str = "promoted by hand (API)") -> ModelUpdate:

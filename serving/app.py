@@ -32,15 +32,16 @@ def create_app(services: Services) -> FastAPI:
 
     @app.exception_handler(DeliveryError)
     async def not_delivered(request: Request, error: DeliveryError) -> JSONResponse:
-        return JSONResponse({"detail": f"the broker did not acknowledge the events; retry ({error})"},
-                            status_code=503)
+        return JSONResponse({"detail": f"the broker did not acknowledge the events; retry ({error})"}, status_code=503)
 
     @app.middleware("http")
     async def limits_and_metrics(request: Request, call_next):
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > settings.serve_max_body_bytes:
-            return JSONResponse({"detail": f"body of {length} bytes is over the limit of "
-                                           f"{settings.serve_max_body_bytes}"}, status_code=413)
+            return JSONResponse(
+                {"detail": f"body of {length} bytes is over the limit of {settings.serve_max_body_bytes}"},
+                status_code=413,
+            )
         began = time.perf_counter()
         response = await call_next(request)
         endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"

@@ -19,8 +19,9 @@ class RecommendBody(BaseModel):
 
     def request(self) -> RecommendationRequest:
         """The same request as one on the ``recommendation-requests`` topic."""
-        return RecommendationRequest(user_id=self.user_id, k=self.k, context=self.context,
-                                     exclude_seen=self.exclude_seen, explain=self.explain)
+        return RecommendationRequest(
+            user_id=self.user_id, k=self.k, context=self.context, exclude_seen=self.exclude_seen, explain=self.explain
+        )
 
 
 class RecommendResponse(BaseModel):

@@ -69,8 +69,11 @@ def experiments(s: ServicesDep) -> ExperimentRouter:
     return s.experiments
 
 
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="needed by write and admin endpoints when STREAMREC_SERVE_API_KEYS is set")
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="needed by write and admin endpoints when STREAMREC_SERVE_API_KEYS is set",
+)
 
 
 def require_api_key(s: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:

@@ -29,6 +29,7 @@ from streams.stores.keys import RedisKeys
 log = logging.getLogger("streamrec.exploration")
 REWARDS = events.positive_names()  # the event types that count as engagement everywhere
 
+
 def context_key(context: Mapping[str, object], features: Sequence[str]) -> str:
     """The bandit's context bucket.
 
@@ -42,8 +43,17 @@ def context_key(context: Mapping[str, object], features: Sequence[str]) -> str:
 class ColdStartExplorer:
     """The Redis edge: counts per context (cached ``refresh_s``), impressions, attribution."""
 
-    def __init__(self, client, prefix: str = "", features: Sequence[str] = ("device",), candidates: int = 100,
-                 strength: float = 20.0, ttl_s: int = 7 * 24 * 3600, refresh_s: float = 1.0, seed: int | None = None):
+    def __init__(
+        self,
+        client,
+        prefix: str = "",
+        features: Sequence[str] = ("device",),
+        candidates: int = 100,
+        strength: float = 20.0,
+        ttl_s: int = 7 * 24 * 3600,
+        refresh_s: float = 1.0,
+        seed: int | None = None,
+    ):
         self.client, self.features, self.candidates, self.strength = client, list(features), candidates, strength
         self.ttl, self.refresh_s = ttl_s, refresh_s
         keys = RedisKeys(prefix)
@@ -56,9 +66,13 @@ class ColdStartExplorer:
     def for_settings(cls, settings) -> ColdStartExplorer:
         import redis
 
-        return cls(redis.Redis.from_url(settings.redis_url, socket_timeout=0.5), settings.topic_prefix,
-                   settings.serve_explore_context, settings.serve_explore_candidates,
-                   ttl_s=settings.serve_impression_ttl_s)
+        return cls(
+            redis.Redis.from_url(settings.redis_url, socket_timeout=0.5),
+            settings.topic_prefix,
+            settings.serve_explore_context,
+            settings.serve_explore_candidates,
+            ttl_s=settings.serve_impression_ttl_s,
+        )
 
     def _counts(self, key: str) -> dict[str, tuple[int, int]]:
         at, counts = self._cache.get(key, (-1e18, {}))
@@ -72,7 +86,9 @@ class ColdStartExplorer:
         self._cache[key] = (time.monotonic(), counts)
         return counts
 
-    def rank(self, model, context: Mapping[str, object], k: int, banned: set[str]) -> tuple[str, list[tuple[str, float]]]:
+    def rank(
+        self, model, context: Mapping[str, object], k: int, banned: set[str]
+    ) -> tuple[str, list[tuple[str, float]]]:
         """(context key, the top ``k``) for a user with no history. Raises when Redis is down."""
         key = context_key(context, self.features)
         candidates = [i for i, _ in model.recommend([], self.candidates) if i not in banned]
@@ -95,6 +111,11 @@ class ColdStartExplorer:
         pipe = self.client.pipeline(transaction=False)
         for (rec_id, item), context in zip(rewards, contexts, strict=True):
             if context is not None:  # a list the bandit chose
-                self._count_once.add(pipe, f"{self.conv_prefix}{rec_id}:{item}", self.ttl,
-                                     self.counts_prefix + context.decode(), f"{item}|c")
+                self._count_once.add(
+                    pipe,
+                    f"{self.conv_prefix}{rec_id}:{item}",
+                    self.ttl,
+                    self.counts_prefix + context.decode(),
+                    f"{item}|c",
+                )
         return int(sum(pipe.execute()))

@@ -17,15 +17,20 @@ from streams.core.topics import TopicCatalog
 from streams.kafka.runner import Batch, ConsumeRunner, DeadLetterBadRecords
 
 
-def serve_requests(settings: Settings, recommender: Recommender, producer, stop: threading.Event,
-                   idle_exit_s: float | None = None) -> dict[str, int]:
+def serve_requests(
+    settings: Settings, recommender: Recommender, producer, stop: threading.Event, idle_exit_s: float | None = None
+) -> dict[str, int]:
     """Answer until ``stop`` (or ``idle_exit_s`` without requests); counts of what was done."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     letters = DeadLetterBadRecords(producer, catalog.name("interactions-dlq"))
-    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-serving",
-                           topics=[catalog.name("recommendation-requests")],
-                           decode=lambda value: decode(RecommendationRequest, value), bad_records=letters,
-                           batch_size=500)
+    runner = ConsumeRunner(
+        settings,
+        group=f"{settings.worker_group}-serving",
+        topics=[catalog.name("recommendation-requests")],
+        decode=lambda value: decode(RecommendationRequest, value),
+        bad_records=letters,
+        batch_size=500,
+    )
     counts = {"answered": 0, "dead_lettered": 0}
 
     def handle(batch: Batch[RecommendationRequest]) -> None:

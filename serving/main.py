@@ -17,14 +17,14 @@ def build_app() -> FastAPI:
     from serving.app import create_app
     from serving.cache import TTLCache
     from serving.deps import Services
-    from serving.ingest import Ingest
-    from serving.metrics import ApiMetrics
-    from serving.recommender import Recommender
     from serving.experiments.attribution import attribute_rewards
     from serving.experiments.router import run_controller
     from serving.exploration import ColdStartExplorer
+    from serving.ingest import Ingest
     from serving.kafka_path import serve_requests
+    from serving.metrics import ApiMetrics
     from serving.online import OnlineScorer, watch_snapshots
+    from serving.recommender import Recommender
     from serving.runtime import (
         experiment_router,
         feast_history,
@@ -32,16 +32,17 @@ def build_app() -> FastAPI:
         watch_champion,
     )
     from serving.state import ModelState
-    from streams.kafka.producer import EventProducer
     from streams.core.logs import configure_logging
     from streams.core.settings import get_settings
     from streams.core.topics import TopicCatalog
+    from streams.kafka.producer import EventProducer
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)  # each uvicorn worker process
     state, stop = ModelState(settings.serve_model), threading.Event()
-    producer = EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix),
-                             report_successes=True)
+    producer = EventProducer(
+        settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
+    )
     history = feast_history(settings)
     admin = Admin(settings, producer)
     experiments = experiment_router(settings, state, admin)
@@ -68,7 +69,8 @@ def build_app() -> FastAPI:
             stop.set()
             producer.flush(raise_on_failure=False)
 
-    app = create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics),
-                              admin, experiments))
+    app = create_app(
+        Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics), admin, experiments)
+    )
     app.router.lifespan_context = lifespan
     return app

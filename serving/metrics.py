@@ -9,7 +9,12 @@ class ApiMetrics:
     def __init__(self):
         self.registry = r = CollectorRegistry()
         self.requests = Counter("streamrec_api_requests", "HTTP requests", ["endpoint", "status"], registry=r)
-        self.latency = Histogram("streamrec_api_latency_seconds", "request latency", ["endpoint"], registry=r,
-                                 buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+        self.latency = Histogram(
+            "streamrec_api_latency_seconds",
+            "request latency",
+            ["endpoint"],
+            registry=r,
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+        )
         self.fallbacks = Counter("streamrec_api_fallbacks", "answers from the fallback list", ["reason"], registry=r)
         self.events = Counter("streamrec_api_events", "events accepted", ["outcome"], registry=r)

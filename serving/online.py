@@ -24,14 +24,17 @@ def _unit(values: Sequence[float]) -> list[float]:
     return [0.0] * len(values) if high - low < 1e-12 else [(v - low) / (high - low) for v in values]
 
 
-def blend(ranked: Sequence[tuple[str, float]], online: Mapping[str, float], weight: float,
-          k: int) -> list[tuple[str, float]]:
+def blend(
+    ranked: Sequence[tuple[str, float]], online: Mapping[str, float], weight: float, k: int
+) -> list[tuple[str, float]]:
     """Mix the batch ranking with the online scores, each scaled to [0, 1] over these candidates."""
     if not ranked:
         return []
     batch = _unit([s for _, s in ranked])
     fresh = _unit([online.get(i, 0.0) for i, _ in ranked])
-    mixed = [(item, round((1 - weight) * b + weight * f, 6)) for (item, _), b, f in zip(ranked, batch, fresh, strict=True)]
+    mixed = [
+        (item, round((1 - weight) * b + weight * f, 6)) for (item, _), b, f in zip(ranked, batch, fresh, strict=True)
+    ]
     return sorted(mixed, key=lambda pair: -pair[1])[:k]
 
 

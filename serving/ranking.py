@@ -22,6 +22,7 @@ from serving.state import single_threaded_inference
 from streams.core.contracts import ScoredItem
 from streams.stores.redis_client import RedisUnavailable
 
+
 @dataclass(frozen=True)
 class Ranked:
     items: list[ScoredItem]
@@ -30,8 +31,17 @@ class Ranked:
     explored: str | None = None  # the cold-start bandit's context key, when it chose the list
 
 
-def rank(model, history: Sequence[str] | None, k: int, popular: Sequence[str], exclude: Sequence[str] = (),
-         exclude_seen: bool = True, explain_items: bool = False, online=None, user_id: str | None = None) -> Ranked:
+def rank(
+    model,
+    history: Sequence[str] | None,
+    k: int,
+    popular: Sequence[str],
+    exclude: Sequence[str] = (),
+    exclude_seen: bool = True,
+    explain_items: bool = False,
+    online=None,
+    user_id: str | None = None,
+) -> Ranked:
     """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged).
     ``online``: a :class:`serving.online.OnlineScorer`; it re-ranks the top candidates of a known user."""
     seen = list(history or [])
@@ -62,5 +72,12 @@ def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked 
         key, top = explorer.rank(model, context or {}, k, set(exclude))
     except RedisUnavailable:  # the model's own cold-start list
         return None
-    return Ranked([ScoredItem(item_id=i, score=s, reasons=["new here: trying what people like"]) for i, s in top],
-                  False, explored=key) if len(top) == k else None
+    return (
+        Ranked(
+            [ScoredItem(item_id=i, score=s, reasons=["new here: trying what people like"]) for i, s in top],
+            False,
+            explored=key,
+        )
+        if len(top) == k
+        else None
+    )

@@ -43,19 +43,32 @@ class Recommender:
         began = time.perf_counter()
         route = self.experiments.route(request.user_id) if self.experiments is not None else None
         served = route.served if route is not None else self.state.served
-        key = (request.user_id, request.k, tuple(exclude), request.exclude_seen, request.explain, served.version,
-               repr(sorted(request.context.items())), self.online.version if self.online is not None else None)
+        key = (
+            request.user_id,
+            request.k,
+            tuple(exclude),
+            request.exclude_seen,
+            request.explain,
+            served.version,
+            repr(sorted(request.context.items())),
+            self.online.version if self.online is not None else None,
+        )
         ranked = self.cache.get(key) if self.cache is not None else None
         if ranked is None:
             ranked = self._rank(served, request, exclude)
             if self.cache is not None and not ranked.fallback:
                 self.cache.put(key, ranked)
-        served_list = Recommendation(request_id=request.request_id, user_id=request.user_id, items=ranked.items,
-                                     model_name=served.model_name, model_version=served.version,
-                                     variant=route.variant if route is not None else None, fallback=ranked.fallback)
+        served_list = Recommendation(
+            request_id=request.request_id,
+            user_id=request.user_id,
+            items=ranked.items,
+            model_name=served.model_name,
+            model_version=served.version,
+            variant=route.variant if route is not None else None,
+            fallback=ranked.fallback,
+        )
         if route is not None:
-            self.experiments.record(route, served_list.recommendation_id, time.perf_counter() - began,
-                                    ranked.fallback)
+            self.experiments.record(route, served_list.recommendation_id, time.perf_counter() - began, ranked.fallback)
         if ranked.explored is not None:
             try:  # the bandit's impressions; losing them must not fail the answer
                 self.explorer.record(served_list.recommendation_id, ranked.explored, [i.item_id for i in ranked.items])
@@ -69,5 +82,14 @@ class Recommender:
             explored = explore(self.explorer, served.model, request.context, request.k, exclude)
             if explored is not None:
                 return explored
-        return rank(served.model, history, request.k, served.popular, exclude, request.exclude_seen, request.explain,
-                    online=self.online, user_id=request.user_id)
+        return rank(
+            served.model,
+            history,
+            request.k,
+            served.popular,
+            exclude,
+            request.exclude_seen,
+            request.explain,
+            online=self.online,
+            user_id=request.user_id,
+        )

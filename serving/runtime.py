@@ -21,8 +21,9 @@ def feast_history(settings: Settings):
 
     def read(user_id: str) -> list[str] | None:
         try:
-            row = store.get_online_features(features=["user_features:recent_items"],
-                                            entity_rows=[{"user_id": user_id}]).to_dict()
+            row = store.get_online_features(
+                features=["user_features:recent_items"], entity_rows=[{"user_id": user_id}]
+            ).to_dict()
         except Exception:  # noqa: BLE001 -- Redis or Feast down: the caller falls back
             return None
         return list(row["recent_items"][0] or [])
@@ -77,6 +78,8 @@ def watch_champion(settings: Settings, state: ModelState, stop: threading.Event,
 
 def experiment_router(settings: Settings, state: ModelState, admin):
     """Experiments in Redis; variants loaded from the MLflow registry; promotion through ``admin``."""
+    from mlflow.exceptions import MlflowException
+
     from serving.experiments.router import ExperimentRouter
     from serving.experiments.store import ExperimentStore
     from streams.stores.registry import Registry
@@ -84,15 +87,13 @@ def experiment_router(settings: Settings, state: ModelState, admin):
     registry = Registry.for_settings(settings, settings.serve_model)
 
     def resolve(alias_or_version: str) -> str | None:
-        if alias_or_version.isdigit():
-            try:
-                return str(registry.client.get_model_version(settings.serve_model, alias_or_version).version)
-            except Exception:  # noqa: BLE001 -- no such version
-                return None
         try:
+            if alias_or_version.isdigit():
+                return str(registry.client.get_model_version(settings.serve_model, alias_or_version).version)
             return registry.alias_version(alias_or_version)
-        except Exception:  # noqa: BLE001 -- no such alias
+        except MlflowException:  # no such version or alias
             return None
 
-    return ExperimentRouter(ExperimentStore.for_settings(settings), state, registry.load, resolve,
-                            promote=admin.promote)
+    return ExperimentRouter(
+        ExperimentStore.for_settings(settings), state, registry.load, resolve, promote=admin.promote
+    )

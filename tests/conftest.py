@@ -68,8 +68,12 @@ def kafka_bootstrap(tmp_path_factory) -> str:
 @pytest.fixture
 def settings(kafka_bootstrap, tmp_path) -> Settings:
     """Settings on the test broker, with a unique topic prefix so tests never share topics."""
-    return Settings(kafka_bootstrap_servers=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}-",
-                    run_dir=tmp_path / "run", _env_file=None)
+    return Settings(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:8]}-",
+        run_dir=tmp_path / "run",
+        _env_file=None,
+    )
 
 
 @pytest.fixture
@@ -109,7 +113,12 @@ def redis_url(tmp_path_factory) -> str:
 @pytest.fixture
 def feature_settings(settings, redis_url, tmp_path) -> Settings:
     """Settings for the feature pipeline: test broker, test Redis, own group, prefix and run dir."""
-    return settings.model_copy(update={
-        "redis_url": redis_url, "worker_group": f"{settings.topic_prefix}features",
-        "worker_metrics_port": 0, "archive_dir": tmp_path / "archive", "worker_batch_size": 500,
-    })
+    return settings.model_copy(
+        update={
+            "redis_url": redis_url,
+            "worker_group": f"{settings.topic_prefix}features",
+            "worker_metrics_port": 0,
+            "archive_dir": tmp_path / "archive",
+            "worker_batch_size": 500,
+        }
+    )

@@ -29,8 +29,12 @@ def test_monitoring_scrapes_every_component_and_the_dashboard_shows_every_metric
     scrape = yaml.safe_load((monitoring / "prometheus.yml").read_text())["scrape_configs"]
     targets = {c["job_name"]: c["static_configs"][0]["targets"][0] for c in scrape}
     s = Settings(_env_file=None)
-    assert targets == {"api": "api:8000", "worker": f"worker:{s.worker_metrics_port}",
-                       "learner": f"learner:{s.learner_metrics_port}", "trainer": f"trainer:{s.trainer_metrics_port}"}
+    assert targets == {
+        "api": "api:8000",
+        "worker": f"worker:{s.worker_metrics_port}",
+        "learner": f"learner:{s.learner_metrics_port}",
+        "trainer": f"trainer:{s.trainer_metrics_port}",
+    }
     for job in targets:
         assert job in compose["services"], job
     assert compose["services"]["api"]["environment"]["STREAMREC_METRICS_HOST"] == "0.0.0.0"

@@ -11,13 +11,13 @@ OURS = ("streams", "models", "serving", "bench", "feature_repo")
 
 # Lowest first. Packages of one layer do not import each other.
 LAYERS: list[list[str]] = [
-    ["streams.core"],                                                # settings, errors, contracts, event types, topics
-    ["models"],                                                      # pure ML
-    ["streams.kafka", "streams.stores", "streams.infra"],            # plumbing: Kafka edge, stores, local services
-    ["streams.sources", "streams.features", "feature_repo"],         # event sources; feature state; Feast definitions
+    ["streams.core"],  # settings, errors, contracts, event types, topics
+    ["models"],  # pure ML
+    ["streams.kafka", "streams.stores", "streams.infra"],  # plumbing: Kafka edge, stores, local services
+    ["streams.sources", "streams.features", "feature_repo"],  # event sources; feature state; Feast definitions
     ["streams.worker", "streams.learner", "streams.trainer", "serving", "streams.demo"],  # services
-    ["bench"],                                                       # benchmarks drive services
-    ["streams.cli"],                                                 # the command line, on top
+    ["bench"],  # benchmarks drive services
+    ["streams.cli"],  # the command line, on top
 ]
 LAYER_OF = {package: depth for depth, packages in enumerate(LAYERS) for package in packages}
 ALIASES = {"streams": "streams.core"}  # the namespace's __init__ (a docstring) sits with the core
@@ -52,7 +52,9 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             if node.level:
                 base = ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
             found.append((node.lineno, base))
-            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names if f"{base}.{alias.name}" in LAYER_OF]
+            found += [
+                (node.lineno, f"{base}.{alias.name}") for alias in node.names if f"{base}.{alias.name}" in LAYER_OF
+            ]
     return [(line, name) for line, name in found if name.split(".")[0] in OURS]
 
 
@@ -70,8 +72,10 @@ def violations(files: list[Path]) -> list[str]:
             if theirs is None or theirs == mine:
                 continue
             if LAYER_OF[theirs] >= LAYER_OF[mine]:
-                found.append(f"{path.relative_to(ROOT)}:{line}: {mine} (layer {LAYER_OF[mine]}) imports "
-                             f"{target} ({theirs}, layer {LAYER_OF[theirs]})")
+                found.append(
+                    f"{path.relative_to(ROOT)}:{line}: {mine} (layer {LAYER_OF[mine]}) imports "
+                    f"{target} ({theirs}, layer {LAYER_OF[theirs]})"
+                )
     return found
 
 
@@ -89,7 +93,7 @@ def package_cycles(files: list[Path]) -> list[list[str]]:
         state[node] = "open"
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                cycles.append(trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = "done"

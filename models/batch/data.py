@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from streams.core import events
 
 COLUMNS = ["user_id", "item_id", "event_type", "value", "timestamp"]
@@ -102,8 +103,13 @@ def targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, di
 
 def frame_from_events(events) -> pd.DataFrame:
     """An interaction frame from :class:`~streams.core.contracts.Interaction` records."""
-    return pd.DataFrame({
-        "user_id": [e.user_id for e in events], "item_id": [e.item_id for e in events],
-        "event_type": [e.event_type.value for e in events], "value": [e.value for e in events],
-        "timestamp": pd.to_datetime([e.timestamp for e in events], utc=True),
-    }, columns=COLUMNS)
+    return pd.DataFrame(
+        {
+            "user_id": [e.user_id for e in events],
+            "item_id": [e.item_id for e in events],
+            "event_type": [e.event_type.value for e in events],
+            "value": [e.value for e in events],
+            "timestamp": pd.to_datetime([e.timestamp for e in events], utc=True),
+        },
+        columns=COLUMNS,
+    )

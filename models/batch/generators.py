@@ -129,7 +129,7 @@ class ItemKNN:
         return self
 
     def score(self, history: Sequence[str]) -> np.ndarray:
-        recent = [i for i in history[-self.max_history:] if i in self.vocab.index]
+        recent = [i for i in history[-self.max_history :] if i in self.vocab.index]
         if not recent:
             return np.zeros(len(self.vocab), dtype=np.float32)
         weights = self.recency ** np.arange(len(recent))[::-1]
@@ -155,7 +155,9 @@ class EASE:
 
     def fit(self, df: pd.DataFrame, vocab: Vocabulary) -> EASE:
         self.vocab = vocab
-        self.sub = Vocabulary(vocab.items[: self.max_items], {i: n for n, i in enumerate(vocab.items[: self.max_items])})
+        self.sub = Vocabulary(
+            vocab.items[: self.max_items], {i: n for n, i in enumerate(vocab.items[: self.max_items])}
+        )
         m, _ = user_item_matrix(df, self.sub)
         gram = (m.T @ m).toarray().astype(np.float64)
         gram[np.diag_indices_from(gram)] += self.l2

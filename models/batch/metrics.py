@@ -31,8 +31,14 @@ def average_precision_at_k(ranked: Sequence[str], relevant: set[str], k: int) ->
     return total / min(k, len(relevant)) if relevant else 0.0
 
 
-def evaluate(ranked: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], k: int, n_catalog: int,
-             popularity: Mapping[str, int], similarity=None) -> dict[str, float]:
+def evaluate(
+    ranked: Mapping[str, Sequence[str]],
+    relevant: Mapping[str, set[str]],
+    k: int,
+    n_catalog: int,
+    popularity: Mapping[str, int],
+    similarity=None,
+) -> dict[str, float]:
     """Mean NDCG, Recall, MAP and HitRate at k over the users of ``relevant``; catalogue coverage
     (share of the catalogue recommended to anyone); novelty (mean -log2 of an item's share of
     training interactions); diversity (1 - mean pairwise similarity in a list, when a
@@ -53,11 +59,17 @@ def evaluate(ranked: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str
         if top:
             novelty.append(np.mean([-math.log2(max(popularity.get(i, 0), 1) / total) for i in top]))
         if similarity is not None and len(top) > 1:
-            pairs = [similarity(a, b) for n, a in enumerate(top) for b in top[n + 1:]]
+            pairs = [similarity(a, b) for n, a in enumerate(top) for b in top[n + 1 :]]
             diversity.append(1.0 - float(np.mean(pairs)))
-    out = {f"ndcg@{k}": _mean(ndcg), f"recall@{k}": _mean(recall), f"map@{k}": _mean(ap),
-           f"hit_rate@{k}": _mean(hit), f"coverage@{k}": len(shown) / max(n_catalog, 1),
-           "novelty": _mean(novelty), "users": float(len(users))}
+    out = {
+        f"ndcg@{k}": _mean(ndcg),
+        f"recall@{k}": _mean(recall),
+        f"map@{k}": _mean(ap),
+        f"hit_rate@{k}": _mean(hit),
+        f"coverage@{k}": len(shown) / max(n_catalog, 1),
+        "novelty": _mean(novelty),
+        "users": float(len(users)),
+    }
     if similarity is not None:
         out["diversity"] = _mean(diversity)
     return out

@@ -61,14 +61,19 @@ class TrainResult:
 
 
 def make_generators(config: TrainConfig) -> dict:
-    gens = {"popularity": Popularity(half_life_days=None), "item_knn": ItemKNN(neighbours=config.knn_neighbours),
-            "ease": EASE(l2=config.ease_l2, max_items=config.ease_max_items)}
+    gens = {
+        "popularity": Popularity(half_life_days=None),
+        "item_knn": ItemKNN(neighbours=config.knn_neighbours),
+        "ease": EASE(l2=config.ease_l2, max_items=config.ease_max_items),
+    }
     if config.use_sasrec:
         gens["sasrec"] = SASRec(epochs=config.sasrec_epochs)
     return gens
 
 
-def fit_two_stage(df: pd.DataFrame, config: TrainConfig, timings: dict, progress: Callable[[str], None]) -> TwoStageModel:
+def fit_two_stage(
+    df: pd.DataFrame, config: TrainConfig, timings: dict, progress: Callable[[str], None]
+) -> TwoStageModel:
     vocab = Vocabulary.from_frame(df)
     generators = make_generators(config)
     for name, g in generators.items():
@@ -79,17 +84,22 @@ def fit_two_stage(df: pd.DataFrame, config: TrainConfig, timings: dict, progress
     return TwoStageModel(vocab, generators, *item_statistics(df, vocab), config.ranker)
 
 
-def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,
-                       progress: Callable[[str], None] = lambda _: None) -> TrainResult:
+def train_and_evaluate(
+    df: pd.DataFrame, config: TrainConfig | None = None, progress: Callable[[str], None] = lambda _: None
+) -> TrainResult:
     config = config or TrainConfig()
     began = time.perf_counter()
     timings: dict[str, float] = {}
     if len(df) < config.min_events:
         raise ValueError(f"not enough data to train: {len(df)} events (need {config.min_events})")
-    split = (per_user_split if config.split == "per_user" else temporal_split)(df, config.valid_share, config.test_share)
+    split = (per_user_split if config.split == "per_user" else temporal_split)(
+        df, config.valid_share, config.test_share
+    )
     if split.train.empty or split.valid.empty or split.test.empty:
-        raise ValueError(f"not enough data to split: {len(df)} events "
-                         f"(train {len(split.train)}, valid {len(split.valid)}, test {len(split.test)})")
+        raise ValueError(
+            f"not enough data to split: {len(df)} events "
+            f"(train {len(split.train)}, valid {len(split.valid)}, test {len(split.test)})"
+        )
     # stage A: the ranker learns from the validation window
     stage_a = fit_two_stage(split.train, config, timings, progress)
     history_a = histories(split.train)
@@ -113,14 +123,25 @@ def train_and_evaluate(df: pd.DataFrame, config: TrainConfig | None = None,
     table = evaluate_models(model, history_b, test_targets, seen, config.k)
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - began
-    stats = {"events": float(len(df)), "train_events": float(len(split.train)), "valid_events": float(len(split.valid)),
-             "test_events": float(len(split.test)), "test_users": float(len(test_targets)),
-             "items": float(len(model.vocab))} | fit_stats
+    stats = {
+        "events": float(len(df)),
+        "train_events": float(len(split.train)),
+        "valid_events": float(len(split.valid)),
+        "test_events": float(len(split.test)),
+        "test_users": float(len(test_targets)),
+        "items": float(len(model.vocab)),
+    } | fit_stats
     return TrainResult(model, table, stats, timings, split, history_b, test_targets)
 
 
-def evaluate_models(model: TwoStageModel, history: dict[str, list[str]], test_targets: dict[str, dict[str, int]],
-                    seen: pd.DataFrame, k: int, others: dict | None = None) -> dict[str, dict[str, float]]:
+def evaluate_models(
+    model: TwoStageModel,
+    history: dict[str, list[str]],
+    test_targets: dict[str, dict[str, int]],
+    seen: pd.DataFrame,
+    k: int,
+    others: dict | None = None,
+) -> dict[str, dict[str, float]]:
     """Our model and each of its generators alone (the baselines), on the same users and targets."""
     relevant = {u: set(t) for u, t in test_targets.items()}
     popularity = seen["item_id"].value_counts().to_dict()
@@ -129,8 +150,10 @@ def evaluate_models(model: TwoStageModel, history: dict[str, list[str]], test_ta
     n_catalog = len(model.vocab)
     table = {}
     for name, g in model.generators.items():
-        ranked = {u: [model.vocab.items[i] for i in top_k(g.score(history[u]), k, model.vocab.indices(history[u]))]
-                  for u in relevant}
+        ranked = {
+            u: [model.vocab.items[i] for i in top_k(g.score(history[u]), k, model.vocab.indices(history[u]))]
+            for u in relevant
+        }
         table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
     for name, m in {OURS: model, **(others or {})}.items():
         ranked = {u: [i for i, _ in m.recommend(history[u], k)] for u in relevant}
@@ -143,12 +166,11 @@ def format_table(table: dict[str, dict[str, float]], k: int = 10) -> str:
     lines = ["| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     best = max(v[f"ndcg@{k}"] for v in table.values())
     for name, m in sorted(table.items(), key=lambda kv: -kv[1][f"ndcg@{k}"]):
-        cells = [f"**{m[c]:.4f}**" if c == f"ndcg@{k}" and m[c] == best else f"{m.get(c, float('nan')):.4f}"
-                 for c in cols]
+        cells = [
+            f"**{m[c]:.4f}**" if c == f"ndcg@{k}" and m[c] == best else f"{m.get(c, float('nan')):.4f}" for c in cols
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
 
 
 def evaluation_chart(table: dict[str, dict[str, float]], path, k: int = 10) -> None:
@@ -158,6 +180,10 @@ def evaluation_chart(table: dict[str, dict[str, float]], path, k: int = 10) -> N
     metrics = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", f"hit_rate@{k}", f"coverage@{k}"]
     order = sorted(table, key=lambda name: -table[name][f"ndcg@{k}"])
     figure = go.Figure([go.Bar(name=name, x=metrics, y=[table[name].get(m, 0.0) for m in metrics]) for name in order])
-    figure.update_layout(barmode="group", title=f"Offline evaluation on the test window ({int(table[order[0]]['users'])} users)",
-                         yaxis_title="value", template="plotly_white")
+    figure.update_layout(
+        barmode="group",
+        title=f"Offline evaluation on the test window ({int(table[order[0]]['users'])} users)",
+        yaxis_title="value",
+        template="plotly_white",
+    )
     figure.write_html(str(path), include_plotlyjs=True)  # readable offline

@@ -46,8 +46,15 @@ class TwoStageModel:
         names = []
         for g in self.generators:
             names += [f"{g}_score", f"{g}_rank", f"{g}_score_vs_best"]
-        return names + ["item_log_count", "item_mean_grade", "item_log_recent", "history_log_length",
-                        "history_mean_log_count", "item_vs_history_popularity", "similar_to_last"]
+        return names + [
+            "item_log_count",
+            "item_mean_grade",
+            "item_log_recent",
+            "history_log_length",
+            "history_mean_log_count",
+            "item_vs_history_popularity",
+            "similar_to_last",
+        ]
 
     def candidates(self, history: Sequence[str], exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """(item indices, feature matrix) of the union of every generator's top candidates."""
@@ -65,12 +72,21 @@ class TwoStageModel:
             columns += [s[pool], rank[pool], s[pool] / best if best > 0 else np.zeros(len(pool))]
         last = history[-1] if len(history) else None
         knn = self.generators.get("item_knn")
-        similar = (np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
-                   if knn is not None and last in self.vocab.index else np.zeros(len(pool)))
+        similar = (
+            np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
+            if knn is not None and last in self.vocab.index
+            else np.zeros(len(pool))
+        )
         taste = float(self.item_log_count[known].mean()) if len(known) else 0.0
-        columns += [self.item_log_count[pool], self.item_mean_grade[pool], self.item_log_recent[pool],
-                    np.full(len(pool), np.log1p(len(history))), np.full(len(pool), taste),
-                    self.item_log_count[pool] - taste, similar]
+        columns += [
+            self.item_log_count[pool],
+            self.item_mean_grade[pool],
+            self.item_log_recent[pool],
+            np.full(len(pool), np.log1p(len(history))),
+            np.full(len(pool), taste),
+            self.item_log_count[pool] - taste,
+            similar,
+        ]
         return pool, np.column_stack(columns).astype(np.float32) if len(pool) else np.empty((0, len(columns)))
 
     def recommend(self, history: Sequence[str], k: int = 10, exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
@@ -105,8 +121,10 @@ class TwoStageModel:
         rows = [position[i] for i in items if i in position]
         values = self.booster.predict(features[rows], pred_contrib=True)
         names = self.feature_names
-        return {self.vocab.items[pool[r]]: dict(zip(names, map(float, v[:-1]), strict=True))
-                for r, v in zip(rows, values, strict=True)}
+        return {
+            self.vocab.items[pool[r]]: dict(zip(names, map(float, v[:-1]), strict=True))
+            for r, v in zip(rows, values, strict=True)
+        }
 
 
 def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,8 +134,11 @@ def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np
     counts = np.bincount(idx, minlength=len(vocab)).astype(np.float32)
     grades = np.bincount(idx, weights=graded_labels(known).to_numpy(), minlength=len(vocab))
     recent_from = known["timestamp"].quantile(0.9) if len(known) else None
-    recent = np.bincount(idx[(known["timestamp"] >= recent_from).to_numpy()], minlength=len(vocab)) if len(known) \
+    recent = (
+        np.bincount(idx[(known["timestamp"] >= recent_from).to_numpy()], minlength=len(vocab))
+        if len(known)
         else np.zeros(len(vocab))
+    )
     return np.log1p(counts), (grades / np.maximum(counts, 1)).astype(np.float32), np.log1p(recent).astype(np.float32)
 
 
@@ -138,8 +159,9 @@ def training_frame(model: TwoStageModel, history: Mapping[str, list[str]], label
     return np.vstack(xs), np.concatenate(ys), groups
 
 
-def fit_ranker(model: TwoStageModel, features: np.ndarray, labels: np.ndarray, groups: list[int],
-               holdout_share: float = 0.2) -> dict[str, float]:
+def fit_ranker(
+    model: TwoStageModel, features: np.ndarray, labels: np.ndarray, groups: list[int], holdout_share: float = 0.2
+) -> dict[str, float]:
     """LambdaMART on the candidate rows; early stopping on the last ``holdout_share`` of groups."""
     c = model.config
     if len(groups) < 5:
@@ -147,13 +169,31 @@ def fit_ranker(model: TwoStageModel, features: np.ndarray, labels: np.ndarray, g
         return {"ranker_groups": float(len(groups))}
     cut = max(1, int(len(groups) * (1 - holdout_share)))
     rows = int(np.sum(groups[:cut]))
-    ranker = lgb.LGBMRanker(objective="lambdarank", n_estimators=c.n_estimators, learning_rate=c.learning_rate,
-                            num_leaves=c.num_leaves, min_child_samples=c.min_child_samples, random_state=c.seed,
-                            verbose=-1, n_jobs=2)
-    ranker.fit(features[:rows], labels[:rows], group=groups[:cut], eval_X=(features[rows:],), eval_y=(labels[rows:],),
-               eval_group=[groups[cut:]], eval_names=["valid"], eval_at=[10],
-               callbacks=[lgb.early_stopping(c.early_stopping, verbose=False), lgb.log_evaluation(0)])
+    ranker = lgb.LGBMRanker(
+        objective="lambdarank",
+        n_estimators=c.n_estimators,
+        learning_rate=c.learning_rate,
+        num_leaves=c.num_leaves,
+        min_child_samples=c.min_child_samples,
+        random_state=c.seed,
+        verbose=-1,
+        n_jobs=2,
+    )
+    ranker.fit(
+        features[:rows],
+        labels[:rows],
+        group=groups[:cut],
+        eval_X=(features[rows:],),
+        eval_y=(labels[rows:],),
+        eval_group=[groups[cut:]],
+        eval_names=["valid"],
+        eval_at=[10],
+        callbacks=[lgb.early_stopping(c.early_stopping, verbose=False), lgb.log_evaluation(0)],
+    )
     model.booster = ranker.booster_
-    return {"ranker_groups": float(len(groups)), "ranker_rows": float(len(labels)),
-            "ranker_best_iteration": float(ranker.best_iteration_ or c.n_estimators),
-            "ranker_valid_ndcg@10": float(ranker.best_score_["valid"]["ndcg@10"])}
+    return {
+        "ranker_groups": float(len(groups)),
+        "ranker_rows": float(len(labels)),
+        "ranker_best_iteration": float(ranker.best_iteration_ or c.n_estimators),
+        "ranker_valid_ndcg@10": float(ranker.best_score_["valid"]["ndcg@10"]),
+    }

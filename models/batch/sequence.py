@@ -37,8 +37,9 @@ class _Network(nn.Module):
         nn.init.normal_(self.items.weight, std=0.02)  # rarely sampled items must not score by chance
         self.items.weight.data[0] = 0.0
         self.positions = nn.Embedding(max_len, dim)
-        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=dim * 2, dropout=dropout, batch_first=True,
-                                           norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, dim_feedforward=dim * 2, dropout=dropout, batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
@@ -60,10 +61,31 @@ class _Network(nn.Module):
 class SASRec:
     name = "sasrec"
 
-    def __init__(self, dim: int = 64, max_len: int = 50, layers: int = 2, heads: int = 2, dropout: float = 0.2,
-                 epochs: int = 10, batch_size: int = 128, lr: float = 3e-3, negatives: int = 256, seed: int = 0):
-        self.params = dict(dim=dim, max_len=max_len, layers=layers, heads=heads, dropout=dropout, epochs=epochs,
-                           batch_size=batch_size, lr=lr, negatives=negatives, seed=seed)
+    def __init__(
+        self,
+        dim: int = 64,
+        max_len: int = 50,
+        layers: int = 2,
+        heads: int = 2,
+        dropout: float = 0.2,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 3e-3,
+        negatives: int = 256,
+        seed: int = 0,
+    ):
+        self.params = dict(
+            dim=dim,
+            max_len=max_len,
+            layers=layers,
+            heads=heads,
+            dropout=dropout,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            negatives=negatives,
+            seed=seed,
+        )
 
     def fit(self, df: pd.DataFrame, vocab: Vocabulary, progress=None) -> SASRec:
         p = self.params
@@ -84,7 +106,7 @@ class SASRec:
             order = torch.randperm(len(windows), generator=generator)
             total = 0.0
             for start in range(0, len(windows), p["batch_size"]):
-                batch = windows[order[start:start + p["batch_size"]]]
+                batch = windows[order[start : start + p["batch_size"]]]
                 loss = self._sampled_loss(batch, sampling, generator)
                 optimiser.zero_grad()
                 loss.backward()
@@ -115,7 +137,7 @@ class SASRec:
         for items in known.groupby("user_id", sort=False)["item_id"]:
             ids = [self.vocab.index[i] + 1 for i in items[1]]
             for end in range(len(ids), 1, -(length - 1)):
-                window = ids[max(0, end - length):end]
+                window = ids[max(0, end - length) : end]
                 rows.append([0] * (length - len(window)) + window)
         return torch.tensor(rows, dtype=torch.long) if rows else torch.empty((0, length), dtype=torch.long)
 
@@ -123,7 +145,7 @@ class SASRec:
     def score(self, history: Sequence[str]) -> np.ndarray:
         if not hasattr(self, "network"):
             return np.zeros(len(self.vocab), dtype=np.float32)
-        ids = [self.vocab.index[i] + 1 for i in history if i in self.vocab.index][-self.params["max_len"]:]
+        ids = [self.vocab.index[i] + 1 for i in history if i in self.vocab.index][-self.params["max_len"] :]
         if not ids:
             return np.zeros(len(self.vocab), dtype=np.float32)
         padded = [0] * (self.params["max_len"] - len(ids)) + ids  # positions as in training (left-padded)

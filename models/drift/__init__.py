@@ -8,6 +8,7 @@
   with the reference frozen on demand (at each retrain);
 - :class:`~models.drift.concept.ErrorMonitor`: ADWIN and Page-Hinkley on the prequential error.
 """
+
 from models.drift.concept import ErrorMonitor
 from models.drift.data import DataDriftWatch, KSMonitor, PSIMonitor, psi
 from models.drift.detection import Detection

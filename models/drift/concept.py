@@ -18,14 +18,22 @@ class ErrorMonitor:
 
     name = "concept"
 
-    def __init__(self, subject: str = "prequential_error", adwin_delta: float = 0.002,
-                 ph_threshold: float = 50.0, ph_delta: float = 0.005, ph_min_instances: int = 100):
+    def __init__(
+        self,
+        subject: str = "prequential_error",
+        adwin_delta: float = 0.002,
+        ph_threshold: float = 50.0,
+        ph_delta: float = 0.005,
+        ph_min_instances: int = 100,
+    ):
         self.subject = subject
-        self.params = dict(adwin_delta=adwin_delta, ph_threshold=ph_threshold, ph_delta=ph_delta,
-                           ph_min_instances=ph_min_instances)
+        self.params = dict(
+            adwin_delta=adwin_delta, ph_threshold=ph_threshold, ph_delta=ph_delta, ph_min_instances=ph_min_instances
+        )
         self.adwin = drift.ADWIN(delta=adwin_delta)
-        self.page_hinkley = drift.PageHinkley(min_instances=ph_min_instances, delta=ph_delta,
-                                              threshold=ph_threshold, mode="up")
+        self.page_hinkley = drift.PageHinkley(
+            min_instances=ph_min_instances, delta=ph_delta, threshold=ph_threshold, mode="up"
+        )
         self.seen = 0
         self._since_ph_reset = 0  # values Page-Hinkley has seen since it last fired
 
@@ -37,12 +45,32 @@ class ErrorMonitor:
         before = self.adwin.estimation
         self.adwin.update(error)
         if self.adwin.drift_detected and self.adwin.estimation > before:
-            found.append(Detection("adwin", "concept", self.subject, float(self.adwin.estimation),
-                                   self.params["adwin_delta"], None, self.seen, int(self.adwin.width)))
+            found.append(
+                Detection(
+                    "adwin",
+                    "concept",
+                    self.subject,
+                    float(self.adwin.estimation),
+                    self.params["adwin_delta"],
+                    None,
+                    self.seen,
+                    int(self.adwin.width),
+                )
+            )
         self.page_hinkley.update(error)
         self._since_ph_reset += 1
         if self.page_hinkley.drift_detected:
-            found.append(Detection("page_hinkley", "concept", self.subject, float(error),
-                                   self.params["ph_threshold"], None, self.seen, self._since_ph_reset))
+            found.append(
+                Detection(
+                    "page_hinkley",
+                    "concept",
+                    self.subject,
+                    float(error),
+                    self.params["ph_threshold"],
+                    None,
+                    self.seen,
+                    self._since_ph_reset,
+                )
+            )
             self._since_ph_reset = 0
         return found

@@ -31,8 +31,14 @@ class KSMonitor:
     correlated, which makes KS p-values overconfident on event streams.
     """
 
-    def __init__(self, reference: Mapping[str, Iterable[float]], window: int = 500, every: int = 100,
-                 alpha: float = 0.01, min_statistic: float = 0.0):
+    def __init__(
+        self,
+        reference: Mapping[str, Iterable[float]],
+        window: int = 500,
+        every: int = 100,
+        alpha: float = 0.01,
+        min_statistic: float = 0.0,
+    ):
         self.reference = {k: np.asarray(list(v), dtype=float) for k, v in reference.items()}
         self.window, self.every = window, every
         self.level = alpha / max(1, len(self.reference))
@@ -54,8 +60,18 @@ class KSMonitor:
             if len(window) == self.window and self.seen[name] % self.every == 0:
                 result = ks_2samp(self.reference[name], np.fromiter(window, float), method="asymp")
                 if result.pvalue < self.level and result.statistic >= self.min_statistic:
-                    found.append(Detection("ks", "data", name, float(result.statistic), self.level,
-                                           float(result.pvalue), self.seen[name], len(window)))
+                    found.append(
+                        Detection(
+                            "ks",
+                            "data",
+                            name,
+                            float(result.statistic),
+                            self.level,
+                            float(result.pvalue),
+                            self.seen[name],
+                            len(window),
+                        )
+                    )
                     window.clear()
         return found
 
@@ -88,8 +104,9 @@ class PSIMonitor:
     ['psi']
     """
 
-    def __init__(self, reference: Mapping[str, Iterable[str]], window: int = 2000, every: int = 500,
-                 threshold: float = 0.2):
+    def __init__(
+        self, reference: Mapping[str, Iterable[str]], window: int = 2000, every: int = 500, threshold: float = 0.2
+    ):
         self.reference = {k: list(v) for k, v in reference.items()}
         self.window, self.every, self.threshold = window, every, threshold
         self.current = {k: deque(maxlen=window) for k in self.reference}
@@ -109,8 +126,9 @@ class PSIMonitor:
             if len(window) == self.window and self.seen[name] % self.every == 0:
                 index = psi(self.reference[name], window)
                 if index > self.threshold:
-                    found.append(Detection("psi", "data", name, index, self.threshold, None, self.seen[name],
-                                           len(window)))
+                    found.append(
+                        Detection("psi", "data", name, index, self.threshold, None, self.seen[name], len(window))
+                    )
                     window.clear()
         return found
 
@@ -139,13 +157,23 @@ class DataDriftWatch:
     ['ks', 'psi']
     """
 
-    def __init__(self, numeric: Iterable[str], categorical: Iterable[str], reference_size: int = 3000,
-                 ks_window: int = 1000, psi_window: int = 2000, every: int = 250, alpha: float = 0.001,
-                 ks_min_statistic: float = 0.25, psi_threshold: float = 0.2):
+    def __init__(
+        self,
+        numeric: Iterable[str],
+        categorical: Iterable[str],
+        reference_size: int = 3000,
+        ks_window: int = 1000,
+        psi_window: int = 2000,
+        every: int = 250,
+        alpha: float = 0.001,
+        ks_min_statistic: float = 0.25,
+        psi_threshold: float = 0.2,
+    ):
         self.numeric, self.categorical = tuple(numeric), tuple(categorical)
         self.reference_size = reference_size
-        self.ks_params = dict(window=ks_window, every=every, alpha=alpha / max(1, len(self.numeric)),
-                              min_statistic=ks_min_statistic)
+        self.ks_params = dict(
+            window=ks_window, every=every, alpha=alpha / max(1, len(self.numeric)), min_statistic=ks_min_statistic
+        )
         self.psi_params = dict(window=psi_window, every=every, threshold=psi_threshold)
         self.restart()
 
@@ -169,6 +197,9 @@ class DataDriftWatch:
                 reference.append(value)
                 if len(reference) >= self.reference_size:
                     del self.collecting[name]
-                    self.monitors[name] = (KSMonitor({name: reference}, **self.ks_params) if name in self.numeric
-                                           else PSIMonitor({name: reference}, **self.psi_params))
+                    self.monitors[name] = (
+                        KSMonitor({name: reference}, **self.ks_params)
+                        if name in self.numeric
+                        else PSIMonitor({name: reference}, **self.psi_params)
+                    )
         return found

@@ -31,8 +31,16 @@ class PrequentialStep:
 
 
 class Prequential:
-    def __init__(self, learner: Learner, *, k: int = 10, candidates: int = 100, rank_every: int = 10,
-                 window: int = 1000, seed: int = 0):
+    def __init__(
+        self,
+        learner: Learner,
+        *,
+        k: int = 10,
+        candidates: int = 100,
+        rank_every: int = 10,
+        window: int = 1000,
+        seed: int = 0,
+    ):
         """``shadow`` (set later) is a second learner that is ranked on the same candidates but
         never trained here -- e.g. a reference frozen at the last retrain, to see the world move."""
         self.learner, self.k, self.candidates, self.rank_every = learner, k, candidates, rank_every
@@ -47,7 +55,9 @@ class Prequential:
         self._known: set[str] = set()
         self._rng = random.Random(seed)
 
-    def update(self, user: str, item: str, y: float, x: Features | None = None, positive: bool = True) -> PrequentialStep:
+    def update(
+        self, user: str, item: str, y: float, x: Features | None = None, positive: bool = True
+    ) -> PrequentialStep:
         prediction = self.learner.predict_one(user, item, x)
         error = abs(y - prediction)
         self.mae.update(y, prediction)

@@ -6,6 +6,7 @@
 >>> isinstance(mf.predict_one("u1", "i1"), float), mf.rank("u1", {"i1", "i2"})[0] in {"i1", "i2"}
 (True, True)
 """
+
 from models.learners.base import Learner
 from models.learners.contextual import ContextualLogistic
 from models.learners.matrix_factorization import MatrixFactorization
@@ -14,5 +15,12 @@ from models.learners.targets import implicit_target, is_positive
 LEARNERS: tuple[type[Learner], ...] = (MatrixFactorization, ContextualLogistic)
 IMPLICIT_RANKER = dict(n_factors=20, negatives=4)  # MatrixFactorization settings for event streams
 
-__all__ = ["IMPLICIT_RANKER", "LEARNERS", "ContextualLogistic", "Learner", "MatrixFactorization",
-           "implicit_target", "is_positive"]
+__all__ = [
+    "IMPLICIT_RANKER",
+    "LEARNERS",
+    "ContextualLogistic",
+    "Learner",
+    "MatrixFactorization",
+    "implicit_target",
+    "is_positive",
+]

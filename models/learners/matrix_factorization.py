@@ -19,10 +19,27 @@ class MatrixFactorization(Learner):
     """Regresses preference strength (explicit ratings, or implicit event weights) on
     user and item biases plus latent factors. River's MovieLens settings by default."""
 
-    def __init__(self, n_factors: int = 10, bias_lr: float = 0.025, latent_lr: float = 0.05,
-                 l2: float = 0.0, y_min: float = 0.0, y_max: float = 5.0, negatives: int = 0, seed: int = 73):
-        self.params = dict(n_factors=n_factors, bias_lr=bias_lr, latent_lr=latent_lr, l2=l2,
-                           y_min=y_min, y_max=y_max, negatives=negatives, seed=seed)
+    def __init__(
+        self,
+        n_factors: int = 10,
+        bias_lr: float = 0.025,
+        latent_lr: float = 0.05,
+        l2: float = 0.0,
+        y_min: float = 0.0,
+        y_max: float = 5.0,
+        negatives: int = 0,
+        seed: int = 73,
+    ):
+        self.params = dict(
+            n_factors=n_factors,
+            bias_lr=bias_lr,
+            latent_lr=latent_lr,
+            l2=l2,
+            y_min=y_min,
+            y_max=y_max,
+            negatives=negatives,
+            seed=seed,
+        )
         self.y_min, self.y_max, self.negatives = y_min, y_max, negatives
         self._items: list[str] = []
         self._known: set[str] = set()
@@ -33,7 +50,8 @@ class MatrixFactorization(Learner):
             latent_optimizer=optim.SGD(latent_lr),
             weight_initializer=optim.initializers.Zeros(),
             latent_initializer=optim.initializers.Normal(mu=0.0, sigma=0.1, seed=seed),
-            l2_bias=l2, l2_latent=l2,
+            l2_bias=l2,
+            l2_latent=l2,
         )
 
     def learn_one(self, user: str, item: str, y: float, x: Features | None = None) -> None:

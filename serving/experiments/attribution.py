@@ -50,16 +50,26 @@ def attributed(values: list[bytes]) -> list[Interaction]:
 def experiment_rewards(events: list[Interaction], reward_events: dict[str, set[str]]) -> list[tuple[str, set[str]]]:
     """(recommendation id, experiments the event is a reward for); ``reward_events``: event type ->
     experiment ids that reward it."""
-    return [(e.recommendation_id, reward_events[e.event_type.value]) for e in events
-            if reward_events.get(e.event_type.value)]
+    return [
+        (e.recommendation_id, reward_events[e.event_type.value])
+        for e in events
+        if reward_events.get(e.event_type.value)
+    ]
 
 
-def attribute_rewards(settings: Settings, store: ExperimentStore, stop: threading.Event,
-                      idle_exit_s: float | None = None, refresh_s: float = 5.0, explorer=None) -> dict[str, int]:
+def attribute_rewards(
+    settings: Settings,
+    store: ExperimentStore,
+    stop: threading.Event,
+    idle_exit_s: float | None = None,
+    refresh_s: float = 5.0,
+    explorer=None,
+) -> dict[str, int]:
     """``explorer``: the cold-start bandit (:mod:`serving.exploration`), credited per list and item."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
-    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-attribution",
-                           topics=[catalog.name("interactions")])  # values decoded below: most are skipped unread
+    runner = ConsumeRunner(
+        settings, group=f"{settings.worker_group}-attribution", topics=[catalog.name("interactions")]
+    )  # values decoded below: most are skipped unread
     counts = {"events": 0, "rewards": 0, "conversions": 0, "explore_rewards": 0}
     reward_events: dict[str, set[str]] = {}
     refreshed = -1e18
@@ -79,7 +89,8 @@ def attribute_rewards(settings: Settings, store: ExperimentStore, stop: threadin
                 counts["conversions"] += store.attribute(rewards)
                 if explorer is not None:
                     counts["explore_rewards"] += explorer.attribute(
-                        [(e.recommendation_id, e.item_id) for e in events if e.event_type.value in REWARDS])
+                        [(e.recommendation_id, e.item_id) for e in events if e.event_type.value in REWARDS]
+                    )
                 counts["events"] += len(batch)
                 counts["rewards"] += len(rewards)
                 return False

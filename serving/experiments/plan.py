@@ -46,13 +46,17 @@ class Variant(BaseModel):
 
 class Guardrails(BaseModel):
     model_config = {"extra": "forbid"}
-    max_latency_ratio: float = Field(1.5, gt=1.0, description="a variant's mean latency may be at most this x control's (+1 ms)")
-    max_fallback_rate_increase: float = Field(0.01, ge=0.0, le=1.0,
-                                              description="a variant's fallback rate may exceed control's by this much")
+    max_latency_ratio: float = Field(
+        1.5, gt=1.0, description="a variant's mean latency may be at most this x control's (+1 ms)"
+    )
+    max_fallback_rate_increase: float = Field(
+        0.01, ge=0.0, le=1.0, description="a variant's fallback rate may exceed control's by this much"
+    )
 
 
 class ExperimentSpec(BaseModel):
     """What a caller posts to ``POST /experiments``. The first variant is the control."""
+
     model_config = {"extra": "forbid"}
     name: str = Field(min_length=1, max_length=128)
     model_name: str = Field("ranker", min_length=1, max_length=128)
@@ -61,7 +65,9 @@ class ExperimentSpec(BaseModel):
     weights: list[float] | None = Field(None, description="fixed split only: one weight per variant")
     epsilon: float = Field(0.1, ge=0.0, le=1.0)
     canary_stages: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0], min_length=1)
-    reward_events: list[EventType] = Field(default_factory=lambda: sorted(EventType(e) for e in events.positive_names()))
+    reward_events: list[EventType] = Field(
+        default_factory=lambda: sorted(EventType(e) for e in events.positive_names())
+    )
     min_impressions: int = Field(200, ge=1, description="per variant (per canary stage) before any decision")
     confidence: float = Field(0.95, gt=0.5, lt=1.0)
     auto_promote: bool = False
@@ -72,8 +78,9 @@ class ExperimentSpec(BaseModel):
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError("variant names must be unique")
-        if self.weights is not None and (len(self.weights) != len(self.variants) or min(self.weights) < 0
-                                         or sum(self.weights) <= 0):
+        if self.weights is not None and (
+            len(self.weights) != len(self.variants) or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
             raise ValueError("weights: one non-negative weight per variant, not all zero")
         if self.policy == "canary":
             if len(self.variants) != 2:
@@ -96,8 +103,9 @@ class Experiment(ExperimentSpec):
 
     @classmethod
     def from_spec(cls, spec: ExperimentSpec, experiment_id: str | None = None) -> Experiment:
-        return cls(**spec.model_dump(), experiment_id=experiment_id or uuid.uuid4().hex[:12],
-                   created_at=datetime.now(UTC))
+        return cls(
+            **spec.model_dump(), experiment_id=experiment_id or uuid.uuid4().hex[:12], created_at=datetime.now(UTC)
+        )
 
     @property
     def control(self) -> str:
@@ -155,11 +163,15 @@ def guardrail_breach(experiment: Experiment, stats: Mapping[str, VariantStats], 
         return None
     g = experiment.guardrails
     if mine.mean_latency_ms > g.max_latency_ratio * control.mean_latency_ms + 1.0:
-        return (f"guardrail: {variant} mean latency {mine.mean_latency_ms:.1f} ms > {g.max_latency_ratio:g} x "
-                f"control {control.mean_latency_ms:.1f} ms + 1 ms")
+        return (
+            f"guardrail: {variant} mean latency {mine.mean_latency_ms:.1f} ms > {g.max_latency_ratio:g} x "
+            f"control {control.mean_latency_ms:.1f} ms + 1 ms"
+        )
     if mine.fallback_rate > control.fallback_rate + g.max_fallback_rate_increase:
-        return (f"guardrail: {variant} fallback rate {mine.fallback_rate:.3f} > control "
-                f"{control.fallback_rate:.3f} + {g.max_fallback_rate_increase:g}")
+        return (
+            f"guardrail: {variant} fallback rate {mine.fallback_rate:.3f} > control "
+            f"{control.fallback_rate:.3f} + {g.max_fallback_rate_increase:g}"
+        )
     return None
 
 
@@ -176,16 +188,23 @@ def decide(experiment: Experiment, stats: Mapping[str, VariantStats]) -> Decisio
             return Decision("rollback", breach)
         in_stage = arms[challenger].impressions - experiment.stage_start.get(challenger, 0)
         if in_stage < experiment.min_impressions:
-            return Decision("none", f"stage {experiment.stage + 1}: {in_stage}/{experiment.min_impressions} impressions")
+            return Decision(
+                "none", f"stage {experiment.stage + 1}: {in_stage}/{experiment.min_impressions} impressions"
+            )
         # tested once per stage, so the error budget is split across the stages (Bonferroni)
         floor = (1 - experiment.confidence) / len(experiment.canary_stages)
         if p_best[challenger] <= floor:
-            return Decision("rollback", f"{challenger} converts worse than control "
-                                        f"(P(best) {p_best[challenger]:.4f} <= {floor:.4f})")
+            return Decision(
+                "rollback",
+                f"{challenger} converts worse than control (P(best) {p_best[challenger]:.4f} <= {floor:.4f})",
+            )
         if experiment.stage + 1 < len(experiment.canary_stages):
-            return Decision("advance", f"stage {experiment.stage + 1} held up "
-                                       f"({experiment.canary_stages[experiment.stage]:g}% -> "
-                                       f"{experiment.canary_stages[experiment.stage + 1]:g}%)")
+            return Decision(
+                "advance",
+                f"stage {experiment.stage + 1} held up "
+                f"({experiment.canary_stages[experiment.stage]:g}% -> "
+                f"{experiment.canary_stages[experiment.stage + 1]:g}%)",
+            )
         if experiment.auto_promote:
             return Decision("promote", "canary reached 100% with guardrails holding", challenger)
         return Decision("complete", "canary reached 100% with guardrails holding; promote by hand", challenger)
@@ -197,8 +216,11 @@ def decide(experiment: Experiment, stats: Mapping[str, VariantStats]) -> Decisio
     if breach := guardrail_breach(experiment, stats, best):
         return Decision("none", f"{best} leads but fails a {breach}")
     if experiment.auto_promote:
-        return Decision("promote", f"{best} wins at P(best) {p_best[best]:.3f} >= {experiment.confidence:g} "
-                                   "with guardrails holding", best)
+        return Decision(
+            "promote",
+            f"{best} wins at P(best) {p_best[best]:.3f} >= {experiment.confidence:g} with guardrails holding",
+            best,
+        )
     return Decision("none", f"{best} wins at P(best) {p_best[best]:.3f}; promote by hand or set auto_promote", best)
 
 
@@ -211,12 +233,23 @@ def results(experiment: Experiment, stats: Mapping[str, VariantStats]) -> dict:
     rows = []
     for variant in experiment.variants:
         s = stats.get(variant.name, VariantStats())
-        rows.append({"variant": variant.name, "model": variant.model, "impressions": s.impressions,
-                     "conversions": s.conversions, "conversion_rate": round(arms[variant.name].rate, 5),
-                     "lift_vs_control": round(arms[variant.name].rate / base - 1, 4) if base else None,
-                     "probability_to_be_best": round(p_best[variant.name], 4),
-                     "mean_latency_ms": round(s.mean_latency_ms, 3), "fallback_rate": round(s.fallback_rate, 5),
-                     "guardrail": guardrail_breach(experiment, stats, variant.name)})
+        rows.append(
+            {
+                "variant": variant.name,
+                "model": variant.model,
+                "impressions": s.impressions,
+                "conversions": s.conversions,
+                "conversion_rate": round(arms[variant.name].rate, 5),
+                "lift_vs_control": round(arms[variant.name].rate / base - 1, 4) if base else None,
+                "probability_to_be_best": round(p_best[variant.name], 4),
+                "mean_latency_ms": round(s.mean_latency_ms, 3),
+                "fallback_rate": round(s.fallback_rate, 5),
+                "guardrail": guardrail_breach(experiment, stats, variant.name),
+            }
+        )
     decision = decide(experiment, stats)
-    return {"experiment": experiment.model_dump(mode="json"), "variants": rows,
-            "decision": {"action": decision.action, "reason": decision.reason, "winner": decision.winner}}
+    return {
+        "experiment": experiment.model_dump(mode="json"),
+        "variants": rows,
+        "decision": {"action": decision.action, "reason": decision.reason, "winner": decision.winner},
+    }

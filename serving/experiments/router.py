@@ -22,6 +22,7 @@ from serving.experiments.plan import (
 )
 from serving.experiments.store import ExperimentStore
 from serving.state import ModelState, Served, popular_items
+from streams.stores.redis_client import RedisUnavailable
 
 log = logging.getLogger("streamrec.experiments")
 
@@ -37,9 +38,16 @@ class ExperimentRouter:
     """``load_model(version)`` -> model; ``resolve(alias_or_version)`` -> version or None;
     ``promote(model_name, version, reason)`` makes a version the champion (and announces it)."""
 
-    def __init__(self, store: ExperimentStore, state: ModelState, load_model: Callable[[str], object],
-                 resolve: Callable[[str], str | None], promote: Callable[[str, str, str], object] | None = None,
-                 refresh_s: float = 1.0, seed: int | None = None):
+    def __init__(
+        self,
+        store: ExperimentStore,
+        state: ModelState,
+        load_model: Callable[[str], object],
+        resolve: Callable[[str], str | None],
+        promote: Callable[[str, str, str], object] | None = None,
+        refresh_s: float = 1.0,
+        seed: int | None = None,
+    ):
         self.store, self.state, self.load_model, self.resolve, self.promote = store, state, load_model, resolve, promote
         self.refresh_s = refresh_s
         self._rng, self._rng_lock = np.random.default_rng(seed), threading.Lock()
@@ -53,10 +61,12 @@ class ExperimentRouter:
         if time.monotonic() - at < self.refresh_s:
             return experiment, stats
         try:
-            experiment = next((e for e in self.store.all() if e.status == "running"
-                               and e.model_name == self.state.served.model_name), None)
+            experiment = next(
+                (e for e in self.store.all() if e.status == "running" and e.model_name == self.state.served.model_name),
+                None,
+            )
             stats = self.store.stats(experiment.experiment_id) if experiment else {}
-        except Exception as error:  # noqa: BLE001 -- Redis down: no experiment, the champion serves
+        except (*RedisUnavailable, ValueError) as error:  # Redis down or a bad definition: the champion serves
             log.warning("experiments unavailable: %s", error)
             experiment, stats = None, {}
         self._snapshot = (time.monotonic(), experiment, stats)
@@ -79,7 +89,7 @@ class ExperimentRouter:
     def record(self, route: Route, recommendation_id: str, latency_s: float, fallback: bool) -> None:
         try:
             self.store.record_served(route.experiment_id, route.variant, recommendation_id, latency_s, fallback)
-        except Exception as error:  # noqa: BLE001 -- the answer is already out; the impression is lost
+        except RedisUnavailable as error:  # the answer is already out; the impression is lost
             log.warning("impression not recorded: %s", error)
 
     # -- control ----------------------------------------------------------------------------
@@ -90,14 +100,18 @@ class ExperimentRouter:
         for variant in experiment.variants:
             version = self.resolve(variant.model)
             if version is None:
-                raise ValueError(f"variant {variant.name}: no model version or alias {variant.model!r} "
-                                 f"for {experiment.model_name}")
+                raise ValueError(
+                    f"variant {variant.name}: no model version or alias {variant.model!r} for {experiment.model_name}"
+                )
             key = (experiment.experiment_id, variant.name)
             current = self._models.get(key)
             if current is None or current.version != version:
                 champion = self.state.served
-                self._models[key] = champion if champion.version == version and champion.model is not None else \
-                    Served(model := self.load_model(version), experiment.model_name, version, popular_items(model))
+                self._models[key] = (
+                    champion
+                    if champion.version == version and champion.model is not None
+                    else Served(model := self.load_model(version), experiment.model_name, version, popular_items(model))
+                )
             versions[variant.name] = version
         return versions
 
@@ -121,23 +135,26 @@ class ExperimentRouter:
         self.invalidate()
         return done
 
-    def _apply(self, experiment: Experiment, decision: Decision, stats: dict[str, VariantStats],
-               versions: dict[str, str]) -> None:
+    def _apply(
+        self, experiment: Experiment, decision: Decision, stats: dict[str, VariantStats], versions: dict[str, str]
+    ) -> None:
         latest = self.store.get(experiment.experiment_id)
         if latest is None or (latest.status, latest.stage) != (experiment.status, experiment.stage):
             return  # another replica got there first
         now = datetime.now(UTC)
         if decision.action == "advance":
-            update = {"stage": experiment.stage + 1,
-                      "stage_start": {n: s.impressions for n, s in stats.items()}}
+            update = {"stage": experiment.stage + 1, "stage_start": {n: s.impressions for n, s in stats.items()}}
         else:
             status = {"promote": "promoted", "rollback": "rolled_back", "complete": "completed"}[decision.action]
             update = {"status": status, "stopped_at": now, "winner": decision.winner, "outcome": decision.reason}
             if decision.action == "promote":
                 if self.promote is None:
                     return
-                self.promote(experiment.model_name, versions[decision.winner],
-                             f"experiment {experiment.experiment_id}: {decision.reason}")
+                self.promote(
+                    experiment.model_name,
+                    versions[decision.winner],
+                    f"experiment {experiment.experiment_id}: {decision.reason}",
+                )
         self.store.save(experiment.model_copy(update=update))
         log.info("experiment %s: %s (%s)", experiment.experiment_id, decision.action, decision.reason)
 

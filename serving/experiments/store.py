@@ -13,6 +13,7 @@ from serving.experiments.plan import Experiment, VariantStats
 from streams.stores.count_once import CountOnce
 from streams.stores.keys import RedisKeys
 
+
 class ExperimentStore:
     def __init__(self, client, prefix: str = "", impression_ttl_s: int = 7 * 24 * 3600):
         self.client, self.ttl = client, impression_ttl_s
@@ -25,8 +26,11 @@ class ExperimentStore:
     def for_settings(cls, settings) -> ExperimentStore:
         import redis
 
-        return cls(redis.Redis.from_url(settings.redis_url, socket_timeout=1.0), settings.topic_prefix,
-                   settings.serve_impression_ttl_s)
+        return cls(
+            redis.Redis.from_url(settings.redis_url, socket_timeout=1.0),
+            settings.topic_prefix,
+            settings.serve_impression_ttl_s,
+        )
 
     def save(self, experiment: Experiment) -> None:
         self.client.hset(self.defs, experiment.experiment_id, experiment.model_dump_json())
@@ -44,11 +48,19 @@ class ExperimentStore:
         for key, value in self.client.hgetall(f"{self.exp_prefix}{experiment_id}:stats").items():
             variant, _, name = key.decode().rpartition("|")
             fields.setdefault(variant, {})[name] = float(value)
-        return {v: VariantStats(int(f.get("impressions", 0)), int(f.get("conversions", 0)), int(f.get("fallbacks", 0)),
-                                f.get("latency_ms", 0.0)) for v, f in fields.items()}
+        return {
+            v: VariantStats(
+                int(f.get("impressions", 0)),
+                int(f.get("conversions", 0)),
+                int(f.get("fallbacks", 0)),
+                f.get("latency_ms", 0.0),
+            )
+            for v, f in fields.items()
+        }
 
-    def record_served(self, experiment_id: str, variant: str, recommendation_id: str, latency_s: float,
-                      fallback: bool) -> None:
+    def record_served(
+        self, experiment_id: str, variant: str, recommendation_id: str, latency_s: float, fallback: bool
+    ) -> None:
         """One impression of ``variant``; remembers which list it was, for attribution."""
         stats = f"{self.exp_prefix}{experiment_id}:stats"
         pipe = self.client.pipeline(transaction=False)
@@ -72,6 +84,11 @@ class ExperimentStore:
             experiment, _, variant = record.decode().partition("\t")
             if experiments is not None and experiment not in experiments:
                 continue
-            self._count_once.add(pipe, self.conv_prefix + rec_id, self.ttl, f"{self.exp_prefix}{experiment}:stats",
-                                 f"{variant}|conversions")
+            self._count_once.add(
+                pipe,
+                self.conv_prefix + rec_id,
+                self.ttl,
+                f"{self.exp_prefix}{experiment}:stats",
+                f"{variant}|conversions",
+            )
         return int(sum(pipe.execute()))

@@ -43,11 +43,13 @@ def start(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
         return experiment
     if experiment.status != "draft":
         raise HTTPException(409, f"experiment {experiment_id} is {experiment.status}; create a new one")
-    other = next((e for e in experiments.store.all() if e.status == "running" and e.model_name == experiment.model_name),
-                 None)
+    other = next(
+        (e for e in experiments.store.all() if e.status == "running" and e.model_name == experiment.model_name), None
+    )
     if other is not None:
-        raise HTTPException(409, f"experiment {other.experiment_id} already runs on {experiment.model_name}; "
-                                 "stop it first")
+        raise HTTPException(
+            409, f"experiment {other.experiment_id} already runs on {experiment.model_name}; stop it first"
+        )
     try:
         experiments.prepare(experiment)  # loads every variant here before traffic moves
     except ValueError as error:
@@ -63,8 +65,9 @@ def stop(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     experiment = find(experiments, experiment_id)
     if experiment.status != "running":
         raise HTTPException(409, f"experiment {experiment_id} is {experiment.status}, not running")
-    stopped = experiment.model_copy(update={"status": "stopped", "stopped_at": datetime.now(UTC),
-                                            "outcome": "stopped by hand"})
+    stopped = experiment.model_copy(
+        update={"status": "stopped", "stopped_at": datetime.now(UTC), "outcome": "stopped by hand"}
+    )
     experiments.store.save(stopped)
     experiments.invalidate()  # traffic returns to the champion now
     return stopped

@@ -46,8 +46,9 @@ def rollback(name: str, admin: AdminDep) -> dict:
 
 @router.post("/retrain", status_code=202, dependencies=[ApiKey])
 def retrain(body: RetrainBody, admin: AdminDep) -> dict:
-    request = RetrainRequest(model_name=body.model_name, trigger="manual", reason=body.reason, force=body.force,
-                             dry_run=body.dry_run)
+    request = RetrainRequest(
+        model_name=body.model_name, trigger="manual", reason=body.reason, force=body.force, dry_run=body.dry_run
+    )
     partition, offset = admin.retrain(request)
     return {"request_id": request.request_id, "partition": partition, "offset": offset}
 

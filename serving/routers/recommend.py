@@ -15,8 +15,9 @@ log = logging.getLogger("streamrec.serve")
 
 
 @router.post("/recommend", response_model=RecommendResponse)
-async def recommend(body: RecommendBody, settings: SettingsDep, recommender: RecommenderDep, metrics: MetricsDep,
-                    services: ServicesDep) -> RecommendResponse:
+async def recommend(
+    body: RecommendBody, settings: SettingsDep, recommender: RecommenderDep, metrics: MetricsDep, services: ServicesDep
+) -> RecommendResponse:
     # inline on the event loop: a few ms of CPU; a thread pool only added GIL and OpenMP contention
     if body.k > settings.serve_max_k:
         raise HTTPException(422, f"k={body.k} is over the limit of {settings.serve_max_k}")
@@ -29,7 +30,13 @@ async def recommend(body: RecommendBody, settings: SettingsDep, recommender: Rec
         except (KafkaException, BufferError) as error:
             log.warning("impression not logged: %s", error)
             metrics.fallbacks.labels("impression log unavailable").inc()
-    return RecommendResponse(recommendation_id=served_list.recommendation_id, user_id=body.user_id,
-                             items=ranked.items, model_name=served_list.model_name,
-                             model_version=served_list.model_version, variant=served_list.variant,
-                             fallback=ranked.fallback, fallback_reason=ranked.reason)
+    return RecommendResponse(
+        recommendation_id=served_list.recommendation_id,
+        user_id=body.user_id,
+        items=ranked.items,
+        model_name=served_list.model_name,
+        model_version=served_list.model_version,
+        variant=served_list.variant,
+        fallback=ranked.fallback,
+        fallback_reason=ranked.reason,
+    )

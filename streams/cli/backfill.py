@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -25,7 +24,9 @@ def _when(text: str | None):
 
 
 def backfill(
-    from_: str = typer.Option("beginning", "--from", help="ISO time, '6h'/'2d' ago, or 'beginning' (Kafka record time)"),
+    from_: str = typer.Option(
+        "beginning", "--from", help="ISO time, '6h'/'2d' ago, or 'beginning' (Kafka record time)"
+    ),
     to: str = typer.Option(None, "--to", help="ISO time or '1h' ago; default: the end now"),
     features: bool = typer.Option(True, "--features/--no-features", help="rebuild state + online features"),
     archive: bool = typer.Option(True, "--archive/--no-archive", help="rewrite the Parquet archive"),
@@ -40,8 +41,8 @@ def backfill(
         TimeElapsedColumn,
     )
 
-    from streams.worker.backfill import plan, run
     from streams.core.topics import TopicCatalog
+    from streams.worker.backfill import plan, run
 
     settings = get_settings()
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
@@ -59,9 +60,13 @@ def backfill(
 
     with console.status("opening Redis and Feast..."):
         processor = build_processor(settings, catalog, features=features, archive=archive, write_unchanged=True)
-    with Progress(TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("backfill"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("backfill", total=total)
         report = run(settings, topic, ranges, processor, progress=lambda n: bar.advance(task, n))
-    console.print(f"read {report.read:,} records in {report.seconds:.1f}s ({report.rate:,.0f}/s): "
-                  f"applied {report.applied:,}, already applied {report.skipped:,}, invalid {report.invalid:,}, "
-                  f"feature rows written {report.rows_written:,}")
+    console.print(
+        f"read {report.read:,} records in {report.seconds:.1f}s ({report.rate:,.0f}/s): "
+        f"applied {report.applied:,}, already applied {report.skipped:,}, invalid {report.invalid:,}, "
+        f"feature rows written {report.rows_written:,}"
+    )

@@ -52,7 +52,9 @@ def worker(
 
 @app.command()
 def learner(
-    dataset: str = typer.Option(..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl"),
+    dataset: str = typer.Option(
+        ..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl"
+    ),
     write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
 ) -> None:
     """Prequential rating MAE through Kafka, learner updates/s, detector cost."""
@@ -94,8 +96,10 @@ def serve(write: bool = typer.Option(True, help="rewrite the section in docs/ben
 
 
 @app.command()
-def loop(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
-         rate: float = typer.Option(1_500.0, help="phase-2 events/s")) -> None:
+def loop(
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+    rate: float = typer.Option(1_500.0, help="phase-2 events/s"),
+) -> None:
     """The closed loop timed: shift -> drift -> retrain -> promoted -> served, on real services."""
     from bench.loop import run
     from bench.report import write_section
@@ -136,7 +140,9 @@ def all_benchmarks(
         code = subprocess.call([sys.executable, "-m", "streams.cli.main", "bench", name, *args])
         took.append((name, time.monotonic() - began, "ok" if code == 0 else f"failed (exit {code})"))
     rows = "\n".join(f"| `streamrec bench {n}` | {s:,.0f} s | {status} |" for n, s, status in took)
-    write_section("overview", f"""## Overview (`streamrec bench all`)
+    write_section(
+        "overview",
+        f"""## Overview (`streamrec bench all`)
 
 Every benchmark below was run one after another, each in its own process, on {machine()},
 with nothing else running. The sections are in the order they ran.
@@ -144,5 +150,6 @@ with nothing else running. The sections are in the order they ran.
 | benchmark | took | outcome |
 |---|---|---|
 {rows}
-""")
+""",
+    )
     console.print(f"written to docs/benchmarks.md ({sum(s for _, s, _ in took):,.0f} s in all)")

@@ -43,11 +43,14 @@ def _live_view(result, began: float):
         for m in result.markers[-5:]:
             recent.add_row(f"{m['t']:.0f}s", m["label"])
         return Group(table, recent)
+
     return render
 
 
 def demo(
-    events: int = typer.Option(36_000, "--events", "-n", help="interactions to stream (synthetic; or the first N of a dataset)"),
+    events: int = typer.Option(
+        36_000, "--events", "-n", help="interactions to stream (synthetic; or the first N of a dataset)"
+    ),
     shift_at: float = typer.Option(0.5, help="fraction of the stream where tastes shift (phase 2 starts)"),
     seed: int = typer.Option(7, help="seed of the synthetic stream"),
     rate: float = typer.Option(1_500.0, help="events/s in phase 2 (paced so the loop can be watched)"),
@@ -75,16 +78,19 @@ def demo(
     config = DemoConfig(events=events, shift_at=shift_at, seed=seed, rate=rate, dataset=dataset, timeout_s=timeout)
     result = DemoResult()  # filled while the loop runs; the live view reads it
     with Live(get_renderable=_live_view(result, began), console=console, refresh_per_second=2):
-        run_closed_loop(settings, config, root / "logs", say=lambda text: console.log(f"[bold cyan]{text}"),
-                        result=result)
+        run_closed_loop(
+            settings, config, root / "logs", say=lambda text: console.log(f"[bold cyan]{text}"), result=result
+        )
     table = Table(title="demo summary", show_header=False)
     for label, value in summary_rows(result):
         table.add_row(label, value)
     console.print(table)
     for when in ("before", "after"):
         for user, body in (result.answers.get(when) or {}).items():
-            items = ", ".join(f"{i['item_id']}({'/'.join(result.item_categories.get(i['item_id'], []))})"
-                              for i in body.get("items", []))
+            items = ", ".join(
+                f"{i['item_id']}({'/'.join(result.item_categories.get(i['item_id'], []))})"
+                for i in body.get("items", [])
+            )
             console.print(f"{when:>6} v{body.get('model_version')} {user}: {items}")
     import dataclasses
     import json

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 from rich.console import Console
 
@@ -24,8 +23,10 @@ def learner() -> None:
     def progress(loop, n):
         if loop.state.events % 10_000 < n:
             m = loop.metrics()
-            console.print(f"{int(m['events']):,} events; hit rate@10 {m['rolling_hit_rate']:.3f}; "
-                          f"rating MAE {m.get('rolling_rating_mae', float('nan')):.4f}")
+            console.print(
+                f"{int(m['events']):,} events; hit rate@10 {m['rolling_hit_rate']:.3f}; "
+                f"rating MAE {m.get('rolling_rating_mae', float('nan')):.4f}"
+            )
 
     try:
         report = run_learner(settings, stop=stop, on_batch=progress)
@@ -45,8 +46,11 @@ def retrain(
     from streams.kafka.producer import publish_acknowledged
 
     settings = get_settings()
-    request = RetrainRequest(model_name=model, trigger=RetrainTrigger.MANUAL, reason=reason, force=force,
-                             dry_run=dry_run)
+    request = RetrainRequest(
+        model_name=model, trigger=RetrainTrigger.MANUAL, reason=reason, force=force, dry_run=dry_run
+    )
     [(partition, offset)] = publish_acknowledged(settings, [request])
-    console.print(f"retrain request {request.request_id} for {model} published "
-                  f"(partition {partition}, offset {offset}); force={force}, dry_run={dry_run}")
+    console.print(
+        f"retrain request {request.request_id} for {model} published "
+        f"(partition {partition}, offset {offset}); force={force}, dry_run={dry_run}"
+    )

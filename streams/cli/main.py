@@ -21,8 +21,12 @@ from streams.cli import (
 from streams.core.errors import StreamrecError
 from streams.core.settings import get_settings
 
-app = typer.Typer(help="streamrec: a Kafka-native real-time recommender.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="streamrec: a Kafka-native real-time recommender.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
 def _version(show: bool) -> None:
@@ -50,6 +54,8 @@ def options(
         os.environ["STREAMREC_LOG_JSON"] = "true" if log_json else "false"
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+
+
 app.add_typer(infra.app, name="infra")
 app.add_typer(topics.app, name="topics")
 app.add_typer(schemas.app, name="schemas")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 from rich.console import Console
 
@@ -15,9 +14,8 @@ app = typer.Typer(help="The model registry (MLflow): aliases and rollback.", no_
 @app.command("rollback")
 def rollback(model: str = typer.Option("ranker")) -> None:
     """Move `champion` back to the version the current champion replaced (published as a ModelUpdate)."""
-    from streams.stores.registry import Registry
-
     from streams.kafka.producer import publish_acknowledged
+    from streams.stores.registry import Registry
 
     settings = get_settings()
     update = Registry.for_settings(settings, model).rollback()

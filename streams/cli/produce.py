@@ -14,8 +14,8 @@ console = Console(stderr=True)
 
 
 def _producer():
-    from streams.kafka.producer import EventProducer
     from streams.core.topics import TopicCatalog
+    from streams.kafka.producer import EventProducer
 
     settings = get_settings()
     return EventProducer(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix))
@@ -39,14 +39,16 @@ def produce(
     strict: bool = typer.Option(False, help="exit 1 if any line was rejected"),
 ) -> None:
     """Validate every line and send the valid events to `interactions` (key = user_id)."""
-    from streams.sources.publish import publish
     from streams.sources.files import SourceReport, read_interactions
+    from streams.sources.publish import publish
 
     report = SourceReport()
     with _producer() as producer:
         result = publish(producer, read_interactions(file, report), speed=speed)
-    console.print(f"sent {result.sent:,} events from {len(result.users):,} users "
-                  f"in {result.seconds:.1f}s; rejected {report.rejected:,}")
+    console.print(
+        f"sent {result.sent:,} events from {len(result.users):,} users "
+        f"in {result.seconds:.1f}s; rejected {report.rejected:,}"
+    )
     _print_rejections(report, rejects)
     if strict and report.rejected:
         raise typer.Exit(1)
@@ -67,8 +69,9 @@ def generate(
     from streams.sources.publish import publish
     from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
-    cfg = SimulationConfig(n_events=events, n_users=users, n_items=items, n_categories=categories,
-                           shift_at=shift_at, seed=seed)
+    cfg = SimulationConfig(
+        n_events=events, n_users=users, n_items=items, n_categories=categories, shift_at=shift_at, seed=seed
+    )
     facts = SimulationFacts()
     stream = simulate(cfg, facts)
     if output:
@@ -80,8 +83,10 @@ def generate(
     else:
         with _producer() as producer:
             result = publish(producer, stream, speed=speed, total=events + items, label="generating")
-        console.print(f"sent {result.sent_by_contract} in {result.seconds:.1f}s "
-                      f"({result.sent / max(result.seconds, 1e-9):,.0f} msg/s)")
+        console.print(
+            f"sent {result.sent_by_contract} in {result.seconds:.1f}s "
+            f"({result.sent / max(result.seconds, 1e-9):,.0f} msg/s)"
+        )
     console.print(f"users {facts.users:,}, items {facts.items:,}, events by type {facts.events_by_type}")
     if facts.shift_time:
         console.print(f"preference shift at event {facts.shift_event_index:,} ({facts.shift_time.isoformat()})")
@@ -89,14 +94,16 @@ def generate(
 
 def replay(
     dataset: Path = typer.Argument(..., help="a MovieLens directory (ratings.csv, movies.csv) or an OTTO .jsonl"),
-    speed: float = typer.Option(0.0, help="event-time seconds per wall second (e.g. 86400 = a day per second); 0 = max"),
+    speed: float = typer.Option(
+        0.0, help="event-time seconds per wall second (e.g. 86400 = a day per second); 0 = max"
+    ),
     limit: int = typer.Option(None, help="only the first N events (in time order)"),
     items: bool = typer.Option(True, help="also publish the catalogue to `items`"),
 ) -> None:
     """Replay a real dataset in event-time order, with stable event ids."""
-    from streams.sources.publish import publish
     from streams.sources.datasets import load
     from streams.sources.files import SourceReport
+    from streams.sources.publish import publish
 
     report = SourceReport()
     with console.status(f"loading {dataset}..."):
@@ -104,8 +111,13 @@ def replay(
     console.print(f"{data.name}: {len(data.interactions):,} events, {len(data.items):,} items")
     stream = itertools.chain(data.items if items else [], data.interactions)
     with _producer() as producer:
-        result = publish(producer, stream, speed=speed, label=f"replaying {data.name}",
-                         total=len(data.interactions) + (len(data.items) if items else 0))
+        result = publish(
+            producer,
+            stream,
+            speed=speed,
+            label=f"replaying {data.name}",
+            total=len(data.interactions) + (len(data.items) if items else 0),
+        )
     console.print(f"sent {result.sent_by_contract} in {result.seconds:.1f}s")
     _print_rejections(report, None)
 

@@ -23,9 +23,12 @@ def rendered_schemas() -> dict[str, str]:
     from streams.core.contracts import CONTRACTS, json_schema
     from streams.core.settings import Settings
 
-    rendered = {f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n"
-                for name, cls in CONTRACTS.items()}
-    nothing_connects = Services(Settings(_env_file=None), Recommender(ModelState("ranker"), lambda user: []), ApiMetrics())
+    rendered = {
+        f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n" for name, cls in CONTRACTS.items()
+    }
+    nothing_connects = Services(
+        Settings(_env_file=None), Recommender(ModelState("ranker"), lambda user: []), ApiMetrics()
+    )
     app = create_app(nothing_connects)
     rendered["openapi.json"] = json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
     return rendered
@@ -43,8 +46,7 @@ def export(out: Path = typer.Option(Path("docs/schemas"), help="target directory
 @app.command("check")
 def check(out: Path = typer.Option(Path("docs/schemas"), help="directory to compare")) -> None:
     """Exit 1 if the checked-in schemas differ from the code (run `streamrec schemas export`)."""
-    stale = [n for n, text in rendered_schemas().items()
-             if not (out / n).is_file() or (out / n).read_text() != text]
+    stale = [n for n, text in rendered_schemas().items() if not (out / n).is_file() or (out / n).read_text() != text]
     if stale:
         console.print(f"[red]out of date:[/] {', '.join(stale)} — run `streamrec schemas export`")
         raise typer.Exit(1)

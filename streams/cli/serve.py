@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 from rich.console import Console
 
@@ -19,6 +18,12 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("serving.main:build_app", factory=True, workers=workers, host=settings.serve_host,
-                port=settings.serve_port, log_level=settings.log_level.lower(),
-                log_config=None)  # uvicorn's access and error logs go through streamrec's logging set-up
+    uvicorn.run(
+        "serving.main:build_app",
+        factory=True,
+        workers=workers,
+        host=settings.serve_host,
+        port=settings.serve_port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )  # uvicorn's access and error logs go through streamrec's logging set-up

@@ -22,8 +22,8 @@ def _catalog():
 @app.command("apply")
 def apply_cmd(dry_run: bool = typer.Option(False, "--dry-run", help="print the plan, change nothing")) -> None:
     """Create missing topics, raise partition counts, update configs. Never deletes."""
-    from streams.kafka.admin import apply_topics
     from streams.core.topics import Refuse
+    from streams.kafka.admin import apply_topics
 
     settings, catalog = _catalog()
     actions = apply_topics(settings, catalog, dry_run=dry_run)
@@ -40,6 +40,7 @@ def list_cmd() -> None:
     _, catalog = _catalog()
     table = Table("topic", "partitions", "key", "value", "config")
     for spec in catalog:
-        table.add_row(spec.name, str(spec.partitions), spec.key, spec.value,
-                      ", ".join(f"{k}={v}" for k, v in spec.config.items()))
+        table.add_row(
+            spec.name, str(spec.partitions), spec.key, spec.value, ", ".join(f"{k}={v}" for k, v in spec.config.items())
+        )
     console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import typer
 from rich.console import Console
 
@@ -22,12 +21,11 @@ def train(
 ) -> None:
     """Run the training pipeline by hand (the same one the trainer runs for a retrain request)."""
     from models.batch.pipeline import TrainConfig
-    from streams.core.contracts import RetrainRequest
-    from streams.trainer.job import run_training
     from models.promotion import QualityGates
-    from streams.trainer.service import training_events
-
+    from streams.core.contracts import RetrainRequest
     from streams.kafka.producer import publish_acknowledged
+    from streams.trainer.job import run_training
+    from streams.trainer.service import training_events
 
     settings = get_settings()
     request = RetrainRequest(model_name=model, trigger="manual", reason=reason, force=force, dry_run=dry_run)
@@ -39,8 +37,14 @@ def train(
         events = frame_from_events(load(dataset, SourceReport()).interactions)
     else:
         events = training_events(settings, request)
-    outcome = run_training(settings, request, events, TrainConfig(split=split, tune_budget_s=tune),
-                           QualityGates(margin=settings.trainer_promotion_margin), progress=console.print)
+    outcome = run_training(
+        settings,
+        request,
+        events,
+        TrainConfig(split=split, tune_budget_s=tune),
+        QualityGates(margin=settings.trainer_promotion_margin),
+        progress=console.print,
+    )
     if outcome.updates:
         publish_acknowledged(settings, outcome.updates)
     console.print(outcome.table)
@@ -59,5 +63,6 @@ def trainer(idle_exit: float = typer.Option(None, help="stop after this many idl
 
     settings, stop = get_settings(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_trainer(settings, stop, idle_exit, gates=QualityGates(margin=settings.trainer_promotion_margin),
-                progress=console.print)
+    run_trainer(
+        settings, stop, idle_exit, gates=QualityGates(margin=settings.trainer_promotion_margin), progress=console.print
+    )

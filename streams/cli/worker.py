@@ -18,9 +18,11 @@ app = typer.Typer(help="The stream worker: features from interactions (Faust).",
 
 
 @app.callback()
-def worker(ctx: typer.Context,
-           worker_id: str = typer.Option(None, help="name in `worker status` (default host-pid)"),
-           loglevel: str = typer.Option("warn", help="crit, error, warn, info, debug")) -> None:
+def worker(
+    ctx: typer.Context,
+    worker_id: str = typer.Option(None, help="name in `worker status` (default host-pid)"),
+    loglevel: str = typer.Option("warn", help="crit, error, warn, info, debug"),
+) -> None:
     """Run a worker process; start more of them to split the partitions."""
     if ctx.invoked_subcommand is not None:
         return
@@ -43,13 +45,21 @@ def status() -> None:
     if not rows:
         console.print("no worker has reported yet")
         raise typer.Exit(1)
-    table = Table("worker", "state", "processed", "skipped (replays)", "dead-lettered", "lag",
-                  "freshness p50 / p99", "metrics")
+    table = Table(
+        "worker", "state", "processed", "skipped (replays)", "dead-lettered", "lag", "freshness p50 / p99", "metrics"
+    )
     now = time.time()
     for r in rows:
         alive = now - r["heartbeat"] < 10
         fresh = f"{r['freshness_p50_s']}s / {r['freshness_p99_s']}s" if r.get("freshness_p50_s") is not None else "-"
-        table.add_row(r["worker"], "[green]up[/]" if alive else f"[red]silent {now - r['heartbeat']:.0f}s[/]",
-                      f"{r['processed']:,}", f"{r['skipped']:,}", f"{r['dead_lettered']:,}", f"{r['lag']:,}", fresh,
-                      f"127.0.0.1:{r['metrics_port']}/metrics" if r.get("metrics_port") else "off")
+        table.add_row(
+            r["worker"],
+            "[green]up[/]" if alive else f"[red]silent {now - r['heartbeat']:.0f}s[/]",
+            f"{r['processed']:,}",
+            f"{r['skipped']:,}",
+            f"{r['dead_lettered']:,}",
+            f"{r['lag']:,}",
+            fresh,
+            f"127.0.0.1:{r['metrics_port']}/metrics" if r.get("metrics_port") else "off",
+        )
     console.print(table)

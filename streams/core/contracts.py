@@ -106,9 +106,7 @@ class Item(Message):
     key_field: ClassVar[str] = "item_id"
     item_id: Id
     title: str | None = Field(None, max_length=512)
-    categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
-        default_factory=list, max_length=64
-    )
+    categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=64)
     attributes: Context = Field(default_factory=dict)
     available: bool = True
 
@@ -224,8 +222,16 @@ class ItemEventBatch(Message):
 
 CONTRACTS: dict[str, type[Message]] = {
     cls.__name__: cls
-    for cls in (Interaction, Item, RecommendationRequest, Recommendation, DriftEvent,
-                RetrainRequest, ModelUpdate, ItemEventBatch)
+    for cls in (
+        Interaction,
+        Item,
+        RecommendationRequest,
+        Recommendation,
+        DriftEvent,
+        RetrainRequest,
+        ModelUpdate,
+        ItemEventBatch,
+    )
 }
 
 M = TypeVar("M", bound=Message)

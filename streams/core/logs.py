@@ -26,8 +26,12 @@ class JsonLines(logging.Formatter):
     """One JSON object per record: time, level, logger, message (and the exception, if any)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -45,4 +49,3 @@ def configure_logging(level: str = "INFO", json_lines: bool = False, stream: Tex
         logger.handlers[:] = []
         logger.propagate = True
         logger.setLevel(level.upper())
-

@@ -35,9 +35,7 @@ PROJECT_ROOT = _project_root()
 class Settings(BaseSettings):
     """Every knob of streamrec. Each field maps to ``STREAMREC_<FIELD>`` (upper case)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="STREAMREC_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="STREAMREC_", env_file=".env", extra="ignore", frozen=True)
 
     # -- where things live
     project_root: Path = PROJECT_ROOT
@@ -68,12 +66,17 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(2000, description="max events per micro-batch")
     worker_batch_wait_s: float = Field(0.05, description="max wait to fill a micro-batch")
     worker_processing_process: bool = Field(
-        True, description="run batch processing in a child process (two cores) instead of a thread")
-    metrics_host: str = Field("127.0.0.1", description="address the worker, learner and trainer serve /metrics on "
-                                                    "(0.0.0.0 in containers, for Prometheus)")
+        True, description="run batch processing in a child process (two cores) instead of a thread"
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="address the worker, learner and trainer serve /metrics on (0.0.0.0 in containers, for Prometheus)",
+    )
     worker_metrics_port: int = Field(9108, description="Prometheus metrics of `streamrec worker` (0 = off)")
-    learner_drift_settle_events: int = Field(5_000, description="a drift-triggered retrain request waits for this "
-                                                                "many events of the new regime (0 = at once)")
+    learner_drift_settle_events: int = Field(
+        5_000,
+        description="a drift-triggered retrain request waits for this many events of the new regime (0 = at once)",
+    )
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 
@@ -83,30 +86,48 @@ class Settings(BaseSettings):
     mlflow_port: int = 5000
     trainer_metrics_port: int = Field(9110, description="Prometheus metrics of `streamrec trainer` (0 = off)")
     trainer_webhook_url: str | None = Field(None, description="Slack-compatible webhook for failed training runs")
-    trainer_promotion_margin: float = Field(0.0, description="relative NDCG@10 gain over the champion needed to promote")
+    trainer_promotion_margin: float = Field(
+        0.0, description="relative NDCG@10 gain over the champion needed to promote"
+    )
     serve_host: str = Field("127.0.0.1", description="address `streamrec serve` listens on")
     serve_port: int = Field(8000, description="port of `streamrec serve`")
     serve_model: str = Field("ranker", description="registered model served (alias champion)")
-    serve_api_keys: SecretStr | None = Field(None, description="comma-separated keys for write/admin endpoints "
-                                                                "(unset = open; never logged)")
+    serve_api_keys: SecretStr | None = Field(
+        None, description="comma-separated keys for write/admin endpoints (unset = open; never logged)"
+    )
     serve_max_k: int = Field(100, description="largest k accepted by /recommend")
     serve_max_batch: int = Field(5000, description="most events accepted by one /events/batch call")
     serve_max_body_bytes: int = Field(4 * 1024 * 1024, description="larger request bodies get 413")
     serve_dedup_ttl_s: int = Field(7 * 24 * 3600, description="how long /events remembers an event_id")
-    serve_cache_ttl_s: float = Field(2.0, description="how long /recommend reuses a ranking for the same request "
-                                                      "and model version (0 = off)")
-    serve_impression_ttl_s: int = Field(7 * 24 * 3600, description="how long a served list can still earn an "
-                                                                   "experiment reward (attribution window)")
-    serve_explore: bool = Field(True, description="Thompson sampling over the cold-start list for users with no "
-                                                 "history (off: the model's list as is)")
-    serve_explore_context: list[str] = Field(default_factory=lambda: ["device"],
-                                             description="request context keys the cold-start bandit learns per value of")
+    serve_cache_ttl_s: float = Field(
+        2.0, description="how long /recommend reuses a ranking for the same request and model version (0 = off)"
+    )
+    serve_impression_ttl_s: int = Field(
+        7 * 24 * 3600, description="how long a served list can still earn an experiment reward (attribution window)"
+    )
+    serve_explore: bool = Field(
+        True,
+        description="Thompson sampling over the cold-start list for users with no "
+        "history (off: the model's list as is)",
+    )
+    serve_explore_context: list[str] = Field(
+        default_factory=lambda: ["device"], description="request context keys the cold-start bandit learns per value of"
+    )
     serve_explore_candidates: int = Field(100, description="cold-start items the bandit chooses among")
-    serve_online_weight: float = Field(0.3, ge=0.0, le=1.0, description="weight of the online learner's scores when "
-                                       "re-ranking a known user's top candidates (0 = off)")
-    serve_experiment_check_s: float = Field(5.0, description="how often the API re-reads experiments, loads their "
-                                                             "variants and applies decisions (promote, canary steps)")
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR, for every process (`streamrec --log-level`)")
+    serve_online_weight: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="weight of the online learner's scores when re-ranking a known user's top candidates (0 = off)",
+    )
+    serve_experiment_check_s: float = Field(
+        5.0,
+        description="how often the API re-reads experiments, loads their "
+        "variants and applies decisions (promote, canary steps)",
+    )
+    log_level: str = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR, for every process (`streamrec --log-level`)"
+    )
     log_json: bool = Field(False, description="log JSON lines instead of plain text (`streamrec --log-json`)")
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
@@ -121,9 +142,7 @@ class Settings(BaseSettings):
         if self.kafka_sasl_mechanism:
             conf["sasl.mechanism"] = self.kafka_sasl_mechanism
             conf["sasl.username"] = self.kafka_sasl_username or ""
-            conf["sasl.password"] = (
-                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
-            )
+            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
         return conf
 
 

@@ -64,8 +64,10 @@ class TopicCatalog:
     @classmethod
     def load(cls, path: Path, prefix: str = "") -> TopicCatalog:
         if not Path(path).is_file():
-            raise ConfigError(f"no topics file at {path}: set STREAMREC_TOPICS_FILE to your topics.yaml "
-                              "(the checkout's, or the one an installed streamrec ships in <prefix>/share/streamrec)")
+            raise ConfigError(
+                f"no topics file at {path}: set STREAMREC_TOPICS_FILE to your topics.yaml "
+                "(the checkout's, or the one an installed streamrec ships in <prefix>/share/streamrec)"
+            )
         try:
             raw = yaml.safe_load(Path(path).read_text())
         except (OSError, yaml.YAMLError) as exc:
@@ -166,8 +168,13 @@ def plan(desired: list[TopicSpec] | TopicCatalog, current: Mapping[str, TopicSta
         if spec.partitions > state.partitions:
             actions.append(AddPartitions(spec.name, state.partitions, spec.partitions))
         elif spec.partitions < state.partitions:
-            actions.append(Refuse(spec.name, f"has {state.partitions} partitions, topics.yaml says "
-                                             f"{spec.partitions}; Kafka cannot lower a partition count"))
+            actions.append(
+                Refuse(
+                    spec.name,
+                    f"has {state.partitions} partitions, topics.yaml says "
+                    f"{spec.partitions}; Kafka cannot lower a partition count",
+                )
+            )
         for key, value in spec.config.items():
             if state.config.get(key) != value:
                 actions.append(SetConfig(spec.name, key, state.config.get(key), value))

@@ -41,10 +41,13 @@ def compare(sent: Iterable[Interaction], received: Iterable[Interaction]) -> Rou
     sent_order, got_order = _per_user(sent), _per_user(first_copies(received))
     violations = sum(1 for user, ids in sent_order.items() if got_order.get(user, []) != ids)
     return RoundTrip(
-        sent=len(sent), received=len(received),
+        sent=len(sent),
+        received=len(received),
         missing=sum(1 for i in by_id if i not in counts),
         duplicates=sum(c - 1 for c in counts.values()) + sum(1 for i in counts if i not in by_id),
-        altered=altered, order_violations=violations, users=len(sent_order),
+        altered=altered,
+        order_violations=violations,
+        users=len(sent_order),
     )
 
 

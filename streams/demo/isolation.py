@@ -19,7 +19,14 @@ def demo_settings(base: Settings, run: str, root: Path) -> Settings:
             port = free_port()  # something already listens there
     except OSError:
         pass
-    return base.model_copy(update={
-        "topic_prefix": f"{base.topic_prefix}demo-{run}-", "worker_group": f"streamrec-demo-{run}",
-        "feast_project": f"demo{run}", "run_dir": root, "archive_dir": root / "archive",
-        "mlflow_tracking_uri": f"sqlite:///{root}/mlflow.db", "serve_port": port})
+    return base.model_copy(
+        update={
+            "topic_prefix": f"{base.topic_prefix}demo-{run}-",
+            "worker_group": f"streamrec-demo-{run}",
+            "feast_project": f"demo{run}",
+            "run_dir": root,
+            "archive_dir": root / "archive",
+            "mlflow_tracking_uri": f"sqlite:///{root}/mlflow.db",
+            "serve_port": port,
+        }
+    )

@@ -23,14 +23,14 @@ from streams.core.contracts import (
     TimeWindow,
     decode,
 )
-from streams.demo.processes import Service
-from streams.kafka.readers import GroupLag
-from streams.kafka.runner import Batch, ConsumeRunner
-from streams.kafka.producer import EventProducer
 from streams.core.errors import InvalidEvent
 from streams.core.settings import Settings
-from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 from streams.core.topics import TopicCatalog
+from streams.demo.processes import Service
+from streams.kafka.producer import EventProducer
+from streams.kafka.readers import GroupLag
+from streams.kafka.runner import Batch, ConsumeRunner
+from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulate
 
 
 @dataclass
@@ -64,15 +64,24 @@ class DemoResult:
 class Watch:
     """Consumes drift-events, retrain-requests and model-updates, and samples the system every second."""
 
-    def __init__(self, settings: Settings, catalog: TopicCatalog, result: DemoResult, began: float,
-                 api_url: str, produced: Callable[[], tuple[int, list[float]]]):
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: TopicCatalog,
+        result: DemoResult,
+        began: float,
+        api_url: str,
+        produced: Callable[[], tuple[int, list[float]]],
+    ):
         self.settings, self.catalog, self.result, self.began, self.api = settings, catalog, result, began, api_url
         self.produced = produced
         self.stop = threading.Event()
         self.champion: str | None = None
         self.served: str | None = None
-        self.threads = [threading.Thread(target=self._consume, daemon=True, name="demo-watch"),
-                        threading.Thread(target=self._sample, daemon=True, name="demo-sample")]
+        self.threads = [
+            threading.Thread(target=self._consume, daemon=True, name="demo-watch"),
+            threading.Thread(target=self._sample, daemon=True, name="demo-sample"),
+        ]
 
     def start(self) -> Watch:
         for t in self.threads:
@@ -89,8 +98,13 @@ class Watch:
 
     def _consume(self) -> None:
         topics = {self.catalog.name(n): n for n in ("drift-events", "retrain-requests", "model-updates")}
-        runner = ConsumeRunner(self.settings, group=f"{self.settings.worker_group}-demo-{time.time_ns()}",
-                               topics=list(topics), commit="none", config={"auto.offset.reset": "latest"})
+        runner = ConsumeRunner(
+            self.settings,
+            group=f"{self.settings.worker_group}-demo-{time.time_ns()}",
+            topics=list(topics),
+            commit="none",
+            config={"auto.offset.reset": "latest"},
+        )
 
         def handle(batch: Batch) -> None:
             for record in batch.records:
@@ -125,7 +139,11 @@ class Watch:
             while not self.stop.wait(1.0):
                 count, produced_at = self.produced()
                 t = self.now()
-                sample = {"t": round(t, 2), "produced": count, "produce_rate": (count - last_count) / max(t - last_t, 1e-9)}
+                sample = {
+                    "t": round(t, 2),
+                    "produced": count,
+                    "produce_rate": (count - last_count) / max(t - last_t, 1e-9),
+                }
                 last_count, last_t = count, t
                 try:
                     status = read_status(self.settings) or {}
@@ -133,12 +151,18 @@ class Watch:
                     status = {}
                 metrics = status.get("metrics", {})
                 learned = int(metrics.get("events", 0))
-                sample |= {"learned": learned, "learner_lag": max(count - learned, 0),  # no metric before any event
-                           "hit_rate": metrics.get("rolling_hit_rate") if learned else None,
-                           "click_auc": metrics.get("click_auc") if learned else None}
+                sample |= {
+                    "learned": learned,
+                    "learner_lag": max(count - learned, 0),  # no metric before any event
+                    "hit_rate": metrics.get("rolling_hit_rate") if learned else None,
+                    "click_auc": metrics.get("click_auc") if learned else None,
+                }
                 # freshness: age of the oldest event produced but not yet learned
-                sample["freshness_s"] = round(time.monotonic() - produced_at[learned], 3) \
-                    if learned < count and learned < len(produced_at) else 0.0
+                sample["freshness_s"] = (
+                    round(time.monotonic() - produced_at[learned], 3)
+                    if learned < count and learned < len(produced_at)
+                    else 0.0
+                )
                 try:
                     sample["worker_lag"] = worker_lag()
                 except KafkaException:
@@ -175,8 +199,16 @@ def load_stream(config: DemoConfig) -> tuple[list, int]:
     facts = SimulationFacts()
     # a small closed world (300 users, 300 items, 10 categories): users come back often enough
     # that the taste shift shows in their behaviour within a few thousand events
-    world = SimulationConfig(n_events=config.events, n_users=300, n_items=300, n_categories=10,
-                             shift_at=config.shift_at, seed=config.seed, new_user_share=0.0, new_item_share=0.0)
+    world = SimulationConfig(
+        n_events=config.events,
+        n_users=300,
+        n_items=300,
+        n_categories=10,
+        shift_at=config.shift_at,
+        seed=config.seed,
+        new_user_share=0.0,
+        new_item_share=0.0,
+    )
     messages = list(simulate(world, facts))
     interactions = 0
     for index, message in enumerate(messages):  # the message index of the shift's interaction
@@ -191,8 +223,13 @@ def recommend(http: httpx.Client, api: str, users: list[str]) -> dict[str, dict]
     return {u: http.post(f"{api}/recommend", json={"user_id": u, "k": 5, "explain": True}).json() for u in users}
 
 
-def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: Callable[[str], None] = print,
-                    result: DemoResult | None = None) -> DemoResult:
+def run_closed_loop(
+    settings: Settings,
+    config: DemoConfig,
+    log_dir: Path,
+    say: Callable[[str], None] = print,
+    result: DemoResult | None = None,
+) -> DemoResult:
     """Start the services, stream, watch the loop close, stop everything. Never leaves a process behind.
     ``result``: an object to fill as the run goes (for a live view)."""
     from streams.kafka.admin import apply_topics
@@ -236,11 +273,25 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
             send(messages[:split], None)
             phase(f"phase 1: {len(produced_at):,} events before the shift produced")
             last_time = max(m.timestamp for m in messages[:split] if isinstance(m, Interaction))
-            wait_until(lambda: bool(result.samples) and result.samples[-1].get("worker_lag") == 0
-                       and result.samples[-1]["produced"] == len(produced_at), 300, "the worker to catch up", services)
-            producer.send_and_wait(RetrainRequest(model_name=settings.serve_model, trigger="manual",
-                                                  reason="demo: the first model", force=True,
-                                                  data_window=TimeWindow(end=last_time)))
+            wait_until(
+                lambda: (
+                    bool(result.samples)
+                    and result.samples[-1].get("worker_lag") == 0
+                    and result.samples[-1]["produced"] == len(produced_at)
+                ),
+                300,
+                "the worker to catch up",
+                services,
+            )
+            producer.send_and_wait(
+                RetrainRequest(
+                    model_name=settings.serve_model,
+                    trigger="manual",
+                    reason="demo: the first model",
+                    force=True,
+                    data_window=TimeWindow(end=last_time),
+                )
+            )
             phase("first model requested")
             wait_until(lambda: watch.served is not None, config.timeout_s, "the first model to be served", services)
             result.first_version = watch.served
@@ -260,16 +311,24 @@ def run_closed_loop(settings: Settings, config: DemoConfig, log_dir: Path, say: 
                 if rejected and not retry["sent"]:  # the drift retrain failed a gate: once more, on all the new data
                     retry["sent"] = True
                     phase(f"v{rejected[0]} did not pass the promotion gates; retraining on the whole new regime")
-                    producer.send_and_wait(RetrainRequest(
-                        model_name=settings.serve_model, trigger="manual", force=True,
-                        reason=f"demo: v{rejected[0]} (drift retrain) failed a gate; again with more new-regime data"))
+                    producer.send_and_wait(
+                        RetrainRequest(
+                            model_name=settings.serve_model,
+                            trigger="manual",
+                            force=True,
+                            reason=f"demo: v{rejected[0]} (drift retrain) failed a gate; again with more new-regime data",
+                        )
+                    )
                 return False
 
             try:
                 wait_until(new_model_served, config.timeout_s, "a retrained model to be served", services)
                 result.closed = any(m["kind"] == "drift-events" for m in result.markers)
-                result.note = "drift detected, retrained, promoted and served" if result.closed else \
-                    "a new model is served, but no drift event was seen"
+                result.note = (
+                    "drift detected, retrained, promoted and served"
+                    if result.closed
+                    else "a new model is served, but no drift event was seen"
+                )
                 if retry["sent"]:
                     result.note += " (after a second retrain: the first did not pass the gates)"
             except TimeoutError as error:
@@ -305,8 +364,15 @@ def tastes_after_shift(messages: list, categories: dict[str, list[str]], top: in
     return {u: {c for c, _ in sorted(cs.items(), key=lambda kv: -kv[1])[:top]} for u, cs in counts.items()}
 
 
-def run_experiment(http: httpx.Client, api: str, producer: EventProducer, after_shift: list, result: DemoResult,
-                   config: DemoConfig, block: int = 100) -> dict:
+def run_experiment(
+    http: httpx.Client,
+    api: str,
+    producer: EventProducer,
+    after_shift: list,
+    result: DemoResult,
+    config: DemoConfig,
+    block: int = 100,
+) -> dict:
     """The previous champion against the new one on live traffic: simulated users click a served
     list with probability = its share of items in their current tastes; the clicks go to
     ``interactions`` with the list's recommendation id, and the API's attribution counts them."""
@@ -315,10 +381,18 @@ def run_experiment(http: httpx.Client, api: str, producer: EventProducer, after_
     rng = random.Random(config.seed)
     tastes = tastes_after_shift(after_shift, result.item_categories)
     users = sorted(tastes)
-    created = http.post(f"{api}/experiments", json={
-        "name": f"v{result.first_version} vs v{result.final_version}", "policy": "thompson", "min_impressions": 50,
-        "variants": [{"name": "previous", "model": str(result.first_version)},
-                     {"name": "new", "model": str(result.final_version)}]}).json()
+    created = http.post(
+        f"{api}/experiments",
+        json={
+            "name": f"v{result.first_version} vs v{result.final_version}",
+            "policy": "thompson",
+            "min_impressions": 50,
+            "variants": [
+                {"name": "previous", "model": str(result.first_version)},
+                {"name": "new", "model": str(result.final_version)},
+            ],
+        },
+    ).json()
     experiment_id = created["experiment_id"]
     http.post(f"{api}/experiments/{experiment_id}/start").raise_for_status()
     shares = []
@@ -329,23 +403,30 @@ def run_experiment(http: httpx.Client, api: str, producer: EventProducer, after_
             body = http.post(f"{api}/recommend", json={"user_id": user, "k": 5}).json()
             served.append(body.get("variant"))
             items = body.get("items", [])
-            liked = [i["item_id"] for i in items
-                     if set(result.item_categories.get(i["item_id"], [])) & tastes[user]]
+            liked = [i["item_id"] for i in items if set(result.item_categories.get(i["item_id"], [])) & tastes[user]]
             if items and rng.random() < len(liked) / len(items):
-                producer.send(Interaction(user_id=user, item_id=liked[0], event_type="click",
-                                          recommendation_id=body["recommendation_id"]))
+                producer.send(
+                    Interaction(
+                        user_id=user, item_id=liked[0], event_type="click", recommendation_id=body["recommendation_id"]
+                    )
+                )
         producer.flush()
         shares.append({"requests": start + block, "new_share": served.count("new") / max(len(served), 1)})
         time.sleep(1.5)  # the attribution stream and the allocation catch up
     time.sleep(3.0)
     results = http.get(f"{api}/experiments/{experiment_id}/results").json()
     http.post(f"{api}/experiments/{experiment_id}/stop")
-    return {"experiment_id": experiment_id, "variants": results.get("variants", []),
-            "decision": results.get("decision"), "allocation": shares}
+    return {
+        "experiment_id": experiment_id,
+        "variants": results.get("variants", []),
+        "decision": results.get("decision"),
+        "allocation": shares,
+    }
 
 
-def rejected_versions(markers: list[dict], model: str, first: str | None, now: float,
-                      settle_s: float = 10.0) -> list[str]:
+def rejected_versions(
+    markers: list[dict], model: str, first: str | None, now: float, settle_s: float = 10.0
+) -> list[str]:
     """Versions after ``first`` registered as challenger but not made champion within ``settle_s``.
 
     >>> m = [{"t": 1.0, "kind": "model-updates", "label": "ranker v2 -> challenger"}]
@@ -357,9 +438,14 @@ def rejected_versions(markers: list[dict], model: str, first: str | None, now: f
     """
     updates = [m for m in markers if m["kind"] == "model-updates" and m["label"].startswith(f"{model} v")]
     champions = {m["label"].split()[1][1:] for m in updates if m["label"].endswith("-> champion")}
-    return [version for m in updates if m["label"].endswith("-> challenger")
-            and (version := m["label"].split()[1][1:]) != first and version not in champions
-            and now - m["t"] >= settle_s]
+    return [
+        version
+        for m in updates
+        if m["label"].endswith("-> challenger")
+        and (version := m["label"].split()[1][1:]) != first
+        and version not in champions
+        and now - m["t"] >= settle_s
+    ]
 
 
 def _ok(http: httpx.Client, url: str) -> bool:
@@ -390,8 +476,9 @@ def _evaluation(settings: Settings, version: str | None) -> dict | None:
 
         registry = Registry.for_settings(settings, settings.serve_model)
         run_id = registry.client.get_model_version(settings.serve_model, version).run_id
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evaluation.json",
-                                                   tracking_uri=settings.mlflow_tracking_uri)
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path="evaluation.json", tracking_uri=settings.mlflow_tracking_uri
+        )
         return json.loads(Path(path).read_text())
     except Exception:  # noqa: BLE001 -- the report says it is missing
         return None

@@ -17,11 +17,22 @@ def _figure(title: str, ytitle: str, series: list[tuple[str, list, list]], marke
     for m in markers:
         figure.add_vline(x=m["t"], line_dash="dot", line_color=MARKER_COLOURS.get(m["kind"], "#888"), opacity=0.6)
     if shift_t is not None:
-        figure.add_vline(x=shift_t, line_color="#9467bd", line_width=2, annotation_text="taste shift starts",
-                         annotation_position="top left")
-    figure.update_layout(title=title, xaxis_title="seconds since the demo started", yaxis_title=ytitle,
-                         height=330, margin={"l": 60, "r": 20, "t": 50, "b": 45}, template="plotly_white",
-                         legend={"orientation": "h", "y": -0.25})
+        figure.add_vline(
+            x=shift_t,
+            line_color="#9467bd",
+            line_width=2,
+            annotation_text="taste shift starts",
+            annotation_position="top left",
+        )
+    figure.update_layout(
+        title=title,
+        xaxis_title="seconds since the demo started",
+        yaxis_title=ytitle,
+        height=330,
+        margin={"l": 60, "r": 20, "t": 50, "b": 45},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )
     return figure
 
 
@@ -36,20 +47,28 @@ def _answers_table(result: DemoResult) -> str:
             items = body.get("items", [])
             cells = ", ".join(
                 f"{html.escape(i['item_id'])} <small>({html.escape('/'.join(result.item_categories.get(i['item_id'], [])) or '?')})</small>"
-                for i in items)
+                for i in items
+            )
             reasons = "; ".join(dict.fromkeys(r for i in items for r in i.get("reasons", [])))
-            rows.append(f"<tr><td>{when}</td><td>{html.escape(user)}</td><td>v{html.escape(str(body.get('model_version')))}"
-                        f"</td><td>{cells}</td><td><small>{html.escape(reasons)}</small></td></tr>")
-    return ("<table><tr><th>when</th><th>user</th><th>model</th><th>top 5 (categories)</th><th>reasons</th></tr>"
-            + "".join(rows) + "</table>")
+            rows.append(
+                f"<tr><td>{when}</td><td>{html.escape(user)}</td><td>v{html.escape(str(body.get('model_version')))}"
+                f"</td><td>{cells}</td><td><small>{html.escape(reasons)}</small></td></tr>"
+            )
+    return (
+        "<table><tr><th>when</th><th>user</th><th>model</th><th>top 5 (categories)</th><th>reasons</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _evaluation_table(table: dict | None) -> str:
     if not table:
         return "<p>No offline evaluation was found for the served version.</p>"
     cols = [c for c in ("ndcg@10", "recall@10", "hit_rate@10", "coverage@10") if any(c in m for m in table.values())]
-    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{m.get(c, float('nan')):.4f}</td>" for c in cols)
-                   + "</tr>" for name, m in sorted(table.items(), key=lambda kv: -kv[1].get("ndcg@10", 0)))
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{m.get(c, float('nan')):.4f}</td>" for c in cols) + "</tr>"
+        for name, m in sorted(table.items(), key=lambda kv: -kv[1].get("ndcg@10", 0))
+    )
     return "<table><tr><th>model</th>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>" + rows + "</table>"
 
 
@@ -62,21 +81,38 @@ def _experiment_section(result: DemoResult) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(v['variant'])}</td><td>v{html.escape(str(v['model']))}</td><td>{v['impressions']}</td>"
         f"<td>{v['conversions']}</td><td>{v['conversion_rate']:.3f}</td><td>{v['probability_to_be_best']:.3f}</td>"
-        f"<td>{v['mean_latency_ms']:.1f}</td></tr>" for v in exp["variants"])
-    figure = go.Figure([go.Scatter(x=[a["requests"] for a in exp["allocation"]],
-                                   y=[a["new_share"] for a in exp["allocation"]], mode="lines+markers",
-                                   name="share of requests served by the new model")])
-    figure.update_layout(title="Thompson sampling: traffic share of the new model, per 100 requests",
-                         xaxis_title="requests so far", yaxis_title="share", yaxis_range=[0, 1], height=300,
-                         margin={"l": 60, "r": 20, "t": 50, "b": 45}, template="plotly_white")
+        f"<td>{v['mean_latency_ms']:.1f}</td></tr>"
+        for v in exp["variants"]
+    )
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=[a["requests"] for a in exp["allocation"]],
+                y=[a["new_share"] for a in exp["allocation"]],
+                mode="lines+markers",
+                name="share of requests served by the new model",
+            )
+        ]
+    )
+    figure.update_layout(
+        title="Thompson sampling: traffic share of the new model, per 100 requests",
+        xaxis_title="requests so far",
+        yaxis_title="share",
+        yaxis_range=[0, 1],
+        height=300,
+        margin={"l": 60, "r": 20, "t": 50, "b": 45},
+        template="plotly_white",
+    )
     decision = exp.get("decision") or {}
-    return (f"<p>Previous champion against the new one on live traffic. Simulated users click a list with "
-            f"probability equal to its share of items in the categories they now like. Clicks reach the "
-            f"API's reward attribution through <code>interactions</code>.</p>"
-            f"<table><tr><th>variant</th><th>model</th><th>impressions</th><th>conversions</th><th>rate</th>"
-            f"<th>P(best)</th><th>mean latency ms</th></tr>{rows}</table>"
-            f"<p><small>Controller: {html.escape(str(decision.get('reason', '')))}</small></p>"
-            + figure.to_html(full_html=False, include_plotlyjs=False))
+    return (
+        f"<p>Previous champion against the new one on live traffic. Simulated users click a list with "
+        f"probability equal to its share of items in the categories they now like. Clicks reach the "
+        f"API's reward attribution through <code>interactions</code>.</p>"
+        f"<table><tr><th>variant</th><th>model</th><th>impressions</th><th>conversions</th><th>rate</th>"
+        f"<th>P(best)</th><th>mean latency ms</th></tr>{rows}</table>"
+        f"<p><small>Controller: {html.escape(str(decision.get('reason', '')))}</small></p>"
+        + figure.to_html(full_html=False, include_plotlyjs=False)
+    )
 
 
 def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
@@ -89,7 +125,10 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
         ("what happened", result.note),
         ("events produced", f"{last.get('produced', 0):,}"),
         ("taste shift at event", f"{result.shift_index:,}" if result.shift_index is not None else "none"),
-        ("drift detections", f"{len(drift)}" + (f" (first at {drift[0]['t']:.0f}s: {drift[0]['label']})" if drift else "")),
+        (
+            "drift detections",
+            f"{len(drift)}" + (f" (first at {drift[0]['t']:.0f}s: {drift[0]['label']})" if drift else ""),
+        ),
         ("retrain requests", str(len(retrains))),
         ("model served first / last", f"v{result.first_version} / v{result.final_version}"),
         ("peak freshness (oldest unlearned event)", f"{peak:.2f} s"),
@@ -102,8 +141,10 @@ def _experiment_summary(result: DemoResult) -> str:
     exp = result.experiment
     if not exp or not exp.get("variants"):
         return "not run"
-    rates = ", ".join(f"{v['variant']} {v['conversion_rate']:.3f} (P(best) {v['probability_to_be_best']:.2f})"
-                      for v in exp["variants"])
+    rates = ", ".join(
+        f"{v['variant']} {v['conversion_rate']:.3f} (P(best) {v['probability_to_be_best']:.2f})"
+        for v in exp["variants"]
+    )
     last = exp["allocation"][-1]["new_share"] if exp.get("allocation") else 0.0
     return f"conversion {rates}; new model's share of the last 100 requests {last:.0%}"
 
@@ -115,20 +156,39 @@ def write_report(result: DemoResult, path: Path) -> Path:
     markers = [m for m in result.markers if not _online_snapshot(m)]  # snapshots every few seconds would hide the rest
     figures = [
         _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], markers, phase2),
-        _figure("Lag: events produced but not yet processed", "events",
-                [("online learner", t, [s.get("learner_lag") for s in samples]),
-                 ("feature worker (committed offsets)", t, [s.get("worker_lag") for s in samples])],
-                markers, phase2),
-        _figure("Freshness: age of the oldest event the learner has not learned yet", "seconds",
-                [("freshness", t, [s.get("freshness_s") for s in samples])], markers, phase2),
-        _figure("Prequential metric of the online learner, with drift and retrain markers", "rolling value",
-                [("hit rate@10 (rolling)", t, [s.get("hit_rate") for s in samples]),
-                 ("click AUC", t, [s.get("click_auc") for s in samples])], markers, phase2),
+        _figure(
+            "Lag: events produced but not yet processed",
+            "events",
+            [
+                ("online learner", t, [s.get("learner_lag") for s in samples]),
+                ("feature worker (committed offsets)", t, [s.get("worker_lag") for s in samples]),
+            ],
+            markers,
+            phase2,
+        ),
+        _figure(
+            "Freshness: age of the oldest event the learner has not learned yet",
+            "seconds",
+            [("freshness", t, [s.get("freshness_s") for s in samples])],
+            markers,
+            phase2,
+        ),
+        _figure(
+            "Prequential metric of the online learner, with drift and retrain markers",
+            "rolling value",
+            [
+                ("hit rate@10 (rolling)", t, [s.get("hit_rate") for s in samples]),
+                ("click AUC", t, [s.get("click_auc") for s in samples]),
+            ],
+            markers,
+            phase2,
+        ),
     ]
-    plots = "".join(f.to_html(full_html=False, include_plotlyjs=i == 0)
-                    for i, f in enumerate(figures))
-    timeline = "".join(f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — "
-                      f"{html.escape(m['label'])}</li>" for m in markers)
+    plots = "".join(f.to_html(full_html=False, include_plotlyjs=i == 0) for i, f in enumerate(figures))
+    timeline = "".join(
+        f"<li style='color:{MARKER_COLOURS.get(m['kind'], '#333')}'>{m['t']:.1f}s — {html.escape(m['label'])}</li>"
+        for m in markers
+    )
     snapshots = sum(_online_snapshot(m) for m in result.markers)
     summary = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in summary_rows(result))
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>streamrec demo report</title>
@@ -140,7 +200,7 @@ vertical-align:top}}th{{background:#f6f6f6}}h2{{margin-top:32px}}small{{color:#6
 marks the start of phase 2, after the taste shift. Red dotted lines are drift detections,
 orange ones retrain requests, and green ones changes to the served model's aliases.</p>
 <h2>Summary</h2><table>{summary}</table>
-<h2>Timeline</h2><ul>{timeline or '<li>no events</li>'}</ul>
+<h2>Timeline</h2><ul>{timeline or "<li>no events</li>"}</ul>
 <p><small>Not shown: {snapshots} snapshots of the online learner (alias <code>online</code>).</small></p>
 {plots}
 <h2>Answers before and after</h2>{_answers_table(result)}

@@ -73,8 +73,13 @@ def item_features(state: ItemState, distinct_users: int) -> dict[str, Any]:
     n = {kind: state.totals.get(kind, 0) for kind in EVENT_TYPES}
     return {
         "trending_score": state.trending,
-        "views": n["view"], "clicks": n["click"], "carts": n["add_to_cart"], "purchases": n["purchase"],
-        "likes": n["like"], "dislikes": n["dislike"], "ratings": n["rating"],
+        "views": n["view"],
+        "clicks": n["click"],
+        "carts": n["add_to_cart"],
+        "purchases": n["purchase"],
+        "likes": n["like"],
+        "dislikes": n["dislike"],
+        "ratings": n["rating"],
         "interactions_total": sum(n.values()),
         "click_rate": n["click"] / n["view"] if n["view"] else 0.0,
         "purchase_rate": n["purchase"] / n["click"] if n["click"] else 0.0,

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streams.core.contracts import Interaction
+from streams.core.verify import first_copies
 from streams.features.item import TRENDING_HALF_LIFE_S
 from streams.features.user import EVENT_TYPES, RECENT_ITEMS, SESSION_GAP_S, TOP_CATEGORIES, event_weight
 from streams.features.windows import WINDOWS
-from streams.core.verify import first_copies
 
 
 def offline_user_features(events: Iterable[Interaction], categories: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -34,7 +34,9 @@ def _user_row(events: list[Interaction], categories: Mapping[str, str]) -> dict[
         for name, w in WINDOWS.items():
             first_bucket = math.floor(ref / w.bucket_s) - w.length_s // w.bucket_s + 1
             row[f"{kind}_{name}"] = sum(
-                1 for e, t in zip(events, times) if e.event_type.value == kind and math.floor(t / w.bucket_s) >= first_bucket
+                1
+                for e, t in zip(events, times, strict=True)
+                if e.event_type.value == kind and math.floor(t / w.bucket_s) >= first_bucket
             )
     affinity: dict[str, float] = defaultdict(float)
     for e in events:
@@ -44,7 +46,7 @@ def _user_row(events: list[Interaction], categories: Mapping[str, str]) -> dict[
     ratings = [e.value for e in events if e.event_type.value == "rating" and e.value is not None]
     # sessions: explicit ids when given, else a new one after SESSION_GAP_S of silence
     sessions, current, start, last, count = 0, object(), 0.0, 0.0, 0
-    for e, t in zip(events, times):
+    for e, t in zip(events, times, strict=True):
         new = (e.session_id != current) if e.session_id is not None else (sessions == 0 or t - last > SESSION_GAP_S)
         if new:
             sessions, current, start, last, count = sessions + 1, e.session_id, t, t, 0
@@ -74,10 +76,17 @@ def offline_item_features(events: Iterable[Interaction]) -> dict[str, dict[str, 
         ref = max(e.timestamp.timestamp() for e in evs)
         ratings = [e.value for e in evs if e.event_type.value == "rating" and e.value is not None]
         rows[item] = {
-            "trending_score": sum((abs(event_weight(e)) or 1.0) * 2.0 ** (-(ref - e.timestamp.timestamp()) / TRENDING_HALF_LIFE_S)
-                                  for e in evs),
-            "views": n["view"], "clicks": n["click"], "carts": n["add_to_cart"], "purchases": n["purchase"],
-            "likes": n["like"], "dislikes": n["dislike"], "ratings": n["rating"],
+            "trending_score": sum(
+                (abs(event_weight(e)) or 1.0) * 2.0 ** (-(ref - e.timestamp.timestamp()) / TRENDING_HALF_LIFE_S)
+                for e in evs
+            ),
+            "views": n["view"],
+            "clicks": n["click"],
+            "carts": n["add_to_cart"],
+            "purchases": n["purchase"],
+            "likes": n["like"],
+            "dislikes": n["dislike"],
+            "ratings": n["rating"],
             "interactions_total": len(evs),
             "click_rate": n["click"] / n["view"] if n["view"] else 0.0,
             "purchase_rate": n["purchase"] / n["click"] if n["click"] else 0.0,

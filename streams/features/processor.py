@@ -16,14 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.stores import archive
 from streams.core.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode
-from streams.kafka.dead_letters import DeadLetter, dead_letter
 from streams.core.errors import InvalidEvent
 from streams.features.item import ItemState, item_features
 from streams.features.state_store import CatalogStore, ItemUsers, StateStore
 from streams.features.user import UserState, user_features
+from streams.kafka.dead_letters import DeadLetter, dead_letter
 from streams.kafka.runner import Record
+from streams.stores import archive
 
 MAX_CAS_ROUNDS = 5
 
@@ -57,15 +57,27 @@ def item_partition(item_id: str, partitions: int) -> int:
 
 def routed_events(valid: list[tuple[Record, Interaction]]) -> list[RoutedInteraction]:
     """Valid events with their source position (no re-validation: they are contracts already)."""
-    return [RoutedInteraction.model_construct(source_partition=r.partition, source_offset=r.offset, event=e)
-            for r, e in valid]
+    return [
+        RoutedInteraction.model_construct(source_partition=r.partition, source_offset=r.offset, event=e)
+        for r, e in valid
+    ]
 
 
 class FeatureProcessor:
     """Applies batches of interactions (user side), routed item batches and catalogue entries."""
 
-    def __init__(self, redis_client, writer, *, prefix: str, group: str, item_partitions: int,
-                 max_event_bytes: int, archive_dir=None, write_unchanged: bool = False):
+    def __init__(
+        self,
+        redis_client,
+        writer,
+        *,
+        prefix: str,
+        group: str,
+        item_partitions: int,
+        max_event_bytes: int,
+        archive_dir=None,
+        write_unchanged: bool = False,
+    ):
         """``archive_dir``: also archive valid events (None = off). ``write_unchanged``: rewrite the
         feature rows of keys whose events were all applied before (backfill into a wiped store)."""
         self.users: StateStore[UserState] = StateStore(redis_client, prefix, "user", UserState)
@@ -88,7 +100,9 @@ class FeatureProcessor:
                 if record.value is None:
                     raise InvalidEvent("empty record (tombstone) on interactions")
                 if len(record.value) > self.max_event_bytes:
-                    raise InvalidEvent(f"record of {len(record.value)} bytes exceeds max_event_bytes={self.max_event_bytes}")
+                    raise InvalidEvent(
+                        f"record of {len(record.value)} bytes exceeds max_event_bytes={self.max_event_bytes}"
+                    )
                 result.valid.append((record, decode(Interaction, record.value)))
             except InvalidEvent as exc:
                 result.dead_letters.append(self._dead(exc, record))
@@ -107,8 +121,13 @@ class FeatureProcessor:
             return sum(done), len(done) - sum(done)
 
         result.applied, result.skipped, result.rows_written = self._update(
-            self.users, by_user, apply, lambda states: {u: user_features(s) for u, s in states.items()},
-            "user_features", "user_id")
+            self.users,
+            by_user,
+            apply,
+            lambda states: {u: user_features(s) for u, s in states.items()},
+            "user_features",
+            "user_id",
+        )
         if route:
             result.forwards = self._route_to_items(result.valid)
         if self.archive_dir is not None and result.valid:
@@ -137,9 +156,13 @@ class FeatureProcessor:
             return sum(done), len(done) - sum(done)
 
         result.applied, result.skipped, result.rows_written = self._update(
-            self.items, by_item, apply,
+            self.items,
+            by_item,
+            apply,
             lambda states: {i: item_features(s, distinct[i]) for i, s in states.items()},
-            "item_features", "item_id")
+            "item_features",
+            "item_id",
+        )
         return result
 
     # -- catalogue
@@ -156,10 +179,17 @@ class FeatureProcessor:
                 continue
             latest[item.item_id] = item
         self.catalog.set_categories({i: it.categories[0] for i, it in latest.items() if it.categories})
-        rows = {i: {"title": it.title or "", "category": it.categories[0] if it.categories else "",
-                    "categories": it.categories} for i, it in latest.items()}
-        result.rows_written = self.writer.write("item_catalog", "item_id", rows,
-                                                {i: it.timestamp.timestamp() for i, it in latest.items()})
+        rows = {
+            i: {
+                "title": it.title or "",
+                "category": it.categories[0] if it.categories else "",
+                "categories": it.categories,
+            }
+            for i, it in latest.items()
+        }
+        result.rows_written = self.writer.write(
+            "item_catalog", "item_id", rows, {i: it.timestamp.timestamp() for i, it in latest.items()}
+        )
         result.applied = len(latest)
         return result
 
@@ -179,8 +209,9 @@ class FeatureProcessor:
                 if a or self.write_unchanged:
                     changed[entity] = state
             if changed:
-                written += self.writer.write(view, key, to_rows(changed),
-                                             {e: s.reference_ts or 0.0 for e, s in changed.items()})
+                written += self.writer.write(
+                    view, key, to_rows(changed), {e: s.reference_ts or 0.0 for e, s in changed.items()}
+                )
             lost = store.save({e: loaded[e] for e in changed})
             pending = {e: pending[e] for e in lost}
             applied -= sum(len(pending[e]) for e in pending)  # recounted next round

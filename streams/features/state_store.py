@@ -54,7 +54,7 @@ class StateStore(Generic[S]):
         for entity in entities:
             pipe.hmget(self.key(entity), "s", "v")
         out: dict[str, tuple[S, int]] = {}
-        for entity, (blob, version) in zip(entities, pipe.execute()):
+        for entity, (blob, version) in zip(entities, pipe.execute(), strict=True):
             state = self._type.from_dict(orjson.loads(blob)) if blob else self._type()
             out[entity] = (state, int(version or 0))
         return out
@@ -89,7 +89,7 @@ class CatalogStore:
         items = list(items)
         if not items:
             return {}
-        return {i: c.decode() for i, c in zip(items, self._redis.hmget(self._key, items)) if c is not None}
+        return {i: c.decode() for i, c in zip(items, self._redis.hmget(self._key, items), strict=True) if c is not None}
 
 
 class ItemUsers:
@@ -105,8 +105,8 @@ class ItemUsers:
             pipe.sadd(self._prefix + item, *pairs[item])
         for item in items:
             pipe.scard(self._prefix + item)
-        counts = pipe.execute()[len(items):]
-        return dict(zip(items, counts))
+        counts = pipe.execute()[len(items) :]
+        return dict(zip(items, counts, strict=True))
 
     def delete_all(self) -> int:
         return _delete_matching(self._redis, self._prefix + "*")

@@ -80,8 +80,11 @@ class UserState:
         return True
 
     def _session(self, session_id: str | None, ts: float) -> None:
-        new = (session_id != self.session_id) if session_id is not None else (
-            self.sessions == 0 or ts - self.session_last > SESSION_GAP_S)
+        new = (
+            (session_id != self.session_id)
+            if session_id is not None
+            else (self.sessions == 0 or ts - self.session_last > SESSION_GAP_S)
+        )
         if new:
             self.session_id, self.session_start, self.session_last = session_id, ts, ts
             self.session_events, self.sessions = 0, self.sessions + 1
@@ -97,8 +100,9 @@ class UserState:
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         state = cls(**data)
         state.offsets = {int(p): o for p, o in state.offsets.items()}
-        state.windows = {k: {w: {int(b): n for b, n in c.items()} for w, c in ws.items()}
-                         for k, ws in state.windows.items()}
+        state.windows = {
+            k: {w: {int(b): n for b, n in c.items()} for w, c in ws.items()} for k, ws in state.windows.items()
+        }
         return state
 
 

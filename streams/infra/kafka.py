@@ -42,8 +42,9 @@ def ensure_jars(infra_dir: Path = KAFKA_INFRA) -> Path:
         return libs
     require_tool("java", "Kafka 4.x needs Java 17+: e.g. `apt-get install openjdk-17-jre-headless`.")
     mvn = require_tool("mvn", "The broker jars come from Maven Central: e.g. `apt-get install maven`.")
-    result = subprocess.run([mvn, "-B", "-q", "-f", str(infra_dir / "pom.xml"), "package"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [mvn, "-B", "-q", "-f", str(infra_dir / "pom.xml"), "package"], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise InfraError(f"mvn could not fetch the Kafka jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     return libs
@@ -52,14 +53,21 @@ def ensure_jars(infra_dir: Path = KAFKA_INFRA) -> Path:
 class LocalKafka:
     """One broker on 127.0.0.1 with its data, config, pid file and logs under ``run_dir``."""
 
-    def __init__(self, run_dir: Path, broker_port: int = 9092, controller_port: int = 9093,
-                 heap: str = "1g", infra_dir: Path = KAFKA_INFRA):
+    def __init__(
+        self,
+        run_dir: Path,
+        broker_port: int = 9092,
+        controller_port: int = 9093,
+        heap: str = "1g",
+        infra_dir: Path = KAFKA_INFRA,
+    ):
         self.run_dir = Path(run_dir)
         self.broker_port, self.controller_port = broker_port, controller_port
         self.heap, self.infra_dir = heap, infra_dir
         self.bootstrap = f"127.0.0.1:{broker_port}"
-        self.process = ManagedProcess("kafka", self.run_dir, self._argv("kafka.Kafka", str(self.config_file)),
-                                      ready=self.answers)
+        self.process = ManagedProcess(
+            "kafka", self.run_dir, self._argv("kafka.Kafka", str(self.config_file)), ready=self.answers
+        )
 
     @property
     def config_file(self) -> Path:
@@ -103,8 +111,16 @@ class LocalKafka:
 
     def _format(self) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
-        argv = self._argv("kafka.tools.StorageTool", "format", "--standalone", "--ignore-formatted",
-                          "-t", cluster_id, "-c", str(self.config_file))
+        argv = self._argv(
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            "--ignore-formatted",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.config_file),
+        )
         result = subprocess.run(argv, capture_output=True, text=True)
         if result.returncode != 0:
             raise InfraError(f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
@@ -112,10 +128,16 @@ class LocalKafka:
     def _argv(self, main_class: str, *args: str) -> list[str]:
         java = shutil.which("java") or "java"
         return [
-            java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            java,
+            "-Xms256m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.run_dir / 'logs'}",
             f"-Dlog4j2.configurationFile={self.infra_dir / 'log4j2.properties'}",
-            "-cp", str(self.infra_dir / "target" / "libs" / "*"),
-            main_class, *args,
+            "-cp",
+            str(self.infra_dir / "target" / "libs" / "*"),
+            main_class,
+            *args,
         ]

@@ -15,10 +15,22 @@ class LocalMlflow:
         self.run_dir, self.port = Path(run_dir), port
         self.url = f"http://127.0.0.1:{port}"
         store = self.run_dir / "mlflow"
-        argv = [sys.executable, "-m", "mlflow", "server",
-                "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-                "--artifacts-destination", str(store / "artifacts"),
-                "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        argv = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(store / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
         self.process = ManagedProcess("mlflow", self.run_dir, argv, ready=self.answers)
 
     def start(self, timeout_s: float = 120.0) -> tuple[bool, float]:

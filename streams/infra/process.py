@@ -57,8 +57,13 @@ class ManagedProcess:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
-                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=os.environ | self.env, cwd=self.cwd, start_new_session=True,
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=os.environ | self.env,
+                cwd=self.cwd,
+                start_new_session=True,
             )
         self.pid_file.write_text(str(proc.pid))
         self._wait_ready(began, timeout_s, proc)
@@ -89,8 +94,10 @@ class ManagedProcess:
                 return
             if proc is not None and proc.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                raise InfraError(f"{self.name} exited with code {proc.returncode}; "
-                                 f"last lines of {self.log_file}:\n{tail(self.log_file)}")
+                raise InfraError(
+                    f"{self.name} exited with code {proc.returncode}; "
+                    f"last lines of {self.log_file}:\n{tail(self.log_file)}"
+                )
             time.sleep(0.2)
         raise InfraError(f"{self.name} not ready after {timeout_s:.0f}s; see {self.log_file}:\n{tail(self.log_file)}")
 

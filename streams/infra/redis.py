@@ -18,14 +18,19 @@ def ensure_redis_server(allow_install: bool) -> str:
     if found:
         return found
     if not allow_install:
-        raise InfraError("redis-server is not installed: `apt-get install redis-server` "
-                         "(or set STREAMREC_ALLOW_SYSTEM_INSTALL=true to let streamrec do it)")
+        raise InfraError(
+            "redis-server is not installed: `apt-get install redis-server` "
+            "(or set STREAMREC_ALLOW_SYSTEM_INSTALL=true to let streamrec do it)"
+        )
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise InfraError("redis-server is not installed and I cannot apt-get it here (need root "
-                         "and Debian/Ubuntu): install Redis >= 6 and put redis-server on PATH")
+        raise InfraError(
+            "redis-server is not installed and I cannot apt-get it here (need root "
+            "and Debian/Ubuntu): install Redis >= 6 and put redis-server on PATH"
+        )
     for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
-        result = subprocess.run(cmd, capture_output=True, text=True,
-                                env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        )
         if result.returncode != 0:
             raise InfraError(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
     return shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -44,9 +49,23 @@ class LocalRedis:
         if self.process.pid() is None:
             server = ensure_redis_server(self.allow_install)
             (self.run_dir / "redis").mkdir(parents=True, exist_ok=True)
-            self.process.argv = [server, "--bind", "127.0.0.1", "--port", str(self.port),
-                                 "--dir", str(self.run_dir / "redis"), "--daemonize", "no",
-                                 "--save", "60 1000", "--appendonly", "no", "--protected-mode", "yes"]
+            self.process.argv = [
+                server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.run_dir / "redis"),
+                "--daemonize",
+                "no",
+                "--save",
+                "60 1000",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ]
         return self.process.start(timeout_s)
 
     def stop(self) -> bool:

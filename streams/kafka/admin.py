@@ -17,8 +17,8 @@ from confluent_kafka.admin import (
 
 from streams.core.errors import InfraError
 from streams.core.settings import Settings
-from streams.kafka.clients import admin_config
 from streams.core.topics import Action, AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
+from streams.kafka.clients import admin_config
 
 TIMEOUT_S = 30.0
 
@@ -52,10 +52,7 @@ def current_state(admin: AdminClient, names: Iterable[str]) -> dict[str, TopicSt
         return {}
     resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in present]
     configs = {res.name: fut.result(TIMEOUT_S) for res, fut in admin.describe_configs(resources).items()}
-    return {
-        n: TopicState(len(metadata[n].partitions), {k: e.value for k, e in configs[n].items()})
-        for n in present
-    }
+    return {n: TopicState(len(metadata[n].partitions), {k: e.value for k, e in configs[n].items()}) for n in present}
 
 
 def execute(admin: AdminClient, actions: list[Action]) -> None:
@@ -100,7 +97,9 @@ def apply_topics(settings: Settings, catalog: TopicCatalog, dry_run: bool = Fals
     return actions
 
 
-def _wait_until_visible(admin: AdminClient, catalog: TopicCatalog, names: list[str], timeout_s: float = TIMEOUT_S) -> None:
+def _wait_until_visible(
+    admin: AdminClient, catalog: TopicCatalog, names: list[str], timeout_s: float = TIMEOUT_S
+) -> None:
     """Metadata and configs reach every client a moment after the futures complete: wait for
     them, so that a caller (or the next `apply`) sees what was just applied."""
     deadline = time.monotonic() + timeout_s

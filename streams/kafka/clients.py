@@ -23,23 +23,31 @@ def client_config(settings: Settings) -> dict[str, Any]:
 def consumer_config(settings: Settings, group: str, **overrides: Any) -> dict[str, Any]:
     """A consumer of ``group`` that commits only when told (after effects) and starts from the
     beginning of a partition it has no offset for."""
-    return client_config(settings) | {
-        "group.id": group,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-    } | overrides
+    return (
+        client_config(settings)
+        | {
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+        | overrides
+    )
 
 
 def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Every streamrec producer (shared with the raw baseline in bench): idempotent, acks=all, batched."""
-    return client_config(settings) | {
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": settings.producer_linger_ms,
-        "batch.size": settings.producer_batch_size,
-        "compression.type": settings.producer_compression,
-        "queue.buffering.max.messages": 500_000,
-    } | overrides
+    return (
+        client_config(settings)
+        | {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": settings.producer_linger_ms,
+            "batch.size": settings.producer_batch_size,
+            "compression.type": settings.producer_compression,
+            "queue.buffering.max.messages": 500_000,
+        }
+        | overrides
+    )
 
 
 def admin_config(settings: Settings) -> dict[str, Any]:

@@ -24,8 +24,9 @@ class DeadLetter:
     reason: str
 
 
-def dead_letter_headers(error: BaseException, topic: str, partition: int, offset: int, group: str,
-                        now_ms: int | None = None) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    error: BaseException, topic: str, partition: int, offset: int, group: str, now_ms: int | None = None
+) -> list[tuple[str, bytes]]:
     return [
         ("error.class", type(error).__name__.encode()),
         ("error.message", str(error)[:MAX_ERROR_CHARS].encode(errors="replace")),
@@ -37,7 +38,12 @@ def dead_letter_headers(error: BaseException, topic: str, partition: int, offset
     ]
 
 
-def dead_letter(error: BaseException, key: bytes | None, value: bytes | None, topic: str, partition: int,
-                offset: int, group: str) -> DeadLetter:
-    return DeadLetter(key, value or b"", dead_letter_headers(error, topic, partition, offset, group),
-                      f"{type(error).__name__}: {error}")
+def dead_letter(
+    error: BaseException, key: bytes | None, value: bytes | None, topic: str, partition: int, offset: int, group: str
+) -> DeadLetter:
+    return DeadLetter(
+        key,
+        value or b"",
+        dead_letter_headers(error, topic, partition, offset, group),
+        f"{type(error).__name__}: {error}",
+    )

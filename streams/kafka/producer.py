@@ -132,9 +132,7 @@ class EventProducer:
         self.stats.pending = self._producer.flush(timeout_s)
         if raise_on_failure and (self.stats.failed or self.stats.pending):
             first = "; ".join(self.stats.errors[:3])
-            raise DeliveryError(
-                f"{self.stats.failed} record(s) failed and {self.stats.pending} still pending: {first}"
-            )
+            raise DeliveryError(f"{self.stats.failed} record(s) failed and {self.stats.pending} still pending: {first}")
         return self.stats
 
     def _on_error(self, err: KafkaError | None, msg: Any) -> None:

@@ -15,14 +15,27 @@ from streams.kafka.clients import consumer_config
 from streams.kafka.runner import ConsumeRunner
 
 
-def read_topic(settings: Settings, topic: str, *, expected: int | None = None,
-               idle_timeout_s: float = 5.0, max_seconds: float = 300.0,
-               group_id: str | None = None) -> Iterator[Message]:
+def read_topic(
+    settings: Settings,
+    topic: str,
+    *,
+    expected: int | None = None,
+    idle_timeout_s: float = 5.0,
+    max_seconds: float = 300.0,
+    group_id: str | None = None,
+) -> Iterator[Message]:
     """Yield records from the beginning of ``topic`` until ``expected`` were read, nothing new
     arrived for ``idle_timeout_s`` (30 s before the first record), or ``max_seconds`` passed.
     A fresh group by default."""
-    runner = ConsumeRunner(settings, group=group_id or f"streamrec-reader-{uuid.uuid4().hex[:8]}", topics=[topic],
-                           commit="none", batch_size=10_000, poll_timeout_s=0.5, config={"fetch.min.bytes": 1})
+    runner = ConsumeRunner(
+        settings,
+        group=group_id or f"streamrec-reader-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        commit="none",
+        batch_size=10_000,
+        poll_timeout_s=0.5,
+        config={"fetch.min.bytes": 1},
+    )
     count, began, last = 0, time.monotonic(), time.monotonic()
 
     def idle() -> None:
@@ -59,14 +72,21 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def read_range(settings: Settings, topic: str, start: dict[int, int], end: dict[int, int],
-               max_seconds: float = 300.0) -> Iterator[Message]:
+def read_range(
+    settings: Settings, topic: str, start: dict[int, int], end: dict[int, int], max_seconds: float = 300.0
+) -> Iterator[Message]:
     """Yield exactly the records in ``[start[p], end[p])`` of each partition (no group, no commit)."""
     todo = {p: (start.get(p, 0), e) for p, e in end.items() if e > start.get(p, 0)}
     if not todo:
         return
-    runner = ConsumeRunner(settings, group="streamrec-range-reader", commit="none", batch_size=10_000,
-                           poll_timeout_s=0.5, assignment=[TopicPartition(topic, p, s) for p, (s, _) in todo.items()])
+    runner = ConsumeRunner(
+        settings,
+        group="streamrec-range-reader",
+        commit="none",
+        batch_size=10_000,
+        poll_timeout_s=0.5,
+        assignment=[TopicPartition(topic, p, s) for p, (s, _) in todo.items()],
+    )
     remaining = dict(todo)
     for batch in runner.batches(max_seconds=max_seconds):
         for record in batch.records:

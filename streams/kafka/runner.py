@@ -83,8 +83,15 @@ class SkipBadRecords:
             self.on_skip(record, error)
         if time.monotonic() - self._logged_at > 10.0:
             self._logged_at = time.monotonic()
-            log.warning("%s skipped an invalid record at %s[%d]@%d (%d so far): %s", self.consumer_name,
-                        record.topic, record.partition, record.offset, self.skipped, error)
+            log.warning(
+                "%s skipped an invalid record at %s[%d]@%d (%d so far): %s",
+                self.consumer_name,
+                record.topic,
+                record.partition,
+                record.offset,
+                self.skipped,
+                error,
+            )
 
     def flush(self) -> None:
         pass
@@ -133,10 +140,20 @@ class Batch(Generic[T]):
 
 
 class ConsumeRunner(Generic[T]):
-    def __init__(self, settings: Settings, *, group: str, topics: Sequence[str] | None = None,
-                 assignment: Sequence[TopicPartition] | None = None, decode: Callable[[bytes], T] | None = None,
-                 bad_records: BadRecords | None = None, commit: Literal["sync", "async", "none"] = "sync",
-                 batch_size: int = 1000, poll_timeout_s: float = 0.2, config: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        group: str,
+        topics: Sequence[str] | None = None,
+        assignment: Sequence[TopicPartition] | None = None,
+        decode: Callable[[bytes], T] | None = None,
+        bad_records: BadRecords | None = None,
+        commit: Literal["sync", "async", "none"] = "sync",
+        batch_size: int = 1000,
+        poll_timeout_s: float = 0.2,
+        config: dict[str, Any] | None = None,
+    ):
         if (topics is None) == (assignment is None):
             raise ValueError("give topics (a group subscription) or an assignment, not both")
         if decode is not None and bad_records is None:
@@ -149,8 +166,13 @@ class ConsumeRunner(Generic[T]):
         self.consumer: Consumer | None = None
 
     # -- the loop
-    def batches(self, stop: threading.Event | None = None, idle_exit_s: float | None = None,
-                max_seconds: float | None = None, on_idle: Callable[[], None] | None = None) -> Iterator[Batch[T]]:
+    def batches(
+        self,
+        stop: threading.Event | None = None,
+        idle_exit_s: float | None = None,
+        max_seconds: float | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> Iterator[Batch[T]]:
         """Each poll's batch (empty polls call ``on_idle``). Nothing is committed here."""
         stop = stop or threading.Event()
         self.consumer = Consumer(consumer_config(self.settings, self.group, **self.config))
@@ -182,9 +204,14 @@ class ConsumeRunner(Generic[T]):
         finally:
             self.consumer.close()
 
-    def run(self, handle: Callable[[Batch[T]], bool | None], stop: threading.Event | None = None,
-            idle_exit_s: float | None = None, max_seconds: float | None = None,
-            on_idle: Callable[[], None] | None = None) -> RunStats:
+    def run(
+        self,
+        handle: Callable[[Batch[T]], bool | None],
+        stop: threading.Event | None = None,
+        idle_exit_s: float | None = None,
+        max_seconds: float | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> RunStats:
         """Call ``handle`` per batch and commit after it returned; stop when it returns True."""
         for batch in self.batches(stop, idle_exit_s, max_seconds, on_idle):
             done = handle(batch)
@@ -201,8 +228,10 @@ class ConsumeRunner(Generic[T]):
             return
         positions = offsets if offsets is not None else batch.positions
         if positions:
-            self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()],
-                                 asynchronous=self.commit_mode == "async")
+            self.consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()],
+                asynchronous=self.commit_mode == "async",
+            )
 
     def _batch(self, messages) -> Batch[T] | None:
         if not messages:
@@ -218,8 +247,9 @@ class ConsumeRunner(Generic[T]):
                 log.warning("consumer %s: %s", self.group, error.str())
                 continue
             positions[(msg.topic(), msg.partition())] = msg.offset() + 1
-            record = Record(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.timestamp()[1],
-                            message=msg)
+            record = Record(
+                msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.timestamp()[1], message=msg
+            )
             if self.decode is not None:
                 try:
                     record = replace(record, event=self.decode(record.value or b""))

@@ -65,8 +65,12 @@ class LearnerState:
     """Everything a snapshot holds."""
 
     def __init__(self, config: LearnerConfig):
-        self.ranker = Prequential(MatrixFactorization(**IMPLICIT_RANKER), k=config.k, candidates=config.candidates,
-                                  rank_every=config.rank_every)
+        self.ranker = Prequential(
+            MatrixFactorization(**IMPLICIT_RANKER),
+            k=config.k,
+            candidates=config.candidates,
+            rank_every=config.rank_every,
+        )
         self.rating = Prequential(MatrixFactorization(y_min=0.5, y_max=5.0), rank_every=10**9)
         self.click = ProbabilisticPrequential(ContextualLogistic())
         self.monitor = reference_monitor(config)
@@ -118,8 +122,9 @@ class LearningLoop:
         if kind != "view":
             if state.ranker.shadow is not None:
                 reference_score = state.ranker.shadow.predict_one(event.user_id, event.item_id)
-            step = state.ranker.update(event.user_id, event.item_id, implicit_target(kind, event.value),
-                                       positive=positive)
+            step = state.ranker.update(
+                event.user_id, event.item_id, implicit_target(kind, event.value), positive=positive
+            )
             if state.ranker.shadow is None and state.events >= self.config.reference_after:
                 self.refresh_reference()
             if step.shadow_hit is not None:
@@ -130,11 +135,12 @@ class LearningLoop:
                     out.append(self.rollback(rollback))
         if state.data_drift is not None:
             rating = float(event.value) if kind == "rating" else None
-            categorical = {"event_type": kind} | {f: _category(event.context.get(f)) for f in self.config.context_features}
+            categorical = {"event_type": kind} | {
+                f: _category(event.context.get(f)) for f in self.config.context_features
+            }
             detections += state.data_drift.update({"reference_score": reference_score, "rating": rating} | categorical)
         out += [self._drift_event(d) for d in detections]
-        decision = decide(self.config.policy, self.history, self.clock(), detections=detections,
-                          metrics=self.metrics())
+        decision = decide(self.config.policy, self.history, self.clock(), detections=detections, metrics=self.metrics())
         if decision.retrain:
             self.history.last_request_at = self.clock()
             if decision.trigger == "drift" and self.config.drift_settle_events > 0:
@@ -146,8 +152,11 @@ class LearningLoop:
         if self.pending_request is not None and state.events >= self.pending_request[1]:
             decision = self.pending_request[0]
             self.pending_request = None
-            out.append(self._retrain_request(decision, f" (sent after {self.config.drift_settle_events:,} "
-                                                       "events of the new regime)"))
+            out.append(
+                self._retrain_request(
+                    decision, f" (sent after {self.config.drift_settle_events:,} events of the new regime)"
+                )
+            )
         if self.schedule.due(state.events):
             out += self.checkpoint()
         return out
@@ -166,8 +175,9 @@ class LearningLoop:
         """Freeze a copy of the live ranker as the drift reference and restart the monitor."""
         self.state.ranker.shadow = copy.deepcopy(self.state.ranker.learner)
         self.state.monitor = reference_monitor(self.config)
-        self.state.data_drift = DataDriftWatch(numeric=("reference_score", "rating"),
-                                               categorical=("event_type", *self.config.context_features))
+        self.state.data_drift = DataDriftWatch(
+            numeric=("reference_score", "rating"), categorical=("event_type", *self.config.context_features)
+        )
 
     def _degraded(self) -> str | None:
         """The guard's reason when the ranker fell too far below its last snapshot (checked every 50 evaluations)."""
@@ -186,8 +196,15 @@ class LearningLoop:
         snapshot = self.store.save(self.state, self.state.events, self.metrics(), online=self.state.ranker.learner)
         self.snapshot_hit_rate, self.snapshot_version = hit_rate, snapshot.version
         self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
-        return [ModelUpdate(model_name=self.config.model_name, version=str(snapshot.version), alias="online",
-                            uri=snapshot.path.as_uri(), metrics=self.metrics())]
+        return [
+            ModelUpdate(
+                model_name=self.config.model_name,
+                version=str(snapshot.version),
+                alias="online",
+                uri=snapshot.path.as_uri(),
+                metrics=self.metrics(),
+            )
+        ]
 
     def rollback(self, reason: str) -> ModelUpdate:
         """Back to the last snapshot's model; keeps the stream position (offsets) where it is."""
@@ -197,16 +214,28 @@ class LearningLoop:
         self.state.offsets, self.state.events = offsets, events
         self.evaluations_at_snapshot = self.state.ranker.hit_rate.n
         self.rollback_reasons.append(reason)
-        return ModelUpdate(model_name=self.config.model_name, version=str(snapshot.version), alias="online",
-                           uri=snapshot.path.as_uri(), metrics=self.metrics() | {"rolled_back": 1.0})
+        return ModelUpdate(
+            model_name=self.config.model_name,
+            version=str(snapshot.version),
+            alias="online",
+            uri=snapshot.path.as_uri(),
+            metrics=self.metrics() | {"rolled_back": 1.0},
+        )
 
     def metrics(self) -> dict[str, float]:
         s = self.state
-        out = {"events": float(s.events), "hit_rate": s.ranker.hit_rate.get(),
-               "rolling_hit_rate": s.ranker.rolling_hit_rate.get(), "implicit_mae": s.ranker.mae.get()}
+        out = {
+            "events": float(s.events),
+            "hit_rate": s.ranker.hit_rate.get(),
+            "rolling_hit_rate": s.ranker.rolling_hit_rate.get(),
+            "implicit_mae": s.ranker.mae.get(),
+        }
         if s.click.n:
-            out |= {"click_logloss": s.click.logloss.get(), "rolling_click_logloss": s.click.rolling_logloss.get(),
-                    "click_auc": float(s.click.auc.get())}
+            out |= {
+                "click_logloss": s.click.logloss.get(),
+                "rolling_click_logloss": s.click.rolling_logloss.get(),
+                "click_auc": float(s.click.auc.get()),
+            }
         if s.rating.n:
             out |= {"rating_mae": s.rating.mae.get(), "rolling_rating_mae": s.rating.rolling_mae.get()}
         return out
@@ -216,14 +245,24 @@ class LearningLoop:
         return TimeWindow(start=s.first_event_at, end=s.last_event_at, events=s.events)
 
     def _drift_event(self, d: Detection) -> DriftEvent:
-        return DriftEvent(detector=d.detector, kind=d.kind, subject=d.subject, statistic=d.statistic,
-                          threshold=d.threshold, p_value=d.p_value,
-                          window=TimeWindow(end=self.state.last_event_at, events=d.window))
+        return DriftEvent(
+            detector=d.detector,
+            kind=d.kind,
+            subject=d.subject,
+            statistic=d.statistic,
+            threshold=d.threshold,
+            p_value=d.p_value,
+            window=TimeWindow(end=self.state.last_event_at, events=d.window),
+        )
 
     def _retrain_request(self, decision, note: str = "") -> RetrainRequest:
-        return RetrainRequest(model_name=self.config.retrain_model, trigger=decision.trigger,
-                              reason=decision.reason + note,
-                              data_window=self._window(), statistics=decision.statistics)
+        return RetrainRequest(
+            model_name=self.config.retrain_model,
+            trigger=decision.trigger,
+            reason=decision.reason + note,
+            data_window=self._window(),
+            statistics=decision.statistics,
+        )
 
 
 def click_context(event: Interaction) -> dict[str, str]:

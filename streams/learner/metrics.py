@@ -26,11 +26,13 @@ class LearnerMetrics:
         self.published = Counter("streamrec_learner_published", "messages published", ["message"], registry=r)
         self.drift = Counter("streamrec_learner_drift", "drift detections", ["detector", "subject"], registry=r)
         self.rollbacks = Counter("streamrec_learner_rollbacks", "rollbacks to the last snapshot", registry=r)
-        self.metric = Gauge("streamrec_learner_metric", "prequential metrics of the online learners", ["name"],
-                            registry=r)
+        self.metric = Gauge(
+            "streamrec_learner_metric", "prequential metrics of the online learners", ["name"], registry=r
+        )
         self.snapshot_version = Gauge("streamrec_learner_snapshot_version", "latest published snapshot", registry=r)
-        self.latency = Histogram("streamrec_learner_latency_seconds", "record produce time -> learned",
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.latency = Histogram(
+            "streamrec_learner_latency_seconds", "record produce time -> learned", buckets=LATENCY_BUCKETS, registry=r
+        )
         self.port: int | None = None
         self._server = None
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from streams.core.contracts import Interaction, decode
-from streams.learner.loop import LearnerConfig, LearningLoop
-from streams.learner.metrics import LearnerMetrics
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
 from streams.kafka.producer import EventProducer
 from streams.kafka.readers import partitions
 from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
-from streams.core.settings import Settings
-from streams.core.topics import TopicCatalog
+from streams.learner.loop import LearnerConfig, LearningLoop
+from streams.learner.metrics import LearnerMetrics
 from streams.stores.learner_status import publish_status, snapshot_dir
 
 
@@ -38,8 +38,13 @@ class LearnerReport:
     latencies: deque = field(default_factory=lambda: deque(maxlen=200_000))
 
 
-def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: threading.Event | None = None,
-                idle_exit_s: float | None = None, on_batch=lambda loop, n: None) -> LearnerReport:
+def run_learner(
+    settings: Settings,
+    config: LearnerConfig | None = None,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    on_batch=lambda loop, n: None,
+) -> LearnerReport:
     """Run until ``stop`` is set (or nothing arrived for ``idle_exit_s``); a final snapshot is published.
     ``on_batch(loop, n)`` is called after each batch; the loop's ``metrics_port`` attribute is where
     Prometheus metrics are served (None when off)."""
@@ -57,12 +62,18 @@ def run_learner(settings: Settings, config: LearnerConfig | None = None, stop: t
         metrics.invalid.inc()
 
     runner = ConsumeRunner(
-        settings, group=f"{settings.worker_group}-learner",
-        assignment=[TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
-                    for p in partitions(settings, topic)],
-        decode=lambda value: decode(Interaction, value), bad_records=SkipBadRecords("learner", on_skip=skipped),
+        settings,
+        group=f"{settings.worker_group}-learner",
+        assignment=[
+            TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
+            for p in partitions(settings, topic)
+        ],
+        decode=lambda value: decode(Interaction, value),
+        bad_records=SkipBadRecords("learner", on_skip=skipped),
         commit="async",  # for lag monitoring only; snapshots hold the truth
-        batch_size=1000, poll_timeout_s=0.1)  # short: latency at low rates
+        batch_size=1000,
+        poll_timeout_s=0.1,
+    )  # short: latency at low rates
     metrics.start(settings.learner_metrics_port, settings.metrics_host)
     loop.metrics_port = metrics.port
     status_client = _redis_or_none(settings)
@@ -139,5 +150,4 @@ def _safely(fn, *args) -> None:
 
 
 def _publish_status(client, settings: Settings, loop: LearningLoop) -> None:
-    publish_status(client, settings, loop.metrics(), loop.snapshot_version, loop.rollback_reasons,
-                   loop.state.offsets)
+    publish_status(client, settings, loop.metrics(), loop.snapshot_version, loop.rollback_reasons, loop.state.offsets)

@@ -63,19 +63,30 @@ def load_movielens(path: Path, report: SourceReport, limit: int | None = None) -
         with movies.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 genres = [g for g in row.get("genres", "").split("|") if g and g != "(no genres listed)"]
-                items.append(Item(item_id=row["movieId"], title=row.get("title") or None,
-                                  categories=genres, timestamp=datetime(1995, 1, 1, tzinfo=UTC)))
+                items.append(
+                    Item(
+                        item_id=row["movieId"],
+                        title=row.get("title") or None,
+                        categories=genres,
+                        timestamp=datetime(1995, 1, 1, tzinfo=UTC),
+                    )
+                )
     events: list[Interaction] = []
     with (root / "ratings.csv").open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
             try:
                 ts = int(row["timestamp"])
-                events.append(Interaction(
-                    event_id=stable_event_id("movielens", row["userId"], row["movieId"], ts),
-                    user_id=row["userId"], item_id=row["movieId"], event_type=EventType.RATING,
-                    value=float(row["rating"]), timestamp=datetime.fromtimestamp(ts, UTC),
-                ))
+                events.append(
+                    Interaction(
+                        event_id=stable_event_id("movielens", row["userId"], row["movieId"], ts),
+                        user_id=row["userId"],
+                        item_id=row["movieId"],
+                        event_type=EventType.RATING,
+                        value=float(row["rating"]),
+                        timestamp=datetime.fromtimestamp(ts, UTC),
+                    )
+                )
                 report.accepted += 1
             except (KeyError, TypeError, ValueError, InvalidEvent) as exc:
                 report.reject(reader.line_num, f"{type(exc).__name__}: {exc}", str(row))
@@ -97,11 +108,16 @@ def load_otto(path: Path, report: SourceReport, limit: int | None = None) -> Dat
                 for ev in session["events"]:
                     ts = datetime.fromtimestamp(int(ev["ts"]) / 1000, UTC)
                     item = str(ev["aid"])
-                    events.append(Interaction(
-                        event_id=stable_event_id("otto", sid, item, ev["ts"], ev["type"]),
-                        user_id=sid, item_id=item, event_type=OTTO_TYPES[ev["type"]],
-                        timestamp=ts, session_id=sid,
-                    ))
+                    events.append(
+                        Interaction(
+                            event_id=stable_event_id("otto", sid, item, ev["ts"], ev["type"]),
+                            user_id=sid,
+                            item_id=item,
+                            event_type=OTTO_TYPES[ev["type"]],
+                            timestamp=ts,
+                            session_id=sid,
+                        )
+                    )
                     seen_items.setdefault(item, ts)
                     report.accepted += 1
             except (KeyError, TypeError, ValueError, InvalidEvent) as exc:

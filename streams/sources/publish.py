@@ -24,13 +24,26 @@ class PublishReport:
         return sum(self.sent_by_contract.values())
 
 
-def publish(producer: EventProducer, messages: Iterable[Message], *, speed: float | None = None,
-            total: int | None = None, show_progress: bool = True, label: str = "producing") -> PublishReport:
+def publish(
+    producer: EventProducer,
+    messages: Iterable[Message],
+    *,
+    speed: float | None = None,
+    total: int | None = None,
+    show_progress: bool = True,
+    label: str = "producing",
+) -> PublishReport:
     """Send every message (paced by event time when ``speed`` is set), then flush."""
     report, pacer, began = PublishReport(), Pacer(speed), time.monotonic()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
-                  disable=not show_progress, transient=False) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+        transient=False,
+    ) as progress:
         task = progress.add_task(label, total=total, rate="")
         for n, message in enumerate(messages, start=1):
             if isinstance(message, Interaction):

@@ -143,14 +143,17 @@ def _session(world: _World, user: int, session_id: str, clock: float, seq, cfg: 
         affinity = min(1.0, taste[world.item_category[item]] * 3.0)  # 0..1, how much the user likes it
         for event_type, value in _funnel(rng, affinity):
             t += rng.exponential(cfg.event_gap_s)
-            yield t, Interaction(
-                event_id=f"syn{cfg.seed}-{next(seq):010d}",
-                user_id=f"u{user}",
-                item_id=f"i{item}",
-                event_type=event_type,
-                value=value,
-                timestamp=cfg.start + timedelta(seconds=t),
-                session_id=session_id,
+            yield (
+                t,
+                Interaction(
+                    event_id=f"syn{cfg.seed}-{next(seq):010d}",
+                    user_id=f"u{user}",
+                    item_id=f"i{item}",
+                    event_type=event_type,
+                    value=value,
+                    timestamp=cfg.start + timedelta(seconds=t),
+                    session_id=session_id,
+                ),
             )
 
 

@@ -18,12 +18,21 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("user_id", pa.string()), ("item_id", pa.string()), ("event_type", pa.string()),
-    ("value", pa.float64()), ("timestamp", pa.timestamp("us", tz="UTC")), ("session_id", pa.string()),
-    ("recommendation_id", pa.string()), ("context", pa.string()),
-    ("source_partition", pa.int32()), ("source_offset", pa.int64()),
-])
+SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("user_id", pa.string()),
+        ("item_id", pa.string()),
+        ("event_type", pa.string()),
+        ("value", pa.float64()),
+        ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("session_id", pa.string()),
+        ("recommendation_id", pa.string()),
+        ("context", pa.string()),
+        ("source_partition", pa.int32()),
+        ("source_offset", pa.int64()),
+    ]
+)
 
 
 def write_batch(root: Path, events) -> int:
@@ -45,10 +54,19 @@ def write_batch(root: Path, events) -> int:
 
 
 def _row(partition: int, offset: int, e) -> dict:
-    return {"event_id": e.event_id, "user_id": e.user_id, "item_id": e.item_id, "event_type": e.event_type.value,
-            "value": e.value, "timestamp": e.timestamp, "session_id": e.session_id,
-            "recommendation_id": e.recommendation_id, "context": orjson.dumps(e.context).decode(),
-            "source_partition": partition, "source_offset": offset}
+    return {
+        "event_id": e.event_id,
+        "user_id": e.user_id,
+        "item_id": e.item_id,
+        "event_type": e.event_type.value,
+        "value": e.value,
+        "timestamp": e.timestamp,
+        "session_id": e.session_id,
+        "recommendation_id": e.recommendation_id,
+        "context": orjson.dumps(e.context).decode(),
+        "source_partition": partition,
+        "source_offset": offset,
+    }
 
 
 def read_archive(root: Path, start: datetime | None = None, end: datetime | None = None):

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from streams.core.errors import ConfigError
 from streams.core.settings import Settings
 
+
 def redis_connection_string(url: str) -> str:
     """``redis://host:port/db`` -> Feast's ``host:port,db=N`` (password kept when given).
 
@@ -37,13 +38,18 @@ def open_store(settings: Settings):
     registry = settings.run_dir / "feast" / "registry.db"
     registry.parent.mkdir(parents=True, exist_ok=True)
     if settings.online_store == "redis":
-        online = {"type": "redis", "connection_string": redis_connection_string(settings.redis_url),
-                  "skip_dedup": True}
+        online = {"type": "redis", "connection_string": redis_connection_string(settings.redis_url), "skip_dedup": True}
     else:
         online = {"type": "sqlite", "path": str(settings.run_dir / "feast" / "online.db")}
-    config = RepoConfig(project=settings.feast_project, provider="local", registry=str(registry),
-                        online_store=online, offline_store={"type": "file"},
-                        entity_key_serialization_version=3, repo_path=str(settings.feature_repo))
+    config = RepoConfig(
+        project=settings.feast_project,
+        provider="local",
+        registry=str(registry),
+        online_store=online,
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=str(settings.feature_repo),
+    )
     return FeatureStore(config=config)
 
 
@@ -83,7 +89,7 @@ class FeatureWriter:
 
     def __init__(self, store):
         self._store = store
-        self._provider = store._get_provider()  # noqa: SLF001 - the provider is Feast's write API
+        self._provider = store._get_provider()
         self._views: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     def _view(self, name: str):

@@ -17,18 +17,30 @@ def snapshot_dir(settings: Settings) -> Path:
     return settings.run_dir / "learner" / (settings.topic_prefix or "default")
 
 
-def publish_status(client, settings: Settings, metrics: dict, snapshot_version: int | None,
-                   rollbacks: list, offsets: dict[int, int]) -> None:
+def publish_status(
+    client, settings: Settings, metrics: dict, snapshot_version: int | None, rollbacks: list, offsets: dict[int, int]
+) -> None:
     """The latest figures, as one Redis hash field (read by the API's /drift and the demo)."""
-    client.hset(RedisKeys(settings.topic_prefix).learner_status, "status", orjson.dumps({
-        "updated_at": time.time(), "metrics": metrics, "snapshot_version": snapshot_version,
-        "rollbacks": rollbacks[-5:], "offsets": offsets,
-    }, option=orjson.OPT_NON_STR_KEYS))
+    client.hset(
+        RedisKeys(settings.topic_prefix).learner_status,
+        "status",
+        orjson.dumps(
+            {
+                "updated_at": time.time(),
+                "metrics": metrics,
+                "snapshot_version": snapshot_version,
+                "rollbacks": rollbacks[-5:],
+                "offsets": offsets,
+            },
+            option=orjson.OPT_NON_STR_KEYS,
+        ),
+    )
 
 
 def read_status(settings: Settings) -> dict | None:
     import redis
 
     raw = redis.Redis.from_url(settings.redis_url, socket_timeout=5).hget(
-        RedisKeys(settings.topic_prefix).learner_status, "status")
+        RedisKeys(settings.topic_prefix).learner_status, "status"
+    )
     return orjson.loads(raw) if raw else None

@@ -57,9 +57,11 @@ class Registry:
         experiment = self.client.get_experiment_by_name(self.experiment)
         if experiment is None:
             return None
-        runs = self.client.search_runs([experiment.experiment_id],
-                                       f"tags.request_id = '{request_id}' and attributes.status = 'FINISHED'",
-                                       max_results=1)
+        runs = self.client.search_runs(
+            [experiment.experiment_id],
+            f"tags.request_id = '{request_id}' and attributes.status = 'FINISHED'",
+            max_results=1,
+        )
         return runs[0] if runs else None
 
     def log_model(self, model, tags: dict[str, str]) -> str:
@@ -67,9 +69,13 @@ class Registry:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.pkl"
             path.write_bytes(pickle.dumps(model))
-            info = mlflow.pyfunc.log_model(name="model", python_model=TwoStagePyfunc(), artifacts={"model": str(path)},
-                                           registered_model_name=self.model_name,
-                                           pip_requirements=["lightgbm", "torch", "scipy", "numpy", "pandas"])
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=TwoStagePyfunc(),
+                artifacts={"model": str(path)},
+                registered_model_name=self.model_name,
+                pip_requirements=["lightgbm", "torch", "scipy", "numpy", "pandas"],
+            )
         version = str(info.registered_model_version)
         for key, value in tags.items():
             self.client.set_model_version_tag(self.model_name, version, key, str(value))
@@ -87,8 +93,13 @@ class Registry:
 
     def set_alias(self, alias: str, version: str, metrics: dict[str, float] | None = None) -> ModelUpdate:
         self.client.set_registered_model_alias(self.model_name, alias, version)
-        return ModelUpdate(model_name=self.model_name, version=version, alias=alias,
-                           uri=f"models:/{self.model_name}/{version}", metrics=metrics or {})
+        return ModelUpdate(
+            model_name=self.model_name,
+            version=version,
+            alias=alias,
+            uri=f"models:/{self.model_name}/{version}",
+            metrics=metrics or {},
+        )
 
     def tag(self, version: str, key: str, value: str) -> None:
         self.client.set_model_version_tag(self.model_name, version, key, value)

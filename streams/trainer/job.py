@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from models.batch.pipeline import OURS, TrainConfig, evaluate_models, evaluation_chart, format_table, train_and_evaluate
+from models.promotion import QualityGates, decide_promotion
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
-from models.promotion import QualityGates, decide_promotion
 
 log = logging.getLogger("streamrec.trainer")
 
@@ -37,26 +37,46 @@ class TrainingOutcome:
 
 def code_version() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).parent).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFrame, config: TrainConfig | None = None,
-                 gates: QualityGates | None = None, progress=lambda _: None) -> TrainingOutcome:
+def run_training(
+    settings: Settings,
+    request: RetrainRequest,
+    events: pd.DataFrame,
+    config: TrainConfig | None = None,
+    gates: QualityGates | None = None,
+    progress=lambda _: None,
+) -> TrainingOutcome:
     from streams.stores.registry import Registry
 
     config, gates = config or TrainConfig(), gates or QualityGates()
     registry = Registry.for_settings(settings, request.model_name)
     done = registry.find_run(request.request_id)
     if done is not None and not request.force:
-        return TrainingOutcome(request.request_id, "skipped", f"request already trained in run {done.info.run_id}",
-                               done.info.run_id)
+        return TrainingOutcome(
+            request.request_id, "skipped", f"request already trained in run {done.info.run_id}", done.info.run_id
+        )
     window = request.data_window
-    tags = {"request_id": request.request_id, "trigger": request.trigger.value, "reason": request.reason[:5000],
-            "data_window": f"[{window.start}, {window.end})", "code_version": code_version(),
-            "dry_run": str(request.dry_run).lower()}
+    tags = {
+        "request_id": request.request_id,
+        "trigger": request.trigger.value,
+        "reason": request.reason[:5000],
+        "data_window": f"[{window.start}, {window.end})",
+        "code_version": code_version(),
+        "dry_run": str(request.dry_run).lower(),
+    }
     with registry.start_run(f"{request.trigger.value}-{request.request_id[:8]}", tags) as run:
         run_id = run.info.run_id
         try:
@@ -69,8 +89,11 @@ def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFra
             reason = f"{type(error).__name__}: {error}"
             mlflow.set_tag("failure", reason[:5000])
             mlflow.end_run(status="FAILED")
-            notify(settings, f"streamrec trainer: training {request.model_name} for request {request.request_id} "
-                             f"failed: {reason}. The champion is unchanged.")
+            notify(
+                settings,
+                f"streamrec trainer: training {request.model_name} for request {request.request_id} "
+                f"failed: {reason}. The champion is unchanged.",
+            )
             log.exception("training failed")
             return TrainingOutcome(request.request_id, "failed", reason, run_id)
 
@@ -78,18 +101,36 @@ def run_training(settings: Settings, request: RetrainRequest, events: pd.DataFra
 def _train(registry, request, events, config, gates, tags, progress) -> TrainingOutcome:
     import mlflow
 
-    mlflow.log_params({"events": len(events), "split": config.split, "valid_share": config.valid_share,
-                       "test_share": config.test_share, "k": config.k, "ease_l2": config.ease_l2,
-                       "knn_neighbours": config.knn_neighbours, "sasrec_epochs": config.sasrec_epochs,
-                       "tune_budget_s": config.tune_budget_s}
-                      | {f"ranker.{k}": v for k, v in asdict(config.ranker).items()})
+    mlflow.log_params(
+        {
+            "events": len(events),
+            "split": config.split,
+            "valid_share": config.valid_share,
+            "test_share": config.test_share,
+            "k": config.k,
+            "ease_l2": config.ease_l2,
+            "knn_neighbours": config.knn_neighbours,
+            "sasrec_epochs": config.sasrec_epochs,
+            "tune_budget_s": config.tune_budget_s,
+        }
+        | {f"ranker.{k}": v for k, v in asdict(config.ranker).items()}
+    )
     result = train_and_evaluate(events, config, progress)
     mlflow.log_params({f"ranker_final.{k}": v for k, v in asdict(result.model.config).items()})  # after tuning
     ours = result.table[OURS]
     metrics = {k: v for k, v in ours.items() if k != "k"}
-    log_metrics(metrics | {f"baseline.{name}.{k}": v for name, m in result.table.items() if name != OURS
-                           for k, v in m.items() if k != "k"}
-                | {f"time.{k}": v for k, v in result.timings.items()} | result.stats)
+    log_metrics(
+        metrics
+        | {
+            f"baseline.{name}.{k}": v
+            for name, m in result.table.items()
+            if name != OURS
+            for k, v in m.items()
+            if k != "k"
+        }
+        | {f"time.{k}": v for k, v in result.timings.items()}
+        | result.stats
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         (out / "evaluation.md").write_text(format_table(result.table, config.k) + "\n")
@@ -99,8 +140,13 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
         drift_report(result, out)
         mlflow.log_artifacts(str(out))
     if request.dry_run:
-        return TrainingOutcome(request.request_id, "dry_run", "dry run: evaluated, nothing registered",
-                               metrics=metrics, table=format_table(result.table, config.k))
+        return TrainingOutcome(
+            request.request_id,
+            "dry_run",
+            "dry run: evaluated, nothing registered",
+            metrics=metrics,
+            table=format_table(result.table, config.k),
+        )
     version = registry.log_model(result.model, tags)
     updates = [registry.set_alias("challenger", version, metrics)]
     champion_version = registry.alias_version("champion")
@@ -108,20 +154,28 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
     if champion_version is not None and champion_version != version:
         champion = registry.load(champion_version)
         seen = pd.concat([result.split.train, result.split.valid])
-        champion_metrics = evaluate_models(result.model, result.test_histories, result.test_targets, seen, config.k,
-                                           others={"champion": champion})["champion"]
+        champion_metrics = evaluate_models(
+            result.model, result.test_histories, result.test_targets, seen, config.k, others={"champion": champion}
+        )["champion"]
         log_metrics({f"champion_v{champion_version}.{k}": v for k, v in champion_metrics.items() if k != "k"})
-    decision = decide_promotion(ours, result.table["popularity"], champion_metrics, gates,
-                                int(result.stats["test_users"]))
+    decision = decide_promotion(
+        ours, result.table["popularity"], champion_metrics, gates, int(result.stats["test_users"])
+    )
     registry.tag(version, "promotion", decision.reason)
     mlflow.set_tag("promotion", decision.reason)
     mlflow.log_metric("promoted", float(decision.promote))
     if decision.promote:
         updates += registry.promote(version, metrics)
     progress(f"v{version}: {decision.reason}")
-    return TrainingOutcome(request.request_id, "promoted" if decision.promote else "not_promoted", decision.reason,
-                           version=version, metrics=metrics, updates=updates,
-                           table=format_table(result.table, config.k))
+    return TrainingOutcome(
+        request.request_id,
+        "promoted" if decision.promote else "not_promoted",
+        decision.reason,
+        version=version,
+        metrics=metrics,
+        updates=updates,
+        table=format_table(result.table, config.k),
+    )
 
 
 def log_metrics(metrics: dict[str, float]) -> None:
@@ -140,10 +194,14 @@ def drift_report(result, out: Path) -> None:
     from models.batch.data import graded_labels
 
     def frame(df: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({
-            "item_popularity": df["item_id"].map(df["item_id"].value_counts()).astype(float),
-            "user_activity": df["user_id"].map(df["user_id"].value_counts()).astype(float),
-            "grade": graded_labels(df).astype(float), "hour": df["timestamp"].dt.hour.astype(float)})
+        return pd.DataFrame(
+            {
+                "item_popularity": df["item_id"].map(df["item_id"].value_counts()).astype(float),
+                "user_activity": df["user_id"].map(df["user_id"].value_counts()).astype(float),
+                "grade": graded_labels(df).astype(float),
+                "hour": df["timestamp"].dt.hour.astype(float),
+            }
+        )
 
     columns = ["item_popularity", "user_activity", "grade", "hour"]
     definition = DataDefinition(numerical_columns=columns, categorical_columns=[])

@@ -11,12 +11,21 @@ class TrainerMetrics:
     def __init__(self):
         self.registry = r = CollectorRegistry()
         self.runs = Counter("streamrec_trainer_runs", "training requests handled", ["trigger", "status"], registry=r)
-        self.seconds = Histogram("streamrec_trainer_run_seconds", "time to handle one request", registry=r,
-                                 buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 3600))
-        self.champion = Gauge("streamrec_trainer_champion_version", "champion version after the last run", ["model"],
-                              registry=r)
-        self.ndcg = Gauge("streamrec_trainer_candidate_ndcg_at_10", "holdout NDCG@10 of the last trained version",
-                          ["model"], registry=r)
+        self.seconds = Histogram(
+            "streamrec_trainer_run_seconds",
+            "time to handle one request",
+            registry=r,
+            buckets=(5, 15, 30, 60, 120, 300, 600, 1200, 3600),
+        )
+        self.champion = Gauge(
+            "streamrec_trainer_champion_version", "champion version after the last run", ["model"], registry=r
+        )
+        self.ndcg = Gauge(
+            "streamrec_trainer_candidate_ndcg_at_10",
+            "holdout NDCG@10 of the last trained version",
+            ["model"],
+            registry=r,
+        )
         self._server = None
 
     def start(self, port: int, host: str = "127.0.0.1") -> int | None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import threading
 import time
 
-from streams.stores.archive import read_archive
 from streams.core.contracts import RetrainRequest, decode
-from streams.kafka.producer import EventProducer
-from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.kafka.producer import EventProducer
+from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
+from streams.stores.archive import read_archive
 from streams.trainer.job import TrainingOutcome, run_training
 from streams.trainer.metrics import TrainerMetrics
 
@@ -20,18 +20,35 @@ from streams.trainer.metrics import TrainerMetrics
 def training_events(settings: Settings, request: RetrainRequest):
     """The archive up to the end of the request's data window (everything before it is history)."""
     return read_archive(settings.archive_dir, end=request.data_window.end)[
-        ["user_id", "item_id", "event_type", "value", "timestamp"]]
+        ["user_id", "item_id", "event_type", "value", "timestamp"]
+    ]
 
 
-def run_trainer(settings: Settings, stop: threading.Event | None = None, idle_exit_s: float | None = None,
-                config=None, gates=None, progress=lambda _: None) -> list[TrainingOutcome]:
+def run_trainer(
+    settings: Settings,
+    stop: threading.Event | None = None,
+    idle_exit_s: float | None = None,
+    config=None,
+    gates=None,
+    progress=lambda _: None,
+) -> list[TrainingOutcome]:
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
-    invalid = SkipBadRecords("trainer", on_skip=lambda record, error: progress(
-        f"skipping an invalid retrain request at offset {record.offset}: {error}"))
-    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-trainer", topics=[catalog.name("retrain-requests")],
-                           decode=lambda value: decode(RetrainRequest, value), bad_records=invalid,
-                           batch_size=1, poll_timeout_s=0.5,  # one job at a time, committed after it
-                           config={"max.poll.interval.ms": 3_600_000})  # a job may take long between polls
+    invalid = SkipBadRecords(
+        "trainer",
+        on_skip=lambda record, error: progress(
+            f"skipping an invalid retrain request at offset {record.offset}: {error}"
+        ),
+    )
+    runner = ConsumeRunner(
+        settings,
+        group=f"{settings.worker_group}-trainer",
+        topics=[catalog.name("retrain-requests")],
+        decode=lambda value: decode(RetrainRequest, value),
+        bad_records=invalid,
+        batch_size=1,
+        poll_timeout_s=0.5,  # one job at a time, committed after it
+        config={"max.poll.interval.ms": 3_600_000},
+    )  # a job may take long between polls
     outcomes: list[TrainingOutcome] = []
     metrics = TrainerMetrics()
     metrics.start(settings.trainer_metrics_port, settings.metrics_host)
@@ -42,8 +59,9 @@ def run_trainer(settings: Settings, stop: threading.Event | None = None, idle_ex
                 for request in batch.events():
                     progress(f"retrain request {request.request_id} ({request.trigger.value}): {request.reason}")
                     began = time.monotonic()
-                    outcome = run_training(settings, request, training_events(settings, request), config, gates,
-                                           progress)
+                    outcome = run_training(
+                        settings, request, training_events(settings, request), config, gates, progress
+                    )
                     metrics.observe(request.trigger.value, outcome, time.monotonic() - began)
                     for update in outcome.updates:
                         producer.send_and_wait(update)

@@ -22,11 +22,11 @@ from collections.abc import Awaitable, Callable
 import faust
 import redis
 
-from streams.kafka.dead_letters import dead_letter
-from streams.features.processor import BatchResult, Record
-from streams.worker.backend import ProcessingBackend
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.features.processor import BatchResult, Record
+from streams.kafka.dead_letters import dead_letter
+from streams.worker.backend import ProcessingBackend
 from streams.worker.metrics import WorkerMetrics
 
 log = logging.getLogger("streamrec.worker")
@@ -39,8 +39,13 @@ def to_record(event) -> Record:
     return Record(m.topic, m.partition, m.offset, m.key, m.value, int(m.timestamp * 1000) if m.timestamp else 0)
 
 
-async def run_guarded(name: str, records: list[Record], process: Callable[[list[Record]], Awaitable[BatchResult]],
-                      metrics: WorkerMetrics, group: str) -> BatchResult:
+async def run_guarded(
+    name: str,
+    records: list[Record],
+    process: Callable[[list[Record]], Awaitable[BatchResult]],
+    metrics: WorkerMetrics,
+    group: str,
+) -> BatchResult:
     """Process a batch off the event loop; retry on infrastructure errors; isolate poison records."""
     backoff = 0.2
     while True:
@@ -51,7 +56,7 @@ async def run_guarded(name: str, records: list[Record], process: Callable[[list[
             log.warning("%s: %s; retrying the batch in %.1fs", name, exc, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
-        except Exception as exc:  # noqa: BLE001 - find the record(s) that make processing raise
+        except Exception as exc:
             if len(records) == 1:
                 r = records[0]
                 result = BatchResult()
@@ -99,6 +104,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
     def via(method: str, adapt=lambda records: records):
         async def process(records: list[Record]) -> BatchResult:
             return await backend.call(method, adapt(records))
+
         return process
 
     async def send_dead_letters(result: BatchResult, source: str) -> None:
@@ -122,16 +128,22 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
                 await by_item.send(value=payload, partition=partition)
             await send_dead_letters(result, "interactions")
             metrics.record(result, "interactions")
+
         await batches(stream, "interactions", handle)
 
     @app.agent(by_item)
     async def item_features(stream) -> None:
         async def handle(records: list[Record]) -> None:
-            result = await run_guarded("item_features", records,
-                                       via("process_item_batches", lambda rs: [r.value for r in rs if r.value]),
-                                       metrics, group)
+            result = await run_guarded(
+                "item_features",
+                records,
+                via("process_item_batches", lambda rs: [r.value for r in rs if r.value]),
+                metrics,
+                group,
+            )
             await send_dead_letters(result, "interactions-by-item")
             metrics.record(result, "interactions-by-item")
+
         await batches(stream, "interactions-by-item", handle)
 
     @app.agent(items)
@@ -140,6 +152,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
             result = await run_guarded("item_catalog", records, via("process_catalog"), metrics, group)
             await send_dead_letters(result, "items")
             metrics.record(result, "items")
+
         await batches(stream, "items", handle)
 
     return app

@@ -13,10 +13,10 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from streams.features.processor import BatchResult, FeatureProcessor
-from streams.features.wiring import build_processor
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.features.processor import BatchResult, FeatureProcessor
+from streams.features.wiring import build_processor
 
 _CHILD_PROCESSOR: FeatureProcessor | None = None
 
@@ -42,8 +42,12 @@ class ProcessingBackend:
 
     async def start(self) -> None:
         if self.in_child:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_child, initargs=(self.settings,))
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_child,
+                initargs=(self.settings,),
+            )
             await asyncio.get_running_loop().run_in_executor(self._pool, _call_child, "ping", None)
         else:
             self._processor = await asyncio.to_thread(build_processor, self.settings, self.catalog)

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from confluent_kafka import Consumer, TopicPartition
 
-from streams.features.processor import FeatureProcessor, Record, routed_events
 from streams.core.settings import Settings
+from streams.features.processor import FeatureProcessor, Record, routed_events
 from streams.kafka.clients import consumer_config
 from streams.kafka.runner import Batch as RunnerBatch
 from streams.kafka.runner import ConsumeRunner
@@ -75,15 +75,26 @@ def plan(settings: Settings, topic: str, start: datetime | None, end: datetime |
         consumer.close()
 
 
-def run(settings: Settings, topic: str, ranges: list[PartitionRange], processor: FeatureProcessor,
-        progress: Callable[[int], None] = lambda n: None) -> BackfillReport:
+def run(
+    settings: Settings,
+    topic: str,
+    ranges: list[PartitionRange],
+    processor: FeatureProcessor,
+    progress: Callable[[int], None] = lambda n: None,
+) -> BackfillReport:
     report = BackfillReport(ranges)
     todo = {r.partition: r for r in ranges if r.count}
     if not todo:
         return report
-    runner = ConsumeRunner(settings, group=f"{settings.worker_group}-backfill-{int(time.time())}", commit="none",
-                           assignment=[TopicPartition(topic, r.partition, r.start) for r in todo.values()],
-                           batch_size=BATCH, poll_timeout_s=1.0, config={"fetch.max.bytes": 64 * 1024 * 1024})
+    runner = ConsumeRunner(
+        settings,
+        group=f"{settings.worker_group}-backfill-{int(time.time())}",
+        commit="none",
+        assignment=[TopicPartition(topic, r.partition, r.start) for r in todo.values()],
+        batch_size=BATCH,
+        poll_timeout_s=1.0,
+        config={"fetch.max.bytes": 64 * 1024 * 1024},
+    )
     began = time.monotonic()
 
     def handle(batch: RunnerBatch) -> bool:

@@ -39,13 +39,29 @@ class WorkerMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.records = Counter("streamrec_worker_records", "records processed", ["source", "outcome"], registry=r)
-        self.dead_lettered = Counter("streamrec_worker_dead_lettered", "records sent to the DLQ", ["source"], registry=r)
-        self.retries = Counter("streamrec_worker_retries", "batch retries after infrastructure errors", ["agent"], registry=r)
-        self.batch_size = Histogram("streamrec_worker_batch_size", "records per micro-batch", ["source"],
-                                    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000), registry=r)
-        self.batch_seconds = Histogram("streamrec_worker_batch_seconds", "time to process a batch", ["source"], registry=r)
-        self.freshness = Histogram("streamrec_worker_freshness_seconds", "record produce time -> features written",
-                                   ["source"], buckets=FRESHNESS_BUCKETS, registry=r)
+        self.dead_lettered = Counter(
+            "streamrec_worker_dead_lettered", "records sent to the DLQ", ["source"], registry=r
+        )
+        self.retries = Counter(
+            "streamrec_worker_retries", "batch retries after infrastructure errors", ["agent"], registry=r
+        )
+        self.batch_size = Histogram(
+            "streamrec_worker_batch_size",
+            "records per micro-batch",
+            ["source"],
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "streamrec_worker_batch_seconds", "time to process a batch", ["source"], registry=r
+        )
+        self.freshness = Histogram(
+            "streamrec_worker_freshness_seconds",
+            "record produce time -> features written",
+            ["source"],
+            buckets=FRESHNESS_BUCKETS,
+            registry=r,
+        )
         self.lag = Gauge("streamrec_worker_consumer_lag", "records behind the high watermark", ["source"], registry=r)
         self.totals = {"processed": 0, "dead_lettered": 0, "skipped": 0, "batches": 0}
         self.recent_freshness: deque[tuple[float, float]] = deque(maxlen=200_000)  # (processed at, age)
@@ -56,8 +72,7 @@ class WorkerMetrics:
         self._last_batch_at = 0.0
 
     def start(self) -> None:
-        self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port,
-                                      host=self.settings.metrics_host)
+        self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port, host=self.settings.metrics_host)
         threading.Thread(target=self._heartbeat, name="streamrec-heartbeat", daemon=True).start()
 
     def record(self, result, source: str) -> None:
@@ -105,10 +120,19 @@ class WorkerMetrics:
         def q(p: float) -> float | None:
             return round(fresh[min(len(fresh) - 1, int(p * len(fresh)))], 4) if fresh else None
 
-        return {"worker": self.worker_id, "pid": os.getpid(), "host": socket.gethostname(),
-                "started": self.started, "heartbeat": time.time(), "last_batch_at": self._last_batch_at,
-                "metrics_port": self.port, "lag": sum(self.lags.values()),
-                "freshness_p50_s": q(0.5), "freshness_p99_s": q(0.99), **self.totals}
+        return {
+            "worker": self.worker_id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": self.started,
+            "heartbeat": time.time(),
+            "last_batch_at": self._last_batch_at,
+            "metrics_port": self.port,
+            "lag": sum(self.lags.values()),
+            "freshness_p50_s": q(0.5),
+            "freshness_p99_s": q(0.99),
+            **self.totals,
+        }
 
     def _heartbeat(self) -> None:
         import redis

@@ -85,8 +85,12 @@ def test_ease_scores_a_history_as_the_dense_product_does():
     from models.batch.generators import EASE, Vocabulary, history_vector
 
     rng = np.random.default_rng(1)
-    df = pd.DataFrame({"user_id": [f"u{u}" for u in rng.integers(0, 60, 3000)],
-                       "item_id": [f"i{i}" for i in rng.zipf(1.5, 3000) % 90]})
+    df = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in rng.integers(0, 60, 3000)],
+            "item_id": [f"i{i}" for i in rng.zipf(1.5, 3000) % 90],
+        }
+    )
     items = df["item_id"].value_counts().index.tolist()
     vocab = Vocabulary(items, {i: n for n, i in enumerate(items)})
     ease = EASE(l2=10.0, max_items=50).fit(df, vocab)

@@ -15,14 +15,35 @@ def detectors():
     """(detector, a stationary observation, a shifted observation) for each implementation."""
     return [
         (ErrorMonitor(), lambda r: 0.2 + 0.05 * r.random(), lambda r: 0.9),
-        (KSMonitor({"score": [random.Random(i).gauss(0, 1) for i in range(1000)]}, window=300, every=100,
-                   alpha=0.001, min_statistic=0.0), lambda r: {"score": r.gauss(0, 1)}, lambda r: {"score": r.gauss(2, 1)}),
-        (PSIMonitor({"device": ["ios"] * 500 + ["web"] * 500}, window=300, every=100),
-         lambda r: {"device": r.choice(["ios", "web"])}, lambda r: {"device": "web"}),
-        (DataDriftWatch(["score"], ["device"], reference_size=1000, ks_window=300, psi_window=300, every=100,
-                        ks_min_statistic=0.0),
-         lambda r: {"score": r.gauss(0, 1), "device": r.choice(["ios", "web"])},
-         lambda r: {"score": r.gauss(2, 1), "device": "web"}),
+        (
+            KSMonitor(
+                {"score": [random.Random(i).gauss(0, 1) for i in range(1000)]},
+                window=300,
+                every=100,
+                alpha=0.001,
+                min_statistic=0.0,
+            ),
+            lambda r: {"score": r.gauss(0, 1)},
+            lambda r: {"score": r.gauss(2, 1)},
+        ),
+        (
+            PSIMonitor({"device": ["ios"] * 500 + ["web"] * 500}, window=300, every=100),
+            lambda r: {"device": r.choice(["ios", "web"])},
+            lambda r: {"device": "web"},
+        ),
+        (
+            DataDriftWatch(
+                ["score"],
+                ["device"],
+                reference_size=1000,
+                ks_window=300,
+                psi_window=300,
+                every=100,
+                ks_min_statistic=0.0,
+            ),
+            lambda r: {"score": r.gauss(0, 1), "device": r.choice(["ios", "web"])},
+            lambda r: {"score": r.gauss(2, 1), "device": "web"},
+        ),
     ]
 
 
@@ -44,6 +65,5 @@ def test_detector_contract(case):
 
 def test_a_configured_allow_list_says_what_it_ignored():
     detection = Detection("brand_new", "data", "x", 1.0, 0.5, None, 10, 10)
-    decision = decide(RetrainPolicy(drift_detectors=frozenset({"ks"})), ModelHistory(), now=1.0,
-                      detections=[detection])
+    decision = decide(RetrainPolicy(drift_detectors=frozenset({"ks"})), ModelHistory(), now=1.0, detections=[detection])
     assert not decision.retrain and "ignored drift from brand_new" in decision.reason

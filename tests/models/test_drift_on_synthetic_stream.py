@@ -20,9 +20,19 @@ WARM_UP = 10_000
 def detections(n_events: int, shift_at: float | None, seed: int = 5, model_seed: int = 73):
     facts = SimulationFacts()
     # stationary = no preference shift and no new users or items (a frozen model would age with them)
-    config = SimulationConfig(n_events=n_events, n_users=300, n_items=300, n_categories=10, shift_at=shift_at,
-                              seed=seed, new_user_share=0.0, new_item_share=0.0)
-    prequential = Prequential(MatrixFactorization(seed=model_seed, **IMPLICIT_RANKER), rank_every=5, candidates=50, k=10)
+    config = SimulationConfig(
+        n_events=n_events,
+        n_users=300,
+        n_items=300,
+        n_categories=10,
+        shift_at=shift_at,
+        seed=seed,
+        new_user_share=0.0,
+        new_item_share=0.0,
+    )
+    prequential = Prequential(
+        MatrixFactorization(seed=model_seed, **IMPLICIT_RANKER), rank_every=5, candidates=50, k=10
+    )
     monitor = ErrorMonitor(subject="reference_top10_miss", ph_delta=0.02)
     found = []
     for n, message in enumerate(m for m in simulate(config, facts) if isinstance(m, Interaction)):
@@ -31,8 +41,12 @@ def detections(n_events: int, shift_at: float | None, seed: int = 5, model_seed:
             continue
         if prequential.shadow is None and n >= WARM_UP:
             prequential.shadow = copy.deepcopy(prequential.learner)
-        step = prequential.update(message.user_id, message.item_id, implicit_target(kind, message.value),
-                                  positive=is_positive(kind, message.value))
+        step = prequential.update(
+            message.user_id,
+            message.item_id,
+            implicit_target(kind, message.value),
+            positive=is_positive(kind, message.value),
+        )
         if step.shadow_hit is not None:
             found += [(n, d) for d in monitor.update(0.0 if step.shadow_hit else 1.0)]
     return found, facts, prequential

@@ -14,13 +14,17 @@ from models.batch.pipeline import TrainConfig, make_generators
 
 def frame(seed: int = 0, users: int = 40, items: int = 30, events: int = 800) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "user_id": [f"u{u}" for u in rng.integers(0, users, events)],
-        "item_id": [f"i{i}" for i in rng.zipf(1.5, events) % items],
-        "event_type": rng.choice(["view", "click", "purchase"], events),
-        "value": np.nan,
-        "timestamp": pd.to_datetime(np.sort(rng.integers(1_700_000_000, 1_700_900_000, events)), unit="s", utc=True),
-    })
+    return pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in rng.integers(0, users, events)],
+            "item_id": [f"i{i}" for i in rng.zipf(1.5, events) % items],
+            "event_type": rng.choice(["view", "click", "purchase"], events),
+            "value": np.nan,
+            "timestamp": pd.to_datetime(
+                np.sort(rng.integers(1_700_000_000, 1_700_900_000, events)), unit="s", utc=True
+            ),
+        }
+    )
 
 
 GENERATORS = make_generators(TrainConfig(use_sasrec=True, sasrec_epochs=1))
@@ -47,7 +51,8 @@ def test_generators_rank_a_co_occurring_item_above_chance():
     """A signal every non-trivial generator must find: items always taken together."""
     rows = [(f"u{u}", item, t) for u in range(60) for t, item in enumerate(["a", "b"] if u % 2 else ["c", "d"])]
     df = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]).assign(
-        event_type="click", value=np.nan, timestamp=lambda d: pd.to_datetime(d["timestamp"], unit="h", utc=True))
+        event_type="click", value=np.nan, timestamp=lambda d: pd.to_datetime(d["timestamp"], unit="h", utc=True)
+    )
     vocab = Vocabulary.from_frame(df)
     for name in ("item_knn", "ease"):
         scores = GENERATORS[name].fit(df, vocab).score(["a"])

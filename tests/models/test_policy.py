@@ -16,11 +16,14 @@ def test_nothing_to_do():
     assert (d.retrain, d.trigger) == (False, None)
 
 
-@pytest.mark.parametrize("kwargs, trigger, words", [
-    ({"detections": [DRIFT]}, "drift", "adwin detected concept drift on top10_miss"),
-    ({"metrics": {"hit_rate@10": 0.1}}, "performance", "hit_rate@10 = 0.1 < 0.3"),
-    ({"manual_reason": "new catalogue"}, "manual", "new catalogue"),
-])
+@pytest.mark.parametrize(
+    "kwargs, trigger, words",
+    [
+        ({"detections": [DRIFT]}, "drift", "adwin detected concept drift on top10_miss"),
+        ({"metrics": {"hit_rate@10": 0.1}}, "performance", "hit_rate@10 = 0.1 < 0.3"),
+        ({"manual_reason": "new catalogue"}, "manual", "new catalogue"),
+    ],
+)
 def test_each_trigger_explains_itself(kwargs, trigger, words):
     policy = RetrainPolicy(min_metrics={"hit_rate@10": 0.3})
     d = decide(policy, history(), now=DAY, **kwargs)
@@ -43,7 +46,9 @@ def test_aggregate_threshold():
 
 
 def test_schedule_interval_and_cron():
-    assert decide(RetrainPolicy(schedule_interval_s=3600), history(last_trained_at=DAY), DAY + 3600).trigger == "schedule"
+    assert (
+        decide(RetrainPolicy(schedule_interval_s=3600), history(last_trained_at=DAY), DAY + 3600).trigger == "schedule"
+    )
     assert not decide(RetrainPolicy(schedule_interval_s=3600), history(last_trained_at=DAY), DAY + 60).retrain
     cron = RetrainPolicy(schedule_cron="0 3 * * *")
     assert decide(cron, history(last_trained_at=0.0), 4 * 3600.0).trigger == "schedule"  # 03:00 passed

@@ -35,8 +35,9 @@ def test_schedule_by_events_or_time():
 
 def test_injected_degradation_triggers_a_rollback(tmp_path):
     stream = events(12_000)
-    prequential = Prequential(MatrixFactorization(seed=1, **IMPLICIT_RANKER), rank_every=3, candidates=50, k=10,
-                              window=600)
+    prequential = Prequential(
+        MatrixFactorization(seed=1, **IMPLICIT_RANKER), rank_every=3, candidates=50, k=10, window=600
+    )
     for e in stream[:3000]:
         kind = e.event_type.value
         prequential.update(e.user_id, e.item_id, implicit_target(kind, e.value), positive=is_positive(kind, e.value))
@@ -50,12 +51,15 @@ def test_injected_degradation_triggers_a_rollback(tmp_path):
     for e in stream[3000:3600]:
         kind = e.event_type.value
         prequential.update(e.user_id, e.item_id, implicit_target(kind, e.value), positive=is_positive(kind, e.value))
-    rollback, reason = guard.check(good.metrics["hit_rate"], prequential.rolling_hit_rate.get(),
-                                   prequential.hit_rate.n - evaluated_before)
+    rollback, reason = guard.check(
+        good.metrics["hit_rate"], prequential.rolling_hit_rate.get(), prequential.hit_rate.n - evaluated_before
+    )
     assert rollback, reason
     restored = store.load(store.latest())  # the rollback
     assert restored.predict_one("u1", "i5") != prequential.learner.predict_one("u1", "i5")
-    assert restored.rank("u1", [f"i{i}" for i in range(20)]) == store.load(good).rank("u1", [f"i{i}" for i in range(20)])
+    assert restored.rank("u1", [f"i{i}" for i in range(20)]) == store.load(good).rank(
+        "u1", [f"i{i}" for i in range(20)]
+    )
 
 
 def test_the_online_model_is_what_other_processes_load_and_its_format_is_checked(tmp_path):

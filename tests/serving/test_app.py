@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
-from tests.serving.wiring import make_app
 from serving.state import ModelState
 from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
+from tests.serving.wiring import make_app
 
 
 def client(settings, model, histories, producer=None, seen=None, down=False):
@@ -46,7 +46,9 @@ def test_store_down_gives_a_flagged_fallback_not_a_5xx(settings, model):
     response = api.post("/recommend", json={"user_id": "u1", "k": 4})
     assert response.status_code == 200
     body = response.json()
-    assert body["fallback"] is True and body["fallback_reason"] == "user history unavailable" and len(body["items"]) == 4
+    assert (
+        body["fallback"] is True and body["fallback_reason"] == "user history unavailable" and len(body["items"]) == 4
+    )
     assert 'streamrec_api_fallbacks_total{reason="user history unavailable"} 1.0' in api.get("/metrics").text
 
 
@@ -57,12 +59,15 @@ def test_no_model_yet_is_not_ready_but_still_answers(settings):
     assert body["fallback"] is True and body["fallback_reason"] == "no model loaded"
 
 
-@pytest.mark.parametrize("payload, status, words", [
-    ({"user_id": "u1", "k": 0}, 422, "greater than or equal to 1"),
-    ({"user_id": "u1", "k": 10_000}, 422, "over the limit"),
-    ({"k": 3}, 422, "user_id"),
-    ({"user_id": "u1", "surprise": 1}, 422, "surprise"),
-])
+@pytest.mark.parametrize(
+    "payload, status, words",
+    [
+        ({"user_id": "u1", "k": 0}, 422, "greater than or equal to 1"),
+        ({"user_id": "u1", "k": 10_000}, 422, "over the limit"),
+        ({"k": 3}, 422, "user_id"),
+        ({"user_id": "u1", "surprise": 1}, 422, "surprise"),
+    ],
+)
 def test_bad_requests_get_readable_4xx(settings, model, payload, status, words):
     response = client(settings, model, {}).post("/recommend", json=payload)
     assert response.status_code == status and words in response.text
@@ -71,8 +76,12 @@ def test_bad_requests_get_readable_4xx(settings, model, payload, status, words):
 def test_body_size_and_batch_limits(settings, model):
     small = settings.model_copy(update={"serve_max_body_bytes": 1000, "serve_max_batch": 2})
     api = client(small, model, {})
-    assert api.post("/recommend", content=b"{" + b" " * 2000 + b"}",
-                    headers={"content-type": "application/json"}).status_code == 413
+    assert (
+        api.post(
+            "/recommend", content=b"{" + b" " * 2000 + b"}", headers={"content-type": "application/json"}
+        ).status_code
+        == 413
+    )
 
 
 def test_write_endpoints_need_the_api_key(settings, model):
@@ -90,8 +99,8 @@ def test_write_endpoints_need_the_api_key(settings, model):
 @pytest.mark.integration
 def test_events_reach_kafka_once_per_event_id(feature_settings, catalog, model):
     from serving.runtime import redis_dedup
-    from streams.kafka.readers import read_topic
     from streams.kafka.producer import EventProducer
+    from streams.kafka.readers import read_topic
 
     s = feature_settings
     with EventProducer(s, catalog, report_successes=True) as producer:
@@ -115,9 +124,9 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
 
     from serving.kafka_path import serve_requests
     from serving.recommender import Recommender
-    from streams.kafka.readers import read_topic
     from streams.core.contracts import Recommendation, RecommendationRequest, decode
     from streams.kafka.producer import EventProducer
+    from streams.kafka.readers import read_topic
 
     s = feature_settings
     state = ModelState("ranker")
@@ -130,8 +139,13 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
         producer.flush()
         counts = serve_requests(s, Recommender(state, histories.get), producer, threading.Event(), idle_exit_s=3)
     assert counts == {"answered": 2, "dead_lettered": 1}
-    answers = {r.request_id: r for r in (decode(Recommendation, m.value()) for m in read_topic(
-        s, catalog.name("recommendations"), expected=2, max_seconds=20, idle_timeout_s=2))}
+    answers = {
+        r.request_id: r
+        for r in (
+            decode(Recommendation, m.value())
+            for m in read_topic(s, catalog.name("recommendations"), expected=2, max_seconds=20, idle_timeout_s=2)
+        )
+    }
     assert len(answers["r-1"].items) == 4 and not {i.item_id for i in answers["r-1"].items} & {"i1", "i2"}
     assert answers["r-1"].model_version == "7" and len(answers["r-2"].items) == 2
     letters = list(read_topic(s, catalog.name("interactions-dlq"), expected=1, max_seconds=20, idle_timeout_s=2))
@@ -154,13 +168,20 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
     from streams.kafka.producer import EventProducer
     from streams.trainer.job import run_training
 
-    s = settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "run_dir": tmp_path,
-                                    "serve_api_keys": SecretStr("admin-key")})
+    s = settings.model_copy(
+        update={
+            "mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+            "run_dir": tmp_path,
+            "serve_api_keys": SecretStr("admin-key"),
+        }
+    )
     sim = SimulationConfig(n_events=8_000, n_users=100, n_items=80, n_categories=4, seed=2)
     frame = frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
     manual = RetrainRequest(model_name="ranker", trigger="manual", reason="test")
     assert run_training(s, manual, frame, TrainConfig(use_sasrec=False)).version == "1"
-    worse = TrainConfig(use_sasrec=False, ease_l2=1e9, knn_neighbours=1, ranker=RankerConfig(candidates_per_generator=2))
+    worse = TrainConfig(
+        use_sasrec=False, ease_l2=1e9, knn_neighbours=1, ranker=RankerConfig(candidates_per_generator=2)
+    )
     assert run_training(s, manual.model_copy(update={"request_id": "second"}), frame, worse).status == "not_promoted"
 
     state, stop = ModelState("ranker"), threading.Event()

@@ -18,8 +18,13 @@ from streams.core.errors import InvalidEvent
 
 
 def experiment(policy="thompson", **extra) -> Experiment:
-    spec = ExperimentSpec(name="t", variants=[Variant(name="A", model="champion"), Variant(name="B", model="challenger")],
-                          policy=policy, min_impressions=100, **extra)
+    spec = ExperimentSpec(
+        name="t",
+        variants=[Variant(name="A", model="champion"), Variant(name="B", model="challenger")],
+        policy=policy,
+        min_impressions=100,
+        **extra,
+    )
     return Experiment.from_spec(spec, "x1").model_copy(update={"status": "running"})
 
 
@@ -71,7 +76,9 @@ def run_canary(exp: Experiment, rates: dict[str, float], latency_ms: dict[str, f
         decision = decide(exp, stats)
         if decision.action == "advance":
             actions.append("advance")
-            exp = exp.model_copy(update={"stage": exp.stage + 1, "stage_start": {n: s.impressions for n, s in stats.items()}})
+            exp = exp.model_copy(
+                update={"stage": exp.stage + 1, "stage_start": {n: s.impressions for n, s in stats.items()}}
+            )
         elif decision.action != "none":
             return actions + [decision.action]
     return actions
@@ -96,12 +103,20 @@ def test_promotion_needs_confidence_and_the_flag():
     assert decide(experiment(auto_promote=True), close).action == "none"
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"variants": [{"name": "A", "model": "1"}, {"name": "A", "model": "2"}]}, "unique"),
-    ({"policy": "canary", "variants": [{"name": "A", "model": "1"}, {"name": "B", "model": "2"},
-                                       {"name": "C", "model": "3"}]}, "exactly two"),
-    ({"weights": [1.0]}, "one non-negative weight per variant"),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"variants": [{"name": "A", "model": "1"}, {"name": "A", "model": "2"}]}, "unique"),
+        (
+            {
+                "policy": "canary",
+                "variants": [{"name": "A", "model": "1"}, {"name": "B", "model": "2"}, {"name": "C", "model": "3"}],
+            },
+            "exactly two",
+        ),
+        ({"weights": [1.0]}, "one non-negative weight per variant"),
+    ],
+)
 def test_bad_specs_are_refused_with_reasons(change, words):
     spec = {"name": "t", "variants": [{"name": "A", "model": "1"}, {"name": "B", "model": "2"}]} | change
     with pytest.raises((ValueError, InvalidEvent), match=words):

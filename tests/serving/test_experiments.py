@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from tests.serving.wiring import make_app
 from serving.experiments.attribution import attribute_rewards
 from serving.experiments.router import ExperimentRouter
 from serving.experiments.store import ExperimentStore
 from serving.state import ModelState
 from streams.core.contracts import Interaction
 from streams.kafka.producer import EventProducer
+from tests.serving.wiring import make_app
 
 KEY = {"X-API-Key": "admin-key"}
 
@@ -30,9 +30,15 @@ def rig(settings, catalog, redis_url, model):
     state.install(model, "1")
     promoted = []
     store = ExperimentStore(redis.Redis.from_url(redis_url), s.topic_prefix)
-    router = ExperimentRouter(store, state, load_model=lambda version: model,
-                              resolve={"champion": "1", "challenger": "2", "1": "1", "2": "2"}.get,
-                              promote=lambda *args: promoted.append(args), refresh_s=0.05, seed=3)
+    router = ExperimentRouter(
+        store,
+        state,
+        load_model=lambda version: model,
+        resolve={"champion": "1", "challenger": "2", "1": "1", "2": "2"}.get,
+        promote=lambda *args: promoted.append(args),
+        refresh_s=0.05,
+        seed=3,
+    )
     producer = EventProducer(s, catalog, report_successes=True)
     api = TestClient(make_app(s, state, lambda user: [], producer, admin=None, experiments=router))
     yield s, api, router, producer, promoted
@@ -40,8 +46,10 @@ def rig(settings, catalog, redis_url, model):
 
 
 def create(api, **spec) -> str:
-    body = {"name": "ranker v2", "variants": [{"name": "control", "model": "champion"},
-                                               {"name": "candidate", "model": "challenger"}]} | spec
+    body = {
+        "name": "ranker v2",
+        "variants": [{"name": "control", "model": "champion"}, {"name": "candidate", "model": "challenger"}],
+    } | spec
     response = api.post("/experiments", json=body, headers=KEY)
     assert response.status_code == 201, response.text
     return response.json()["experiment_id"]
@@ -62,8 +70,9 @@ def test_thompson_moves_traffic_to_the_variant_whose_lists_convert(rig):
 
     stop = threading.Event()
     counts = {}
-    attribution = threading.Thread(target=lambda: counts.update(attribute_rewards(settings, router.store, stop,
-                                                                                  refresh_s=0.5)))
+    attribution = threading.Thread(
+        target=lambda: counts.update(attribute_rewards(settings, router.store, stop, refresh_s=0.5))
+    )
     attribution.start()
     rng, served, rewards = np.random.default_rng(0), [], []
     rates = {"control": 0.04, "candidate": 0.30}
@@ -73,11 +82,23 @@ def test_thompson_moves_traffic_to_the_variant_whose_lists_convert(rig):
                 body = api.post("/recommend", json={"user_id": f"u{round_}-{n}", "k": 5}).json()
                 served.append(body["variant"])
                 if rng.random() < rates[body["variant"]]:
-                    rewards.append(Interaction(user_id=body["user_id"], item_id=body["items"][0]["item_id"],
-                                               event_type="click", recommendation_id=body["recommendation_id"]))
+                    rewards.append(
+                        Interaction(
+                            user_id=body["user_id"],
+                            item_id=body["items"][0]["item_id"],
+                            event_type="click",
+                            recommendation_id=body["recommendation_id"],
+                        )
+                    )
                     producer.send(rewards[-1])
-                    producer.send(Interaction(user_id=body["user_id"], item_id=body["items"][1]["item_id"],
-                                              event_type="click", recommendation_id=body["recommendation_id"]))
+                    producer.send(
+                        Interaction(
+                            user_id=body["user_id"],
+                            item_id=body["items"][1]["item_id"],
+                            event_type="click",
+                            recommendation_id=body["recommendation_id"],
+                        )
+                    )
             producer.flush()
             wait_for(lambda: sum(s.conversions for s in router.store.stats(experiment_id).values()) == len(rewards))
         results = api.get(f"/experiments/{experiment_id}/results").json()
@@ -107,8 +128,9 @@ def test_canary_steps_up_and_promotes_the_challenger_when_guardrails_hold(rig):
     api.post(f"/experiments/{experiment_id}/start", headers=KEY)
     shares = []
     for stage in range(3):
-        variants = [api.post("/recommend", json={"user_id": f"s{stage}-{n}", "k": 3}).json()["variant"]
-                    for n in range(300)]
+        variants = [
+            api.post("/recommend", json={"user_id": f"s{stage}-{n}", "k": 3}).json()["variant"] for n in range(300)
+        ]
         shares.append(variants.count("candidate") / len(variants))
         router.step()
     assert shares[0] < 0.2 and 0.35 < shares[1] < 0.65 and shares[2] == 1.0
@@ -146,8 +168,12 @@ def test_new_users_get_an_explored_list_that_learns_from_attributed_clicks(setti
     liked = cold[25]  # deep in the model's cold-start list: mobile users love it
 
     def shown(n, round_):
-        return [api.post("/recommend", json={"user_id": f"new-{round_}-{i}", "k": 5,
-                                             "context": {"device": "mobile"}}).json() for i in range(n)]
+        return [
+            api.post(
+                "/recommend", json={"user_id": f"new-{round_}-{i}", "k": 5, "context": {"device": "mobile"}}
+            ).json()
+            for i in range(n)
+        ]
 
     before = sum(liked in [i["item_id"] for i in body["items"]] for body in shown(100, "a"))
     stop, store = threading.Event(), ExperimentStore(redis.Redis.from_url(redis_url), s.topic_prefix)
@@ -157,8 +183,14 @@ def test_new_users_get_an_explored_list_that_learns_from_attributed_clicks(setti
         for round_ in range(6):
             for body in shown(100, round_):
                 if liked in (items := [i["item_id"] for i in body["items"]]):
-                    producer.send(Interaction(user_id=body["user_id"], item_id=liked, event_type="click",
-                                              recommendation_id=body["recommendation_id"]))
+                    producer.send(
+                        Interaction(
+                            user_id=body["user_id"],
+                            item_id=liked,
+                            event_type="click",
+                            recommendation_id=body["recommendation_id"],
+                        )
+                    )
                 assert body["fallback"] is False and len(items) == 5
             producer.flush()
             time.sleep(1.0)

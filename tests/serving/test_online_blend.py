@@ -2,13 +2,13 @@
 
 from fastapi.testclient import TestClient
 
-from tests.serving.wiring import make_app
 from serving.online import OnlineScorer
 from serving.state import ModelState
 from streams.core.contracts import Interaction
-from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.core.settings import Settings
+from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.sources.synthetic import SimulationConfig, simulate
+from tests.serving.wiring import make_app
 
 
 def test_the_online_learners_scores_reorder_known_users_candidates(model, tmp_path):

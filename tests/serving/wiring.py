@@ -8,8 +8,9 @@ from serving.metrics import ApiMetrics
 from serving.recommender import Recommender
 
 
-def make_app(settings, state, history, producer=None, seen_events=None, admin=None, experiments=None,
-             explorer=None, online=None):
+def make_app(
+    settings, state, history, producer=None, seen_events=None, admin=None, experiments=None, explorer=None, online=None
+):
     metrics = ApiMetrics()
     recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments)
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None

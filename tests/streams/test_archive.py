@@ -1,12 +1,18 @@
 from datetime import UTC, datetime
 
-from streams.stores.archive import read_archive, write_batch
 from streams.core.contracts import Interaction
+from streams.stores.archive import read_archive, write_batch
 
 
 def ev(i, day, user="u1"):
-    return Interaction(event_id=f"e{i}", user_id=user, item_id=f"i{i}", event_type="view",
-                       timestamp=datetime(2026, 1, day, 12, i % 60, tzinfo=UTC), context={"k": i})
+    return Interaction(
+        event_id=f"e{i}",
+        user_id=user,
+        item_id=f"i{i}",
+        event_type="view",
+        timestamp=datetime(2026, 1, day, 12, i % 60, tzinfo=UTC),
+        context={"k": i},
+    )
 
 
 def test_date_partitioned_and_redelivery_rewrites_instead_of_duplicating(tmp_path):

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from streams.core.contracts import (
     CONTRACTS,
@@ -10,11 +11,11 @@ from streams.core.contracts import (
     Interaction,
     Item,
     ItemEventBatch,
-    RoutedInteraction,
     ModelUpdate,
     Recommendation,
     RecommendationRequest,
     RetrainRequest,
+    RoutedInteraction,
     ScoredItem,
     decode,
     encode,
@@ -32,13 +33,23 @@ EXAMPLES = [
     interaction(value=None, context={"device": "ios", "hour": 13}),
     Item(item_id="i1", title="A film", categories=["Drama"], attributes={"year": 1999}),
     RecommendationRequest(user_id="u1", k=20, context={"page": "home"}),
-    Recommendation(user_id="u1", items=[ScoredItem(item_id="i1", score=0.9, reasons=["popular"])],
-                   model_name="ranker", model_version="3", variant="B"),
+    Recommendation(
+        user_id="u1",
+        items=[ScoredItem(item_id="i1", score=0.9, reasons=["popular"])],
+        model_name="ranker",
+        model_version="3",
+        variant="B",
+    ),
     DriftEvent(detector="ks", kind="data", subject="score", statistic=0.31, threshold=0.1, p_value=1e-6),
     RetrainRequest(model_name="ranker", trigger="drift", reason="KS on score", statistics={"ks": 0.31}),
     ModelUpdate(model_name="ranker", version="4", alias="champion", uri="models:/ranker/4"),
-    ItemEventBatch(events=[RoutedInteraction(source_partition=2, source_offset=9,
-                                             event=Interaction(user_id="u", item_id="i", event_type="view"))]),
+    ItemEventBatch(
+        events=[
+            RoutedInteraction(
+                source_partition=2, source_offset=9, event=Interaction(user_id="u", item_id="i", event_type="view")
+            )
+        ]
+    ),
 ]
 
 
@@ -73,7 +84,10 @@ def test_times_are_normalised_to_utc():
 
 
 def test_ids_are_generated_when_missing_and_kept_when_given():
-    a, b = Interaction(user_id="u", item_id="i", event_type="view"), Interaction(user_id="u", item_id="i", event_type="view")
+    a, b = (
+        Interaction(user_id="u", item_id="i", event_type="view"),
+        Interaction(user_id="u", item_id="i", event_type="view"),
+    )
     assert a.event_id != b.event_id
     assert interaction(event_id="client-42").event_id == "client-42"
 
@@ -111,7 +125,7 @@ def test_decode_rejects_broken_json_and_wrong_types():
 
 def test_messages_are_immutable():
     e = interaction()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         e.user_id = "someone else"  # type: ignore[misc]
 
 

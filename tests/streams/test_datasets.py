@@ -31,9 +31,17 @@ def test_movielens_ratings_in_time_order_with_genres(movielens):
     report = SourceReport()
     data = load(movielens, report)
     assert detect_format(movielens) == "movielens"
-    assert [(e.user_id, e.item_id, e.value) for e in data.interactions] == [("1", "20", 3.5), ("2", "10", 5.0), ("1", "10", 4.0)]
+    assert [(e.user_id, e.item_id, e.value) for e in data.interactions] == [
+        ("1", "20", 3.5),
+        ("2", "10", 5.0),
+        ("1", "10", 4.0),
+    ]
     assert all(e.event_type == "rating" for e in data.interactions)
-    assert {i.item_id: i.categories for i in data.items} == {"10": ["Action", "Crime", "Thriller"], "20": ["Animation"], "30": []}
+    assert {i.item_id: i.categories for i in data.items} == {
+        "10": ["Action", "Crime", "Thriller"],
+        "20": ["Animation"],
+        "30": [],
+    }
     assert report.rejected == 1 and "ValueError" in report.rejections[0].reason
 
 
@@ -46,9 +54,14 @@ def test_replayed_ids_are_stable(movielens):
 def test_otto_sessions_become_typed_events_in_time_order(tmp_path):
     path = tmp_path / "otto.jsonl"
     sessions = [
-        {"session": 7, "events": [{"aid": 1, "ts": 1659304800000, "type": "clicks"},
-                                  {"aid": 1, "ts": 1659304900000, "type": "carts"},
-                                  {"aid": 1, "ts": 1659305000000, "type": "orders"}]},
+        {
+            "session": 7,
+            "events": [
+                {"aid": 1, "ts": 1659304800000, "type": "clicks"},
+                {"aid": 1, "ts": 1659304900000, "type": "carts"},
+                {"aid": 1, "ts": 1659305000000, "type": "orders"},
+            ],
+        },
         {"session": 8, "events": [{"aid": 2, "ts": 1659304850000, "type": "clicks"}]},
         {"session": 9, "events": [{"aid": 3, "ts": 1659304860000, "type": "wishlist"}]},
     ]
@@ -56,7 +69,11 @@ def test_otto_sessions_become_typed_events_in_time_order(tmp_path):
     report = SourceReport()
     data = load(path, report)
     assert [(e.user_id, e.event_type.value) for e in data.interactions] == [
-        ("7", "click"), ("8", "click"), ("7", "add_to_cart"), ("7", "purchase")]
+        ("7", "click"),
+        ("8", "click"),
+        ("7", "add_to_cart"),
+        ("7", "purchase"),
+    ]
     assert data.interactions[0].session_id == "7"
     assert {i.item_id for i in data.items} == {"1", "2"}
     assert report.rejected == 1 and "wishlist" in report.rejections[0].reason

@@ -1,14 +1,12 @@
 """Online state machines vs the independent offline recomputation, on generated streams."""
 
-
 import pytest
 
-from streams.core.contracts import Interaction
+from streams.core.contracts import Interaction, Item
 from streams.features.item import ItemState, item_features
 from streams.features.offline import offline_item_features, offline_user_features
 from streams.features.user import UserState, user_features
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.core.contracts import Item
 
 
 def generated(n=6000, seed=4):
@@ -31,13 +29,15 @@ def online(events, categories, replay_every=0, partitions=3):
     if replay_every:  # a crash every N events: the last N are delivered again
         stream = []
         for i in range(0, len(delivered), replay_every):
-            stream += delivered[i:i + replay_every] + delivered[max(0, i - replay_every // 2):i + replay_every]
+            stream += delivered[i : i + replay_every] + delivered[max(0, i - replay_every // 2) : i + replay_every]
     for e, p, o in stream:
         users.setdefault(e.user_id, UserState()).apply(e, p, o, categories.get(e.item_id))
         if items.setdefault(e.item_id, ItemState()).apply(e, p, o):
             item_users.setdefault(e.item_id, set()).add(e.user_id)
-    return ({u: user_features(s) for u, s in users.items()},
-            {i: item_features(s, len(item_users[i])) for i, s in items.items()})
+    return (
+        {u: user_features(s) for u, s in users.items()},
+        {i: item_features(s, len(item_users[i])) for i, s in items.items()},
+    )
 
 
 def assert_rows_equal(online_rows, offline_rows):
@@ -69,8 +69,7 @@ def test_windows_count_recent_events_only():
     s = UserState()
     base = 1_800_000_000
     for i, age_h in enumerate([200, 30, 5, 0.5, 0]):  # hours before the newest event
-        s.apply(Interaction(user_id="u", item_id=f"i{i}", event_type="view",
-                            timestamp=base - age_h * 3600), 0, i, None)
+        s.apply(Interaction(user_id="u", item_id=f"i{i}", event_type="view", timestamp=base - age_h * 3600), 0, i, None)
     f = user_features(s)
     assert (f["view_1h"], f["view_24h"], f["view_7d"], f["events_total"]) == (2, 3, 4, 5)
 

@@ -11,8 +11,16 @@ from streams.sources.synthetic import SimulationConfig, SimulationFacts, simulat
 
 def stream(n=60_000, shift_at=0.5, seed=5):
     facts = SimulationFacts()
-    config = SimulationConfig(n_events=n, n_users=300, n_items=300, n_categories=10, shift_at=shift_at, seed=seed,
-                              new_user_share=0.0, new_item_share=0.0)
+    config = SimulationConfig(
+        n_events=n,
+        n_users=300,
+        n_items=300,
+        n_categories=10,
+        shift_at=shift_at,
+        seed=seed,
+        new_user_share=0.0,
+        new_item_share=0.0,
+    )
     return [m for m in simulate(config, facts) if isinstance(m, Interaction)], facts
 
 
@@ -53,15 +61,19 @@ def test_a_broken_model_is_rolled_back_to_the_last_snapshot(tmp_path):
 @pytest.mark.parametrize("settle", [0, 4_000])
 def test_preference_shift_gives_drift_events_and_one_retrain_request(tmp_path, settle):
     events, facts = stream(n=45_000, shift_at=2 / 3)
-    loop = LearningLoop(LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=1e9,
-                                      drift_settle_events=settle), tmp_path)
+    loop = LearningLoop(
+        LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=1e9, drift_settle_events=settle), tmp_path
+    )
     out = run(loop, events)
     drift = [(e, m) for e, m in out if isinstance(m, DriftEvent)]
     retrain = [(e, m) for e, m in out if isinstance(m, RetrainRequest)]
     assert drift and drift[0][0].timestamp >= facts.shift_time
     first = drift[0][1]  # concept drift on the reference's misses, or data drift on its scores
-    assert (first.detector, first.subject) in {("adwin", "reference_top10_miss"), ("page_hinkley", "reference_top10_miss"),
-                                               ("ks", "reference_score")}
+    assert (first.detector, first.subject) in {
+        ("adwin", "reference_top10_miss"),
+        ("page_hinkley", "reference_top10_miss"),
+        ("ks", "reference_score"),
+    }
     assert len(retrain) == 1 and retrain[0][1].trigger == "drift"  # then the 24 h cooldown holds
     assert retrain[0][0].timestamp >= facts.shift_time and f"drift on {first.subject}" in retrain[0][1].reason
     assert retrain[0][1].data_window.events and retrain[0][1].data_window.end is not None
@@ -83,8 +95,9 @@ def test_redelivery_is_not_learned_twice_and_restart_resumes_from_the_snapshot(t
 
 def test_stationary_100k_events_raise_no_drift_through_the_whole_loop(tmp_path):
     events, _ = stream(n=100_000, shift_at=None, seed=6)
-    config = LearnerConfig(snapshot_every_events=10**9, snapshot_every_seconds=1e9,
-                           policy=RetrainPolicy(volume_events=None))  # only drift may ask here
+    config = LearnerConfig(
+        snapshot_every_events=10**9, snapshot_every_seconds=1e9, policy=RetrainPolicy(volume_events=None)
+    )  # only drift may ask here
     loop = LearningLoop(config, tmp_path)
     out = [m for _, m in run(loop, events)]
     assert loop.state.data_drift is not None and loop.state.data_drift.monitors  # the data tests did run

@@ -4,9 +4,9 @@ import pytest
 
 from streams.core.contracts import Interaction
 from streams.core.errors import DeliveryError, InvalidEvent
-from streams.kafka.producer import EventProducer, producer_config
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.kafka.producer import EventProducer, producer_config
 
 
 def unreachable_settings(**kw):
@@ -28,8 +28,11 @@ def test_oversized_events_are_refused_before_sending(project_root):
 
 
 def test_undelivered_records_raise_on_flush(project_root):
-    producer = EventProducer(unreachable_settings(), TopicCatalog.load(project_root / "topics.yaml"),
-                             **{"message.timeout.ms": 300, "log_level": 0})
+    producer = EventProducer(
+        unreachable_settings(),
+        TopicCatalog.load(project_root / "topics.yaml"),
+        **{"message.timeout.ms": 300, "log_level": 0},
+    )
     producer.send(Interaction(user_id="u", item_id="i", event_type="view"))
     with pytest.raises(DeliveryError, match="1 record\\(s\\) failed"):
         producer.flush(timeout_s=5)

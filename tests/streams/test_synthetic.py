@@ -85,7 +85,7 @@ def test_preference_shift_moves_what_users_engage_with(stream):
     category = {i.item_id: i.categories[0] for i in items}
     before = [e for e in events if e.timestamp < facts.shift_time]
     after = [e for e in events if e.timestamp >= facts.shift_time]
-    early, late = before[: len(before) // 2], before[len(before) // 2:]
+    early, late = before[: len(before) // 2], before[len(before) // 2 :]
     active = [u for u, n in Counter(e.user_id for e in early).items() if n >= 40]
     stable, shifted = [], []
     for user in active[:50]:

@@ -4,8 +4,16 @@ from streams.core.contracts import CONTRACTS
 from streams.core.errors import ConfigError
 from streams.core.topics import AddPartitions, Create, Refuse, SetConfig, TopicCatalog, TopicState, plan
 
-ARCHITECTURE_TOPICS = {"interactions", "items", "interactions-dlq", "recommendation-requests",
-                       "recommendations", "drift-events", "retrain-requests", "model-updates"}
+ARCHITECTURE_TOPICS = {
+    "interactions",
+    "items",
+    "interactions-dlq",
+    "recommendation-requests",
+    "recommendations",
+    "drift-events",
+    "retrain-requests",
+    "model-updates",
+}
 
 
 def test_project_topics_yaml_declares_every_architecture_topic(project_root):
@@ -34,18 +42,23 @@ def test_bad_catalogs_are_rejected():
 
 
 def test_defaults_merge_into_topic_config():
-    catalog = TopicCatalog.from_dict({"defaults": {"replication_factor": 3, "config": {"a": 1, "b": 2}},
-                                      "topics": {"t": {"config": {"b": 5}}}})
+    catalog = TopicCatalog.from_dict(
+        {"defaults": {"replication_factor": 3, "config": {"a": 1, "b": 2}}, "topics": {"t": {"config": {"b": 5}}}}
+    )
     spec = catalog["t"]
     assert spec.replication_factor == 3 and dict(spec.config) == {"a": "1", "b": "5"}
 
 
 def test_plan_creates_grows_configures_and_never_shrinks():
-    catalog = TopicCatalog.from_dict({"topics": {
-        "new": {"partitions": 2},
-        "grow": {"partitions": 6, "config": {"retention.ms": "10"}},
-        "shrink": {"partitions": 1},
-    }})
+    catalog = TopicCatalog.from_dict(
+        {
+            "topics": {
+                "new": {"partitions": 2},
+                "grow": {"partitions": 6, "config": {"retention.ms": "10"}},
+                "shrink": {"partitions": 1},
+            }
+        }
+    )
     current = {
         "grow": TopicState(3, {"retention.ms": "99", "other": "x"}),
         "shrink": TopicState(4, {}),

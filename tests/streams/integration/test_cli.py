@@ -7,17 +7,20 @@ import sys
 
 import pytest
 
-from streams.kafka.readers import read_topic
 from streams.core.contracts import Interaction, decode
+from streams.kafka.readers import read_topic
 
 pytestmark = pytest.mark.integration
 
 
 def streamrec(settings, *args, timeout=120):
-    env = os.environ | {"STREAMREC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-                        "STREAMREC_TOPIC_PREFIX": settings.topic_prefix}
-    return subprocess.run([sys.executable, "-m", "streams.cli.main", *args], capture_output=True,
-                          text=True, env=env, timeout=timeout)
+    env = os.environ | {
+        "STREAMREC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "STREAMREC_TOPIC_PREFIX": settings.topic_prefix,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def test_topics_apply_dry_run_then_apply(settings):
@@ -70,13 +73,20 @@ def test_replay_movielens_directory(settings, catalog, tmp_path):
 
 def test_unknown_broker_is_a_readable_error(tmp_path):
     env = os.environ | {"STREAMREC_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-    result = subprocess.run([sys.executable, "-m", "streams.cli.main", "produce", str(tmp_path / "missing.jsonl")],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli.main", "produce", str(tmp_path / "missing.jsonl")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2 and "error: no such file" in result.stderr
 
 
 def test_backfill_dry_run_shows_offsets_and_changes_nothing(settings, catalog, tmp_path):
-    events = [{"event_id": f"b{i}", "user_id": f"u{i % 4}", "item_id": f"i{i}", "event_type": "view"} for i in range(40)]
+    events = [
+        {"event_id": f"b{i}", "user_id": f"u{i % 4}", "item_id": f"i{i}", "event_type": "view"} for i in range(40)
+    ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\n")
     assert streamrec(settings, "produce", str(path)).returncode == 0
@@ -94,4 +104,9 @@ def test_manual_retrain_request(settings, catalog):
     assert result.returncode == 0, result.stderr
     [record] = list(read_topic(settings, catalog.name("retrain-requests"), expected=1, max_seconds=30))
     request = decode(RetrainRequest, record.value())
-    assert (request.trigger, request.reason, request.force, record.key()) == ("manual", "new catalogue", True, b"ranker")
+    assert (request.trigger, request.reason, request.force, record.key()) == (
+        "manual",
+        "new catalogue",
+        True,
+        b"ranker",
+    )

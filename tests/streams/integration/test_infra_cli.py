@@ -22,8 +22,13 @@ def test_infra_up_status_down_are_idempotent(tmp_path):
     }
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "streams.cli.main", "infra", *args],
-                              capture_output=True, text=True, env=env, timeout=240)
+        return subprocess.run(
+            [sys.executable, "-m", "streams.cli.main", "infra", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=240,
+        )
 
     try:
         first = cli("up")

@@ -2,11 +2,11 @@
 
 import pytest
 
-from streams.kafka.readers import end_offsets, read_range
 from streams.core.contracts import Interaction, decode
-from streams.kafka.producer import EventProducer
-from streams.sources.synthetic import SimulationConfig, simulate
 from streams.core.verify import compare
+from streams.kafka.producer import EventProducer
+from streams.kafka.readers import end_offsets, read_range
+from streams.sources.synthetic import SimulationConfig, simulate
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def test_ten_thousand_events_round_trip(settings, catalog):
     assert result.received == 10_000 and result.users > 100
     # the key is the user id, so one user's events live in one partition
     partitions_per_user = {}
-    for record, event in zip(records, received):
+    for record, event in zip(records, received, strict=True):
         assert record.key() == event.user_id.encode()
         partitions_per_user.setdefault(event.user_id, set()).add(record.partition())
     assert all(len(p) == 1 for p in partitions_per_user.values())

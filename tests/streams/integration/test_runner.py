@@ -25,8 +25,9 @@ def produce(settings, catalog, good: int, bad: list[bytes]) -> str:
 
 
 def runner(settings, topic, policy, group="g-runner"):
-    return ConsumeRunner(settings, group=group, topics=[topic], decode=lambda v: decode(Interaction, v),
-                         bad_records=policy)
+    return ConsumeRunner(
+        settings, group=group, topics=[topic], decode=lambda v: decode(Interaction, v), bad_records=policy
+    )
 
 
 def test_bad_records_are_dead_lettered_with_headers_and_the_good_ones_handled(settings, catalog):
@@ -61,8 +62,9 @@ def test_a_failing_handler_commits_nothing_and_the_batch_comes_again(settings, c
     with pytest.raises(RuntimeError):
         runner(settings, topic, SkipBadRecords("test"), group="g-retry").run(fail, idle_exit_s=2)
     seen = []
-    runner(settings, topic, SkipBadRecords("test"), group="g-retry").run(lambda b: seen.extend(b.events()),
-                                                                         idle_exit_s=2)
+    runner(settings, topic, SkipBadRecords("test"), group="g-retry").run(
+        lambda b: seen.extend(b.events()), idle_exit_s=2
+    )
     assert len(seen) == 10
 
 

@@ -5,8 +5,8 @@ from types import MappingProxyType
 
 import pytest
 
-from streams.kafka.admin import admin_client, apply_topics, current_state
 from streams.core.topics import AddPartitions, Refuse, SetConfig, TopicCatalog
+from streams.kafka.admin import admin_client, apply_topics, current_state
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,9 @@ def test_apply_creates_all_topics_then_changes_nothing(settings):
 
 def test_apply_raises_partitions_and_updates_config_but_never_lowers(settings, catalog):
     spec = catalog["drift-events"]
-    bigger = replace(spec, partitions=spec.partitions + 2,
-                     config=MappingProxyType(dict(spec.config) | {"retention.ms": "3600000"}))
+    bigger = replace(
+        spec, partitions=spec.partitions + 2, config=MappingProxyType(dict(spec.config) | {"retention.ms": "3600000"})
+    )
     grown = TopicCatalog(MappingProxyType({"drift-events": bigger}), catalog.prefix)
 
     dry = apply_topics(settings, grown, dry_run=True)

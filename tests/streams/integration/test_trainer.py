@@ -12,13 +12,13 @@ import pytest
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
 from models.batch.ranker import RankerConfig
-from streams.stores.archive import write_batch
-from streams.kafka.readers import read_topic
 from streams.core.contracts import Interaction, ModelUpdate, RetrainRequest, decode
 from streams.kafka.producer import EventProducer
+from streams.kafka.readers import read_topic
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.trainer.job import run_training
+from streams.stores.archive import write_batch
 from streams.stores.registry import Registry
+from streams.trainer.job import run_training
 from streams.trainer.service import run_trainer
 
 pytestmark = pytest.mark.integration
@@ -29,8 +29,14 @@ WORSE = TrainConfig(use_sasrec=False, ease_l2=1e9, knn_neighbours=1, ranker=Rank
 
 @pytest.fixture
 def trainer_settings(settings, tmp_path):
-    return settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "run_dir": tmp_path,
-                                       "archive_dir": tmp_path / "archive", "worker_metrics_port": 0})
+    return settings.model_copy(
+        update={
+            "mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
+            "run_dir": tmp_path,
+            "archive_dir": tmp_path / "archive",
+            "worker_metrics_port": 0,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,7 @@ def request(reason="test", **kw):
 class Webhook(http.server.BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         Webhook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(200)
         self.end_headers()
@@ -66,8 +72,14 @@ def test_registry_aliases_promotion_rollback_and_failure(trainer_settings, event
     registry = Registry(s.mlflow_tracking_uri, "ranker")
     tags = registry.version_tags("1")
     artifacts = {f.path for f in registry.client.list_artifacts(first.run_id)}
-    assert {"evaluation.md", "evaluation.json", "evaluation.html", "features.json", "data_drift.html",
-            "data_drift.json"} <= artifacts
+    assert {
+        "evaluation.md",
+        "evaluation.json",
+        "evaluation.html",
+        "features.json",
+        "data_drift.html",
+        "data_drift.json",
+    } <= artifacts
     assert len(registry.load("1").recommend(["i1", "i2"], 3)) == 3  # the registered model loads and serves
     assert tags["trigger"] == "manual" and tags["reason"] == "first" and "data_window" in tags and tags["code_version"]
 
@@ -101,11 +113,18 @@ def test_a_request_on_kafka_is_trained_once_and_published(trainer_settings, cata
         producer.send_and_wait(request("from kafka", dry_run=False))
     outcomes = run_trainer(s, idle_exit_s=5, config=GOOD)
     assert [o.status for o in outcomes] == ["promoted"]
-    updates = [decode(ModelUpdate, r.value()) for r in read_topic(s, catalog.name("model-updates"), expected=2,
-                                                                  max_seconds=20, idle_timeout_s=2)]
+    updates = [
+        decode(ModelUpdate, r.value())
+        for r in read_topic(s, catalog.name("model-updates"), expected=2, max_seconds=20, idle_timeout_s=2)
+    ]
     assert [(u.alias, u.version) for u in updates] == [("challenger", "1"), ("champion", "1")]
     # the same request again (a re-delivery): found finished, not retrained
-    redelivered = run_training(s, RetrainRequest.model_validate(
-        {"request_id": outcomes[0].request_id, "model_name": "ranker", "trigger": "manual", "reason": "again"}),
-        frame_from_events(events), GOOD)
+    redelivered = run_training(
+        s,
+        RetrainRequest.model_validate(
+            {"request_id": outcomes[0].request_id, "model_name": "ranker", "trigger": "manual", "reason": "again"}
+        ),
+        frame_from_events(events),
+        GOOD,
+    )
     assert redelivered.status == "skipped"

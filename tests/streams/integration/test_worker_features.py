@@ -8,13 +8,13 @@ import threading
 import pytest
 from confluent_kafka import Producer
 
-from streams.kafka.admin import apply_topics
-from streams.kafka.readers import read_topic
 from streams.core.contracts import Interaction, Item, encode
-from streams.features.offline import offline_item_features, offline_user_features
-from streams.kafka.producer import EventProducer
-from streams.sources.synthetic import SimulationConfig, simulate
 from streams.core.topics import TopicCatalog
+from streams.features.offline import offline_item_features, offline_user_features
+from streams.kafka.admin import apply_topics
+from streams.kafka.producer import EventProducer
+from streams.kafka.readers import read_topic
+from streams.sources.synthetic import SimulationConfig, simulate
 from tests.streams.integration.worker_harness import WorkerProcess, category_count, wait_for
 
 pytestmark = pytest.mark.integration
@@ -66,8 +66,9 @@ def start_with_catalogue(start, settings, catalog, items, name: str, worker_sett
 
 
 def online_rows(store, view: str, key: str, ids: list[str], names: list[str]) -> dict[str, dict]:
-    data = store.get_online_features(features=[f"{view}:{n}" for n in names],
-                                     entity_rows=[{key: i} for i in ids]).to_dict()
+    data = store.get_online_features(
+        features=[f"{view}:{n}" for n in names], entity_rows=[{key: i} for i in ids]
+    ).to_dict()
     return {i: {n: data[n][k] for n in names} for k, i in enumerate(data[key])}
 
 
@@ -86,9 +87,12 @@ def features_match(settings, store, items, events) -> list[str]:
     categories = {i.item_id: i.categories[0] for i in items}
     users = offline_user_features(events, categories)
     item_rows = offline_item_features(events)
-    problems = mismatches(users, online_rows(store, "user_features", "user_id", list(users), list(next(iter(users.values())))))
-    problems += mismatches(item_rows, online_rows(store, "item_features", "item_id", list(item_rows),
-                                                  list(next(iter(item_rows.values())))))
+    problems = mismatches(
+        users, online_rows(store, "user_features", "user_id", list(users), list(next(iter(users.values()))))
+    )
+    problems += mismatches(
+        item_rows, online_rows(store, "item_features", "item_id", list(item_rows), list(next(iter(item_rows.values()))))
+    )
     return problems
 
 
@@ -99,8 +103,13 @@ def wait_until_features_match(settings, store, items, events, timeout_s, worker)
         last[0] = features_match(settings, store, items, events)
         return not last[0]
 
-    wait_for(check, timeout_s, "online features to equal the offline recomputation", interval=2.0,
-             on_timeout=lambda: "\n".join(last[0][:10]) + "\n--- worker log ---\n" + worker.log())
+    wait_for(
+        check,
+        timeout_s,
+        "online features to equal the offline recomputation",
+        interval=2.0,
+        on_timeout=lambda: "\n".join(last[0][:10]) + "\n--- worker log ---\n" + worker.log(),
+    )
 
 
 @pytest.mark.parametrize("in_child", [True, False], ids=["processing-in-child", "processing-in-thread"])
@@ -111,10 +120,16 @@ def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_
     worker = start_with_catalogue(start, settings, catalog, items, "w-equal", settings)
     publish(settings, catalog, events)
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, worker)
-    catalog_row = online_rows(feast_reader(settings), "item_catalog", "item_id", [items[0].item_id], ["category", "title"])
+    catalog_row = online_rows(
+        feast_reader(settings), "item_catalog", "item_id", [items[0].item_id], ["category", "title"]
+    )
     assert catalog_row[items[0].item_id] == {"category": items[0].categories[0], "title": items[0].title}
-    status = wait_for(lambda: (st := worker.status()) and st["processed"] >= 2 * len(events) and st, 30,
-                      "the heartbeat to report every record", on_timeout=worker.log)
+    status = wait_for(
+        lambda: (st := worker.status()) and st["processed"] >= 2 * len(events) and st,
+        30,
+        "the heartbeat to report every record",
+        on_timeout=worker.log,
+    )
     assert status["dead_lettered"] == 0
 
 
@@ -124,8 +139,13 @@ def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pi
     first = start_with_catalogue(start, settings, catalog, items, "w-doomed")
     producer = threading.Thread(target=publish, args=(settings, catalog, events))
     producer.start()
-    wait_for(lambda: (first.status() or {}).get("processed", 0) > 3000, 120, "progress before the crash",
-             interval=0.2, on_timeout=first.log)
+    wait_for(
+        lambda: (first.status() or {}).get("processed", 0) > 3000,
+        120,
+        "progress before the crash",
+        interval=0.2,
+        on_timeout=first.log,
+    )
     first.kill9()
     producer.join()
     second = start("w-survivor")
@@ -140,8 +160,17 @@ def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast
         (b"bad-json", b'{"user_id": "u1", "item_id": '),
         (b"wrong-type", b'{"user_id": "u1", "item_id": "i1", "event_type": "rating", "value": "five"}'),
         (b"missing", b'{"user_id": "u1", "event_type": "view"}'),
-        (b"oversized", encode(Interaction(user_id="u1", item_id="i1", event_type="view",
-                                          context={"blob": "x" * (settings.max_event_bytes + 10)}).model_copy())),
+        (
+            b"oversized",
+            encode(
+                Interaction(
+                    user_id="u1",
+                    item_id="i1",
+                    event_type="view",
+                    context={"blob": "x" * (settings.max_event_bytes + 10)},
+                ).model_copy()
+            ),
+        ),
     ]
     worker = start_with_catalogue(start, settings, catalog, items, "w-poison")
     raw = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers})
@@ -170,9 +199,9 @@ def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast
 def test_wipe_then_backfill_brings_the_features_back(pipeline, feast_reader):
     import redis
 
+    from streams.features.wiring import build_processor
     from streams.stores.archive import read_archive
     from streams.worker.backfill import plan, run
-    from streams.features.wiring import build_processor
 
     settings, catalog, start = pipeline
     items, events = generated(3000, seed=24)
@@ -186,7 +215,9 @@ def test_wipe_then_backfill_brings_the_features_back(pipeline, feast_reader):
     category_map = client.hgetall(f"{settings.topic_prefix}sr:item-category")
     client.flushdb()  # the online store and all feature state are gone
     assert features_match(settings, store, items, events)
-    client.hset(f"{settings.topic_prefix}sr:item-category", mapping=category_map)  # the catalogue is replayed separately
+    client.hset(
+        f"{settings.topic_prefix}sr:item-category", mapping=category_map
+    )  # the catalogue is replayed separately
 
     topic = catalog.name("interactions")
     ranges = plan(settings, topic, None, None)

@@ -36,8 +36,13 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli.main", "worker", "--worker-id", self.name],
-                                     stdout=log, stderr=subprocess.STDOUT, env=self.env(), start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli.main", "worker", "--worker-id", self.name],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            start_new_session=True,
+        )
         return self
 
     def kill9(self) -> None:
