@@ -1,9 +1,15 @@
 """Whether a challenger becomes champion: pure, so the rule is tested without MLflow.
 
->>> decide_promotion({"ndcg@10": 0.12}, {"ndcg@10": 0.05}, champion=None, gates=QualityGates())
-Promotion(promote=True, reason='no champion yet; passes the quality gates')
->>> decide_promotion({"ndcg@10": 0.101}, {"ndcg@10": 0.05}, champion={"ndcg@10": 0.1}, gates=QualityGates(margin=0.02))
-Promotion(promote=False, reason='ndcg@10 0.1010 does not beat the champion 0.1000 by 2.0% on the same holdout')
+A challenger must reach every baseline trained in the same job (not only popularity) and beat
+the champion on the same holdout.
+
+>>> baselines = {"popularity": {"ndcg@10": 0.05}, "item_knn": {"ndcg@10": 0.11}}
+>>> decide_promotion({"ndcg@10": 0.12}, baselines, champion=None, gates=QualityGates())
+Promotion(promote=True, reason='no champion yet; reaches every baseline (best: item_knn 0.1100)')
+>>> decide_promotion({"ndcg@10": 0.10}, baselines, champion=None, gates=QualityGates()).reason
+'ndcg@10 0.1000 is below the baseline item_knn 0.1100 trained in the same job'
+>>> decide_promotion({"ndcg@10": 0.101}, {}, champion={"ndcg@10": 0.1}, gates=QualityGates(margin=0.02)).reason
+'ndcg@10 0.1010 does not beat the champion 0.1000 by 2.0% on the same holdout'
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 class QualityGates:
     metric: str = "ndcg@10"
     margin: float = 0.0  # relative improvement over the champion needed to promote
-    min_over_popularity: float = 1.0  # the new model must reach this multiple of the popularity baseline
+    min_over_baselines: float = 1.0  # the new model must reach this multiple of every baseline of its job
     min_test_users: int = 1
 
 
@@ -28,7 +34,7 @@ class Promotion:
 
 def decide_promotion(
     candidate: Mapping[str, float],
-    popularity: Mapping[str, float],
+    baselines: Mapping[str, Mapping[str, float]],
     champion: Mapping[str, float] | None,
     gates: QualityGates,
     test_users: int = 1,
@@ -37,11 +43,14 @@ def decide_promotion(
     value = candidate[m]
     if test_users < gates.min_test_users:
         return Promotion(False, f"only {test_users} test users (gate: {gates.min_test_users})")
-    floor = popularity[m] * gates.min_over_popularity
-    if value < floor:
-        return Promotion(False, f"{m} {value:.4f} is below the popularity gate {floor:.4f}")
+    best = max(baselines, key=lambda name: baselines[name][m], default=None)
+    if best is not None and value < baselines[best][m] * gates.min_over_baselines:
+        return Promotion(
+            False, f"{m} {value:.4f} is below the baseline {best} {baselines[best][m]:.4f} trained in the same job"
+        )
     if champion is None:
-        return Promotion(True, "no champion yet; passes the quality gates")
+        detail = f" (best: {best} {baselines[best][m]:.4f})" if best is not None else ""
+        return Promotion(True, f"no champion yet; reaches every baseline{detail}")
     needed = champion[m] * (1 + gates.margin)
     if value > needed or (gates.margin == 0 and value >= champion[m] and value > 0):
         return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout")

@@ -75,7 +75,11 @@ def history_vector(history: Sequence[str], vocab: Vocabulary) -> np.ndarray:
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first, never one of ``exclude``."""
+    """Indices of the ``k`` highest scores, best first (ties: lower index first), never one of ``exclude``.
+
+    >>> top_k(np.array([1.0, 3.0, 3.0, 2.0, 3.0]), 2).tolist()
+    [1, 2]
+    """
     scores = scores.astype(np.float64, copy=True)
     if exclude is not None and len(exclude):
         scores[exclude] = -np.inf
@@ -83,7 +87,10 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     if k <= 0:
         return np.empty(0, dtype=np.int64)
     part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
+    edge = scores[part].min()  # ties at the edge: the lowest indices, so the result is deterministic
+    above = np.flatnonzero(scores > edge)
+    part = np.concatenate([above, np.flatnonzero(scores == edge)[: k - len(above)]])
+    return part[np.lexsort((part, -scores[part]))]  # best first; ties by index
 
 
 class Popularity:

@@ -59,6 +59,24 @@ class TrainResult:
     def k(self) -> int:
         return int(next(iter(self.table.values()))["k"])
 
+    @property
+    def best(self) -> str:
+        """The row of the table that ranks best on the holdout (ndcg@k): our ranker or a baseline."""
+        return best_of(self.table, f"ndcg@{self.k}")
+
+    def model_for(self, name: str) -> TwoStageModel:
+        """The servable model behind a row of the table."""
+        return self.model if name == OURS else self.model.alone(name)
+
+
+def best_of(table: dict[str, dict[str, float]], metric: str) -> str:
+    """The best row by ``metric``; our ranker wins ties.
+
+    >>> best_of({OURS: {"ndcg@10": 0.2}, "ease": {"ndcg@10": 0.2}, "item_knn": {"ndcg@10": 0.25}}, "ndcg@10")
+    'item_knn'
+    """
+    return max(table, key=lambda name: (table[name][metric], name == OURS))
+
 
 def make_generators(config: TrainConfig) -> dict:
     gens = {

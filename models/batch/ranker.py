@@ -94,12 +94,26 @@ class TwoStageModel:
         pool, features = self.candidates(history, exclude)
         if not len(pool):
             return []
-        if self.booster is None:  # untrained ranker: fall back on the first generator's score
-            scores = features[:, 0]
+        if self.booster is None:  # no ranker (a generator served alone): its own score, as evaluated
+            scores = next(iter(self.generators.values())).score(history)[pool]
         else:
             scores = self.booster.predict(features, num_threads=1)
         order = np.argsort(-scores, kind="stable")[:k]
         return [(self.vocab.items[pool[i]], float(scores[i])) for i in order]
+
+    def alone(self, name: str) -> TwoStageModel:
+        """This model serving one of its generators alone: the same candidates and exclusions, ranked
+        by that generator's score (no ranker). What gets served when a baseline beats the ranker.
+        The popularity generator stays for the fallback list."""
+        keep = {name: self.generators[name]} | {g: m for g, m in self.generators.items() if g == "popularity"}
+        return TwoStageModel(
+            self.vocab, keep, self.item_log_count, self.item_mean_grade, self.item_log_recent, self.config, booster=None
+        )
+
+    @property
+    def serves(self) -> str:
+        """What ranks: the LambdaMART ranker, or the one generator it serves alone."""
+        return "ranker" if self.booster is not None else next(iter(self.generators))
 
     def popular(self, n: int = 200) -> list[str]:
         """The ``n`` most popular items (the popularity generator): the fallback list serving uses."""

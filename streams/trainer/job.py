@@ -117,8 +117,11 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
     )
     result = train_and_evaluate(events, config, progress)
     mlflow.log_params({f"ranker_final.{k}": v for k, v in asdict(result.model.config).items()})  # after tuning
-    ours = result.table[OURS]
-    metrics = {k: v for k, v in ours.items() if k != "k"}
+    chosen = result.best  # a baseline that beats the ranker on the holdout is what gets registered
+    model = result.model_for(chosen)
+    metrics = {k: v for k, v in result.table[chosen].items() if k != "k"}
+    if chosen != OURS:
+        progress(f"{chosen} beats the ranker on the holdout: registering {chosen} alone")
     log_metrics(
         metrics
         | {
@@ -147,7 +150,7 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
             metrics=metrics,
             table=format_table(result.table, config.k),
         )
-    version = registry.log_model(result.model, tags)
+    version = registry.log_model(model, tags | {"serves": model.serves, "chosen": chosen})
     updates = [registry.set_alias("challenger", version, metrics)]
     champion_version = registry.alias_version("champion")
     champion_metrics = None
@@ -158,8 +161,9 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
             result.model, result.test_histories, result.test_targets, seen, config.k, others={"champion": champion}
         )["champion"]
         log_metrics({f"champion_v{champion_version}.{k}": v for k, v in champion_metrics.items() if k != "k"})
+    baselines = {name: row for name, row in result.table.items() if name != chosen}
     decision = decide_promotion(
-        ours, result.table["popularity"], champion_metrics, gates, int(result.stats["test_users"])
+        result.table[chosen], baselines, champion_metrics, gates, int(result.stats["test_users"])
     )
     registry.tag(version, "promotion", decision.reason)
     mlflow.set_tag("promotion", decision.reason)

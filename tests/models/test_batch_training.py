@@ -98,3 +98,20 @@ def test_ease_scores_a_history_as_the_dense_product_does():
         dense = np.zeros(len(vocab), dtype=np.float32)
         dense[:50] = history_vector(history, ease.sub) @ ease.weights
         assert np.allclose(ease.score(history), dense, atol=1e-5)
+
+
+def test_a_baseline_served_alone_ranks_exactly_as_it_was_evaluated(result):
+    """What gets registered when a baseline wins is that baseline: the same lists, so the same metrics."""
+    from models.batch.pipeline import evaluate_models
+
+    seen = result.split.train  # feeds novelty and coverage only, not the ranking metrics
+    for name in ("item_knn", "ease", "popularity"):
+        alone = result.model_for(name)
+        assert alone.booster is None and alone.serves == name and alone.popular(5) == result.model.popular(5)
+        table = evaluate_models(
+            result.model, result.test_histories, result.test_targets, seen, 10, others={"alone": alone}
+        )
+        for metric in ("ndcg@10", "recall@10"):
+            assert table["alone"][metric] == pytest.approx(table[name][metric]), (name, metric)
+    assert result.best in result.table
+    assert result.table[result.best]["ndcg@10"] == max(row["ndcg@10"] for row in result.table.values())
