@@ -36,6 +36,7 @@ def build_app() -> FastAPI:
     from streams.core.settings import get_settings
     from streams.core.topics import TopicCatalog
     from streams.kafka.producer import EventProducer
+    from streams.stores.seen_items import SeenItems
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)  # each uvicorn worker process
@@ -49,7 +50,15 @@ def build_app() -> FastAPI:
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
     online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
     metrics = ApiMetrics()
-    recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments)
+    recommender = Recommender(
+        state,
+        history,
+        TTLCache(settings.serve_cache_ttl_s),
+        explorer,
+        online,
+        experiments,
+        seen=SeenItems.for_settings(settings).of,
+    )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
         (serve_requests, (settings, recommender, producer, stop), {}, "kafka-requests"),

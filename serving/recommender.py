@@ -22,6 +22,7 @@ from streams.stores.redis_client import RedisUnavailable
 log = logging.getLogger("streamrec.serve")
 
 History = Callable[[str], list[str] | None]  # user id -> recent items; None: the store cannot answer
+Seen = Callable[[str], set[str] | None]  # user id -> every item seen (the seen-set); None: cannot answer
 
 
 @dataclass
@@ -29,7 +30,9 @@ class Recommender:
     """``experiments``: a :class:`serving.experiments.router.ExperimentRouter`; under a running
     experiment the user's variant serves the list, and its impression is recorded.
     ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history.
-    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores."""
+    ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores.
+    ``seen``: the full seen-set (:class:`streams.stores.seen_items.SeenItems`), which ``exclude_seen``
+    excludes on every path; without it (or when it cannot answer) only the recent history is excluded."""
 
     state: ModelState
     history: History
@@ -37,6 +40,7 @@ class Recommender:
     explorer: object | None = None
     online: object | None = None
     experiments: object | None = None
+    seen: Seen | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -78,6 +82,9 @@ class Recommender:
 
     def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str]) -> Ranked:
         history = self.history(request.user_id)
+        if request.exclude_seen and self.seen is not None:
+            seen = self.seen(request.user_id) or set()
+            exclude = [*exclude, *sorted(seen.difference(exclude))]
         if self.explorer is not None and history == [] and served.model is not None:
             explored = explore(self.explorer, served.model, request.context, request.k, exclude)
             if explored is not None:

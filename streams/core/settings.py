@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="a drift-triggered retrain request waits for this many events of the new regime (0 = at once)",
     )
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
+    seen_items_cap: int = Field(
+        500,
+        description="items kept per user in the seen-set that exclude_seen reads "
+        "(the newest; older ones may be recommended again)",
+    )
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 
     # -- Redis / MLflow (local infra)

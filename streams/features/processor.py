@@ -24,6 +24,7 @@ from streams.features.user import UserState, user_features
 from streams.kafka.dead_letters import DeadLetter, dead_letter
 from streams.kafka.runner import Record
 from streams.stores import archive
+from streams.stores.seen_items import DEFAULT_CAP, SeenItems
 
 MAX_CAS_ROUNDS = 5
 
@@ -77,6 +78,7 @@ class FeatureProcessor:
         max_event_bytes: int,
         archive_dir=None,
         write_unchanged: bool = False,
+        seen_items_cap: int = DEFAULT_CAP,
     ):
         """``archive_dir``: also archive valid events (None = off). ``write_unchanged``: rewrite the
         feature rows of keys whose events were all applied before (backfill into a wiped store)."""
@@ -84,6 +86,7 @@ class FeatureProcessor:
         self.items: StateStore[ItemState] = StateStore(redis_client, prefix, "item", ItemState)
         self.catalog = CatalogStore(redis_client, prefix)
         self.item_users = ItemUsers(redis_client, prefix)
+        self.seen = SeenItems(redis_client, prefix, seen_items_cap)
         self.writer, self.group = writer, group
         self.item_partitions, self.max_event_bytes = item_partitions, max_event_bytes
         self.archive_dir, self.write_unchanged = archive_dir, write_unchanged
@@ -128,6 +131,8 @@ class FeatureProcessor:
             "user_features",
             "user_id",
         )
+        # every valid event, replays included: the seen-set is idempotent by construction
+        self.seen.add((e.user_id, e.item_id, e.timestamp.timestamp()) for _, e in result.valid)
         if route:
             result.forwards = self._route_to_items(result.valid)
         if self.archive_dir is not None and result.valid:

@@ -35,4 +35,5 @@ def build_processor(
         max_event_bytes=settings.max_event_bytes,
         archive_dir=settings.archive_dir if archive else None,
         write_unchanged=write_unchanged,
+        seen_items_cap=settings.seen_items_cap,
     )

@@ -33,6 +33,11 @@ class RedisKeys:
         return f"{self.root}item-users:"
 
     @property
+    def seen_items(self) -> str:
+        """Prefix of a user's full seen-set (the user id follows)."""
+        return f"{self.root}seen:"
+
+    @property
     def workers(self) -> str:
         return f"{self.root}workers"
 

@@ -36,6 +36,22 @@ def test_known_user_gets_a_ranked_list_without_seen_items_and_with_reasons(setti
     assert scores == sorted(scores, reverse=True)
 
 
+def test_exclude_seen_excludes_the_whole_seen_set_not_only_the_recent_history(settings, model):
+    state = ModelState("ranker")
+    state.install(model, "7")
+    history = ["i1", "i2"]
+    plain = [i for i, _ in model.recommend(history, 10)]
+    seen = set(history) | set(plain[:6])  # items seen long ago: no longer in the recent history
+    api = TestClient(make_app(settings, state, {"u1": history}.get, seen={"u1": seen}.get))
+    body = api.post("/recommend", json={"user_id": "u1", "k": 10}).json()
+    items = [i["item_id"] for i in body["items"]]
+    assert len(items) == 10 and not set(items) & seen and body["fallback"] is False
+    kept = api.post("/recommend", json={"user_id": "u1", "k": 10, "exclude_seen": False}).json()
+    assert set(plain[:6]) <= {i["item_id"] for i in kept["items"]}  # asked to keep them: they come back
+    down = TestClient(make_app(settings, state, {"u1": history}.get, seen=lambda user: None))
+    assert down.post("/recommend", json={"user_id": "u1", "k": 10}).json()["fallback"] is False  # recent only
+
+
 def test_unknown_user_gets_a_list_too(settings, model):
     body = client(settings, model, {}).post("/recommend", json={"user_id": "new", "k": 3}).json()
     assert len(body["items"]) == 3 and body["fallback"] is False

@@ -9,9 +9,18 @@ from serving.recommender import Recommender
 
 
 def make_app(
-    settings, state, history, producer=None, seen_events=None, admin=None, experiments=None, explorer=None, online=None
+    settings,
+    state,
+    history,
+    producer=None,
+    seen_events=None,
+    admin=None,
+    experiments=None,
+    explorer=None,
+    online=None,
+    seen=None,
 ):
     metrics = ApiMetrics()
-    recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments)
+    recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments, seen)
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments))

@@ -150,6 +150,17 @@ def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pi
     producer.join()
     second = start("w-survivor")
     wait_until_features_match(settings, feast_reader(settings), items, events, 180, second)
+    # the full seen-set came through the crash too: every item of every user, nothing else
+    import redis
+
+    from streams.stores.seen_items import SeenItems
+
+    seen = SeenItems(redis.Redis.from_url(settings.redis_url), settings.topic_prefix, settings.seen_items_cap)
+    expected: dict[str, set[str]] = {}
+    for event in events:
+        expected.setdefault(event.user_id, set()).add(event.item_id)
+    assert max(map(len, expected.values())) <= settings.seen_items_cap
+    wait_for(lambda: all(seen.of(u) == i for u, i in expected.items()), 30, "the seen-sets", on_timeout=second.log)
 
 
 def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast_reader):
