@@ -57,7 +57,7 @@ def build_app() -> FastAPI:
         explorer,
         online,
         experiments,
-        seen=SeenItems.for_settings(settings).of,
+        seen=SeenItems.for_settings(settings).read,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),

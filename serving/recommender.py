@@ -18,11 +18,12 @@ from serving.ranking import Ranked, explore, rank
 from serving.state import ModelState
 from streams.core.contracts import Recommendation, RecommendationRequest
 from streams.stores.redis_client import RedisUnavailable
+from streams.stores.seen_items import SeenSet
 
 log = logging.getLogger("streamrec.serve")
 
 History = Callable[[str], list[str] | None]  # user id -> recent items; None: the store cannot answer
-Seen = Callable[[str], set[str] | None]  # user id -> every item seen (the seen-set); None: cannot answer
+Seen = Callable[[str], SeenSet | None]  # user id -> the seen-set and its newest event; None: cannot answer
 
 
 @dataclass
@@ -31,8 +32,10 @@ class Recommender:
     experiment the user's variant serves the list, and its impression is recorded.
     ``explorer``: a :class:`serving.exploration.ColdStartExplorer` for users with no history.
     ``online``: a :class:`serving.online.OnlineScorer` blending in the online learner's scores.
-    ``seen``: the full seen-set (:class:`streams.stores.seen_items.SeenItems`), which ``exclude_seen``
-    excludes on every path; without it (or when it cannot answer) only the recent history is excluded."""
+    ``seen``: the full seen-set (:meth:`streams.stores.seen_items.SeenItems.read`), which ``exclude_seen``
+    excludes on every path; without it (or when it cannot answer) only the recent history is excluded.
+    Its newest event time is part of the cache key, so a cached list never predates the user's
+    latest (processed) event."""
 
     state: ModelState
     history: History
@@ -47,6 +50,7 @@ class Recommender:
         began = time.perf_counter()
         route = self.experiments.route(request.user_id) if self.experiments is not None else None
         served = route.served if route is not None else self.state.served
+        seen = self.seen(request.user_id) if self.seen is not None else None
         key = (
             request.user_id,
             request.k,
@@ -56,10 +60,11 @@ class Recommender:
             served.version,
             repr(sorted(request.context.items())),
             self.online.version if self.online is not None else None,
+            seen.latest if seen is not None else None,
         )
         ranked = self.cache.get(key) if self.cache is not None else None
         if ranked is None:
-            ranked = self._rank(served, request, exclude)
+            ranked = self._rank(served, request, exclude, seen)
             if self.cache is not None and not ranked.fallback:
                 self.cache.put(key, ranked)
         served_list = Recommendation(
@@ -80,11 +85,10 @@ class Recommender:
                 log.warning("cold-start impressions not recorded: %s", error)
         return served_list, ranked
 
-    def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str]) -> Ranked:
+    def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str], seen: SeenSet | None) -> Ranked:
         history = self.history(request.user_id)
-        if request.exclude_seen and self.seen is not None:
-            seen = self.seen(request.user_id) or set()
-            exclude = [*exclude, *sorted(seen.difference(exclude))]
+        if request.exclude_seen and seen is not None:
+            exclude = [*exclude, *sorted(seen.items.difference(exclude))]
         if self.explorer is not None and history == [] and served.model is not None:
             explored = explore(self.explorer, served.model, request.context, request.k, exclude)
             if explored is not None:

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from streams.stores.keys import RedisKeys
 from streams.stores.redis_client import RedisUnavailable
 
 DEFAULT_CAP = 500
+
+
+@dataclass(frozen=True)
+class SeenSet:
+    """A user's seen items and the time of the newest event among them (0 when none): a ranking
+    computed before that time is out of date."""
+
+    items: frozenset[str]
+    latest: float = 0.0
 
 
 class SeenItems:
@@ -46,10 +56,16 @@ class SeenItems:
 
     def of(self, user_id: str) -> set[str] | None:
         """The user's seen items; None when Redis cannot answer."""
+        found = self.read(user_id)
+        return set(found.items) if found is not None else None
+
+    def read(self, user_id: str) -> SeenSet | None:
+        """The user's seen items and newest event time, in one round trip; None when Redis cannot answer."""
         try:
-            return {item.decode() for item in self.client.zrange(self.prefix + user_id, 0, -1)}
+            pairs = self.client.zrange(self.prefix + user_id, 0, -1, withscores=True)
         except RedisUnavailable:
             return None
+        return SeenSet(frozenset(item.decode() for item, _ in pairs), max((s for _, s in pairs), default=0.0))
 
     def bytes_of(self, user_id: str) -> int:
         """Redis memory of one user's set (``MEMORY USAGE``), for the figures."""

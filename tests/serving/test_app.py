@@ -9,6 +9,7 @@ from models.batch.pipeline import TrainConfig
 from serving.state import ModelState
 from streams.core.contracts import Interaction
 from streams.sources.synthetic import SimulationConfig, simulate
+from streams.stores.seen_items import SeenSet
 from tests.serving.wiring import make_app
 
 
@@ -42,7 +43,8 @@ def test_exclude_seen_excludes_the_whole_seen_set_not_only_the_recent_history(se
     history = ["i1", "i2"]
     plain = [i for i, _ in model.recommend(history, 10)]
     seen = set(history) | set(plain[:6])  # items seen long ago: no longer in the recent history
-    api = TestClient(make_app(settings, state, {"u1": history}.get, seen={"u1": seen}.get))
+    seen_sets = {"u1": SeenSet(frozenset(seen), latest=1.0)}
+    api = TestClient(make_app(settings, state, {"u1": history}.get, seen=seen_sets.get))
     body = api.post("/recommend", json={"user_id": "u1", "k": 10}).json()
     items = [i["item_id"] for i in body["items"]]
     assert len(items) == 10 and not set(items) & seen and body["fallback"] is False
@@ -263,3 +265,21 @@ def test_repeated_requests_reuse_the_ranking_until_the_model_changes(settings, m
     state.install(model, "8")
     api.post("/recommend", json={"user_id": "u1", "k": 3})
     assert len(calls) == 2  # a new version is never answered from the old one's cache
+
+
+def test_the_cache_never_serves_a_list_from_before_the_users_latest_event(settings, model):
+    calls, seen = [], {"u1": SeenSet(frozenset({"i1"}), latest=100.0)}
+
+    def history(user):
+        calls.append(user)
+        return sorted(seen[user].items)
+
+    state = ModelState("ranker")
+    state.install(model, "7")
+    api = TestClient(make_app(settings.model_copy(update={"serve_cache_ttl_s": 60.0}), state, history, seen=seen.get))
+    first = [i["item_id"] for i in api.post("/recommend", json={"user_id": "u1", "k": 5}).json()["items"]]
+    api.post("/recommend", json={"user_id": "u1", "k": 5})
+    assert len(calls) == 1  # nothing happened since: cached
+    seen["u1"] = SeenSet(frozenset({"i1", first[0]}), latest=101.0)  # the user took the top item
+    after = [i["item_id"] for i in api.post("/recommend", json={"user_id": "u1", "k": 5}).json()["items"]]
+    assert len(calls) == 2 and first[0] not in after  # ranked again, from the new history
