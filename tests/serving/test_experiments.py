@@ -124,7 +124,16 @@ def test_thompson_moves_traffic_to_the_variant_whose_lists_convert(rig):
 
 def test_canary_steps_up_and_promotes_the_challenger_when_guardrails_hold(rig):
     _, api, router, _, promoted = rig
-    experiment_id = create(api, policy="canary", canary_stages=[10, 50, 100], min_impressions=20, auto_promote=True)
+    # the latency guardrail has its own tests (test_experiment_rules); here the mean of ~30 requests on a
+    # loaded two-core machine is noise, so it is loosened to keep this test about stepping up
+    experiment_id = create(
+        api,
+        policy="canary",
+        canary_stages=[10, 50, 100],
+        min_impressions=20,
+        auto_promote=True,
+        guardrails={"max_latency_ratio": 50},
+    )
     api.post(f"/experiments/{experiment_id}/start", headers=KEY)
     shares = []
     for stage in range(3):
