@@ -14,7 +14,9 @@ from models.drift.detection import Detection
 
 class ErrorMonitor:
     """Feeds each prequential error to ADWIN and Page-Hinkley; reports when either finds the
-    error has gone *up* (a falling error, e.g. while a fresh model learns, is no alarm)."""
+    error has gone *up* (a falling error, e.g. while a fresh model learns, is no alarm).
+    Each detection's statistic and threshold are on one scale: ADWIN reports the recent mean
+    error against the mean before the change, Page-Hinkley its test value against its threshold."""
 
     name = "concept"
 
@@ -50,8 +52,8 @@ class ErrorMonitor:
                     "adwin",
                     "concept",
                     self.subject,
-                    float(self.adwin.estimation),
-                    self.params["adwin_delta"],
+                    float(self.adwin.estimation),  # the mean error of the recent window ...
+                    float(before),  # ... crossed the mean error before the change
                     None,
                     self.seen,
                     int(self.adwin.width),
@@ -65,7 +67,7 @@ class ErrorMonitor:
                     "page_hinkley",
                     "concept",
                     self.subject,
-                    float(error),
+                    self._ph_statistic(),  # the cumulative deviation, on the threshold's scale
                     self.params["ph_threshold"],
                     None,
                     self.seen,
@@ -74,3 +76,9 @@ class ErrorMonitor:
             )
             self._since_ph_reset = 0
         return found
+
+    def _ph_statistic(self) -> float:
+        """Page-Hinkley's test value (cumulative rise over its minimum), compared with its threshold.
+        River keeps it in private fields; river is pinned below 0.27, where these names hold."""
+        ph = self.page_hinkley
+        return float(ph._sum_increase - ph._min_increase)

@@ -59,14 +59,17 @@ class KSMonitor:
             self.seen[name] += 1
             if len(window) == self.window and self.seen[name] % self.every == 0:
                 result = ks_2samp(self.reference[name], np.fromiter(window, float), method="asymp")
+                critical = max(
+                    ks_critical_distance(len(self.reference[name]), len(window), self.level), self.min_statistic
+                )
                 if result.pvalue < self.level and result.statistic >= self.min_statistic:
                     found.append(
                         Detection(
                             "ks",
                             "data",
                             name,
-                            float(result.statistic),
-                            self.level,
+                            float(result.statistic),  # the KS distance ...
+                            critical,  # ... against the distance the test needs (p-value on its own field)
                             float(result.pvalue),
                             self.seen[name],
                             len(window),
@@ -74,6 +77,16 @@ class KSMonitor:
                     )
                     window.clear()
         return found
+
+
+def ks_critical_distance(n: int, m: int, level: float) -> float:
+    """The KS distance above which two samples of sizes ``n`` and ``m`` differ at ``level``
+    (asymptotic): c(level) * sqrt((n + m) / (n m)), c = sqrt(-ln(level / 2) / 2).
+
+    >>> round(ks_critical_distance(1000, 1000, 0.05), 4)
+    0.0607
+    """
+    return float(np.sqrt(-np.log(level / 2) / 2) * np.sqrt((n + m) / (n * m)))
 
 
 def psi(reference: Iterable[str], current: Iterable[str], epsilon: float = 1e-4) -> float:

@@ -57,7 +57,8 @@ def test_detector_contract(case):
     found = [d for _ in range(2000) for d in detector.update(shifted(rng))]
     assert found and all(isinstance(d, Detection) for d in found)
     first = found[0]
-    assert first.statistic == first.statistic and first.threshold == first.threshold  # numbers, not NaN
+    # readable: the statistic crossed the threshold, both on one scale
+    assert all(d.statistic >= d.threshold for d in found), [(d.detector, d.statistic, d.threshold) for d in found[:3]]
     # the policy takes any detector's detection (no allow-list unless one is configured)
     decision = decide(RetrainPolicy(cooldown_s=0), ModelHistory(), now=1.0, detections=[first])
     assert decision.retrain and decision.trigger == "drift" and first.detector in decision.reason
