@@ -84,6 +84,18 @@ def train(
 
 
 @app.command()
+def memory(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md")) -> None:
+    """Redis bytes per user of the seen-set on the synthetic stream."""
+    from bench.memory import run
+    from bench.report import write_section
+
+    text = run(progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('memory', text)}")
+
+
+@app.command()
 def serve(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md")) -> None:
     """/recommend latency (one client), throughput at p99 <= 50 ms, ingest through /events/batch."""
     from bench.report import write_section
@@ -128,7 +140,7 @@ def all_benchmarks(
         started, seconds = service.start()
         console.print(f"{name}: {'started' if started else 'running'} ({seconds:.1f}s)")
 
-    runs = [("produce", []), ("worker", []), ("serve", []), ("loop", [])]
+    runs = [("produce", []), ("worker", []), ("serve", []), ("memory", []), ("loop", [])]
     if Path(dataset).exists():
         runs[2:2] = [("learner", ["--dataset", dataset]), ("train", ["--dataset", dataset])]
     else:
