@@ -136,3 +136,18 @@ def test_a_cycle_is_found():
     finally:
         a.unlink(missing_ok=True)
         b.unlink(missing_ok=True)
+
+
+def test_one_module_polls_kafka():
+    """Every consume loop is the ConsumeRunner (streams/kafka/runner.py); Faust's agents aside."""
+    pollers = set()
+    for path in source_files() + sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("poll", "consume")
+                and "consumer" in ast.unparse(node.func.value).lower()
+            ):
+                pollers.add(str(path.relative_to(ROOT)))
+    assert pollers == {"streams/kafka/runner.py"}
