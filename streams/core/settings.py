@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         5_000,
         description="a drift-triggered retrain request waits for this many events of the new regime (0 = at once)",
     )
+    learner_backlog_s: float = Field(
+        300.0,
+        description="events read this long after they reached Kafka are backlog: "
+        "learned, but kept out of the data-drift watch",
+    )
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
     seen_items_cap: int = Field(
         500,

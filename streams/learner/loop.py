@@ -100,7 +100,10 @@ class LearningLoop:
         self.rollback_reasons: list[str] = []
         self.pending_request = None  # (decision, due at event count): a drift retrain waiting for data
 
-    def process(self, partition: int, offset: int, event: Interaction) -> list[Message]:
+    def process(self, partition: int, offset: int, event: Interaction, live: bool = True) -> list[Message]:
+        """Learn one event; what to publish. ``live`` False: the event is backlog (read long after
+        it reached Kafka), so it is learned but not fed to the data-drift watch -- a reference taken
+        from, or tested on, a backlog compares old periods with each other, not now with before."""
         state = self.state
         if offset <= state.offsets.get(partition, -1):
             return []  # already learned (a re-delivery or a replay)
@@ -133,7 +136,7 @@ class LearningLoop:
                 rollback = self._degraded()
                 if rollback:
                     out.append(self.rollback(rollback))
-        if state.data_drift is not None:
+        if state.data_drift is not None and live:
             rating = float(event.value) if kind == "rating" else None
             categorical = {"event_type": kind} | {
                 f: _category(event.context.get(f)) for f in self.config.context_features

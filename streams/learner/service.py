@@ -97,8 +97,10 @@ def run_learner(
         def handle(batch: Batch[Interaction]) -> None:
             nonlocal last_status, last_data
             last_data = time.monotonic()
+            backlog_before = (time.time() - settings.learner_backlog_s) * 1000
             for record in batch.records:
-                for out in loop.process(record.partition, record.offset, record.event):
+                live = record.timestamp_ms <= 0 or record.timestamp_ms >= backlog_before
+                for out in loop.process(record.partition, record.offset, record.event, live=live):
                     producer.send(out)
                     metrics.observe_message(out)
                     name = type(out).__name__

@@ -112,3 +112,19 @@ def test_the_contextual_engagement_model_is_scored_before_it_learns(tmp_path):
     metrics = loop.metrics()
     assert metrics["click_auc"] > 0.6  # better than chance at telling the engaged item from a random one
     assert metrics["click_logloss"] < 0.69  # better than a coin
+
+
+def test_a_backlog_is_learned_but_kept_out_of_the_data_drift_watch(tmp_path):
+    """Read long after it reached Kafka, an event teaches the models but neither makes nor meets the
+    data-drift reference: the shifted stream read as backlog raises no data drift."""
+    events, _ = stream(n=30_000, shift_at=0.5, seed=7)
+    config = LearnerConfig(snapshot_every_events=10**9, snapshot_every_seconds=1e9)
+    backlog, live = LearningLoop(config, tmp_path / "backlog"), LearningLoop(config, tmp_path / "live")
+    data = ("ks", "psi")
+    quiet = [m for e in events for m in backlog.process(0, backlog.state.events, e, live=False)]
+    for e in events:
+        live.process(0, live.state.events, e)
+    assert backlog.state.events == live.state.events == len(events)  # both learned everything
+    assert not backlog.state.data_drift.monitors  # no reference was taken from the backlog
+    assert not [m for m in quiet if isinstance(m, DriftEvent) and m.detector in data]
+    assert live.state.data_drift.monitors  # read live, the same stream is watched
