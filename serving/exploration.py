@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -53,26 +54,46 @@ class ColdStartExplorer:
         ttl_s: int = 7 * 24 * 3600,
         refresh_s: float = 1.0,
         seed: int | None = None,
+        max_contexts: int = 1000,
     ):
+        """``max_contexts``: contexts the bandit learns apart (clients choose context values, so
+        their number is capped); requests in any further context share the ``all`` posterior."""
         self.client, self.features, self.candidates, self.strength = client, list(features), candidates, strength
         self.ttl, self.refresh_s = ttl_s, refresh_s
         keys = RedisKeys(prefix)
         self.counts_prefix, self.rec_prefix, self.conv_prefix = keys.cold_counts, keys.cold_list, keys.cold_converted
         self._count_once = CountOnce(client)
-        self._cache: dict[str, tuple[float, dict[str, tuple[int, int]]]] = {}
+        self.contexts_key, self.max_contexts = keys.cold_contexts, max_contexts
+        self._cache: OrderedDict[str, tuple[float, dict[str, tuple[int, int]]]] = OrderedDict()  # LRU
+        self._admitted: OrderedDict[str, bool] = OrderedDict()  # LRU of context keys known to Redis
         self._rng, self._lock = np.random.default_rng(seed), threading.Lock()
 
     @classmethod
     def for_settings(cls, settings) -> ColdStartExplorer:
-        import redis
+        from streams.stores.redis_client import open_redis
 
         return cls(
-            redis.Redis.from_url(settings.redis_url, socket_timeout=0.5),
+            open_redis(settings, timeout_s=0.5),
             settings.topic_prefix,
             settings.serve_explore_context,
             settings.serve_explore_candidates,
             ttl_s=settings.serve_impression_ttl_s,
         )
+
+    def _admit(self, key: str) -> str:
+        """``key`` if it is one of the (at most ``max_contexts``) contexts learned apart, else ``all``."""
+        if key == "all" or key in self._admitted:
+            return key
+        admitted = bool(self.client.sismember(self.contexts_key, key))
+        if not admitted and self.client.scard(self.contexts_key) < self.max_contexts:
+            self.client.sadd(self.contexts_key, key)  # racing replicas may overshoot by a few
+            admitted = True
+        if not admitted:
+            return "all"
+        self._admitted[key] = True
+        if len(self._admitted) > self.max_contexts:
+            self._admitted.popitem(last=False)
+        return key
 
     def _counts(self, key: str) -> dict[str, tuple[int, int]]:
         at, counts = self._cache.get(key, (-1e18, {}))
@@ -84,13 +105,16 @@ class ColdStartExplorer:
             fields.setdefault(item, [0, 0])[kind == "c"] = int(value)
         counts = {item: (v[0], v[1]) for item, v in fields.items()}
         self._cache[key] = (time.monotonic(), counts)
+        self._cache.move_to_end(key)
+        if len(self._cache) > self.max_contexts:
+            self._cache.popitem(last=False)
         return counts
 
     def rank(
         self, model, context: Mapping[str, object], k: int, banned: set[str]
     ) -> tuple[str, list[tuple[str, float]]]:
         """(context key, the top ``k``) for a user with no history. Raises when Redis is down."""
-        key = context_key(context, self.features)
+        key = self._admit(context_key(context, self.features))
         candidates = [i for i, _ in model.recommend([], self.candidates) if i not in banned]
         counts = self._counts(key)
         with self._lock:
@@ -101,6 +125,8 @@ class ColdStartExplorer:
         pipe.set(self.rec_prefix + recommendation_id, key, ex=self.ttl)
         for item in items:
             pipe.hincrby(self.counts_prefix + key, f"{item}|i", 1)
+        pipe.expire(self.counts_prefix + key, self.ttl)  # a context nobody asks for fades away
+        pipe.expire(self.contexts_key, self.ttl)
         pipe.execute()
 
     def attribute(self, rewards: Sequence[tuple[str, str]]) -> int:

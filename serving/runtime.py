@@ -9,6 +9,7 @@ import threading
 from serving.state import ModelState
 from streams.core.settings import Settings
 from streams.stores.keys import RedisKeys
+from streams.stores.redis_client import open_redis
 
 log = logging.getLogger("streamrec.serve")
 
@@ -37,7 +38,7 @@ def redis_dedup(settings: Settings):
     stream's consumers dedupe by event_id."""
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5)
+    client = open_redis(settings, timeout_s=0.5)
     prefix = RedisKeys(settings.topic_prefix).event_seen
 
     def seen(event_ids: list[str]) -> list[bool]:

@@ -24,10 +24,10 @@ class ExperimentStore:
 
     @classmethod
     def for_settings(cls, settings) -> ExperimentStore:
-        import redis
+        from streams.stores.redis_client import open_redis
 
         return cls(
-            redis.Redis.from_url(settings.redis_url, socket_timeout=1.0),
+            open_redis(settings, timeout_s=1.0),
             settings.topic_prefix,
             settings.serve_impression_ttl_s,
         )

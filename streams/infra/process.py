@@ -37,16 +37,18 @@ class ManagedProcess:
         return self.run_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid from the pid file if that process is alive, else None (stale files removed)."""
+        """The pid from the pid file if that very process is alive, else None (stale files removed).
+        The file holds the pid and the process's start time: after a reboot the pid may belong to a
+        stranger, whose start time differs, so it is never signalled."""
         try:
-            pid = int(self.pid_file.read_text().strip())
-            os.kill(pid, 0)
+            pid_text, _, started = self.pid_file.read_text().strip().partition(" ")
+            pid = int(pid_text)
+            if start_time(pid) is None or (started and start_time(pid) != started):
+                raise ProcessLookupError(pid)  # gone, or a recycled pid
             return pid
         except (FileNotFoundError, ValueError, ProcessLookupError):
             self.pid_file.unlink(missing_ok=True)
             return None
-        except PermissionError:
-            return pid
 
     def start(self, timeout_s: float = 60.0) -> tuple[bool, float]:
         """Start unless already running; wait until ready. Returns (started_now, seconds_waited)."""
@@ -65,7 +67,7 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
             )
-        self.pid_file.write_text(str(proc.pid))
+        self.pid_file.write_text(f"{proc.pid} {start_time(proc.pid) or ''}".strip())
         self._wait_ready(began, timeout_s, proc)
         return True, time.monotonic() - began
 
@@ -100,6 +102,19 @@ class ManagedProcess:
                 )
             time.sleep(0.2)
         raise InfraError(f"{self.name} not ready after {timeout_s:.0f}s; see {self.log_file}:\n{tail(self.log_file)}")
+
+
+def start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot, /proc/<pid>/stat field 22); None if it is gone.
+
+    >>> start_time(os.getpid()) is not None, start_time(2**22 + 1)
+    (True, None)
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # fields after the command name start at field 3
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -75,6 +75,11 @@ class RedisKeys:
         return f"{self.root}cold:"
 
     @property
+    def cold_contexts(self) -> str:
+        """The set of contexts the cold-start bandit learns apart (capped)."""
+        return f"{self.root}coldctx"
+
+    @property
     def cold_list(self) -> str:
         return f"{self.root}coldrec:"
 
