@@ -27,6 +27,10 @@ from streams.stores import archive
 from streams.stores.seen_items import DEFAULT_CAP, SeenItems
 
 MAX_CAS_ROUNDS = 5
+# a forwarded micro-batch stays far below the producer's 1 MiB request limit, whatever its events'
+# sizes (each is at most max_event_bytes); an event's routed form adds its source position
+MAX_FORWARD_BYTES = 512 * 1024
+ROUTED_OVERHEAD_BYTES = 96
 
 
 @dataclass
@@ -140,10 +144,22 @@ class FeatureProcessor:
         return result
 
     def _route_to_items(self, valid: list[tuple[Record, Interaction]]) -> list[tuple[int, bytes]]:
-        routed: dict[int, list[RoutedInteraction]] = defaultdict(list)
-        for r in routed_events(valid):
-            routed[item_partition(r.event.item_id, self.item_partitions)].append(r)
-        return [(p, encode(ItemEventBatch.model_construct(events=evs))) for p, evs in routed.items()]
+        """Micro-batches per item partition, each well under the producer's request limit."""
+        routed: dict[int, list[list[RoutedInteraction]]] = defaultdict(lambda: [[]])
+        sizes: dict[int, int] = defaultdict(int)
+        for (record, _), r in zip(valid, routed_events(valid), strict=True):
+            partition = item_partition(r.event.item_id, self.item_partitions)
+            size = len(record.value or b"") + ROUTED_OVERHEAD_BYTES
+            if routed[partition][-1] and sizes[partition] + size > MAX_FORWARD_BYTES:
+                routed[partition].append([])  # a new micro-batch: the current one is full
+                sizes[partition] = 0
+            routed[partition][-1].append(r)
+            sizes[partition] += size
+        return [
+            (p, encode(ItemEventBatch.model_construct(events=chunk)))
+            for p, chunks in routed.items()
+            for chunk in chunks
+        ]
 
     # -- item side
     def process_item_batches(self, payloads: list[bytes]) -> BatchResult:

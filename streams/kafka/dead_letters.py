@@ -6,6 +6,9 @@ re-published with its original event id.
 >>> h = dict(dead_letter_headers(ValueError("bad"), "interactions", 3, 42, "g1", now_ms=1))
 >>> h["error.class"], h["original.offset"], h["consumer.group"]
 (b'ValueError', b'42', b'g1')
+>>> big = dead_letter(ValueError("too big"), b"k", b"x" * (MAX_VALUE_BYTES + 5), "t", 0, 1, "g")
+>>> len(big.value) == MAX_VALUE_BYTES, dict(big.headers)["value.original.bytes"]
+(True, b'921605')
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import time
 from dataclasses import dataclass
 
 MAX_ERROR_CHARS = 2000
+# a dead letter must fit the producer's 1 MiB request with its headers; a longer value keeps its
+# first bytes, and headers say so (the original stays readable at original.topic/partition/offset)
+MAX_VALUE_BYTES = 900 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,16 @@ def dead_letter_headers(
     ]
 
 
+def _fit(value: bytes | None, headers: list[tuple[str, bytes]]) -> bytes:
+    value = value or b""
+    if len(value) > MAX_VALUE_BYTES:
+        headers += [("value.truncated", b"true"), ("value.original.bytes", str(len(value)).encode())]
+        return value[:MAX_VALUE_BYTES]
+    return value
+
+
 def dead_letter(
     error: BaseException, key: bytes | None, value: bytes | None, topic: str, partition: int, offset: int, group: str
 ) -> DeadLetter:
-    return DeadLetter(
-        key,
-        value or b"",
-        dead_letter_headers(error, topic, partition, offset, group),
-        f"{type(error).__name__}: {error}",
-    )
+    headers = dead_letter_headers(error, topic, partition, offset, group)
+    return DeadLetter(key, _fit(value, headers), headers, f"{type(error).__name__}: {error}")
