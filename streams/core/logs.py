@@ -1,11 +1,13 @@
 """One logging set-up for every streamrec process: a level and a format (plain text or JSON lines),
 chosen by ``streamrec --log-level/--log-json`` or ``STREAMREC_LOG_LEVEL`` / ``STREAMREC_LOG_JSON``.
-uvicorn's access and error logs go through the same handler.
+streamrec's loggers and uvicorn's access and error logs go through one handler at that level;
+other libraries only from WARNING up (unless the level is DEBUG).
 
 >>> import io, logging
 >>> stream = io.StringIO()
 >>> configure_logging("INFO", json_lines=True, stream=stream)
 >>> logging.getLogger("streamrec.example").info("hello %s", "world")
+>>> logging.getLogger("httpx").info("GET /ready")  # a library's INFO line stays out
 >>> import json; record = json.loads(stream.getvalue()); (record["level"], record["logger"], record["message"])
 ('INFO', 'streamrec.example', 'hello world')
 """
@@ -41,11 +43,16 @@ def configure_logging(level: str = "INFO", json_lines: bool = False, stream: Tex
     """Route the root logger and uvicorn's loggers to one handler on ``stream`` (stderr)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonLines() if json_lines else logging.Formatter(PLAIN))
+    level = level.upper()
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in OURS[1:]:
+    # other libraries (httpx, mlflow, feast, ...) speak at WARNING unless DEBUG is asked for
+    root.setLevel(
+        level if logging.getLevelName(level) <= logging.DEBUG else max(logging.getLevelName(level), logging.WARNING)
+    )
+    for name in OURS:
         logger = logging.getLogger(name)
-        logger.handlers[:] = []
-        logger.propagate = True
-        logger.setLevel(level.upper())
+        if name != "streamrec":
+            logger.handlers[:] = []
+            logger.propagate = True
+        logger.setLevel(level)
