@@ -11,12 +11,14 @@ on ``app.state``; :mod:`serving.main` wires the production one, tests wire their
 
 from __future__ import annotations
 
+import json
 import time
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from serving.deps import Services
+from serving.deps import UNAUTHORISED, Services, needs_api_key
 from serving.routers import events, experiments, health, models, recommend
 from streams.core.errors import DeliveryError, InvalidEvent
 
@@ -25,6 +27,13 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="streamrec", version="0.1")
     app.state.services = services
     settings, metrics = services.settings, services.metrics
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        route = request.scope.get("route")
+        if route is not None and needs_api_key(route) and not services.key_accepted(request.headers.get("x-api-key")):
+            return JSONResponse({"detail": UNAUTHORISED}, status_code=401)  # the key before the body
+        return JSONResponse({"detail": [readable(e) for e in error.errors()]}, status_code=422)
 
     @app.exception_handler(InvalidEvent)
     async def invalid_event(request: Request, error: InvalidEvent) -> JSONResponse:
@@ -52,3 +61,31 @@ def create_app(services: Services) -> FastAPI:
     for module in (recommend, events, models, experiments, health):
         app.include_router(module.router)
     return app
+
+
+def readable(error: dict) -> dict:
+    """A validation error that always renders as JSON: NaN, infinities and lone surrogates in the
+    offending input are shown as text instead of breaking the 422 itself.
+
+    >>> readable({"type": "int_type", "loc": ("body", "k"), "msg": "bad", "input": float("nan")})["input"]
+    'nan'
+    >>> readable({"type": "x", "loc": ("body",), "msg": "bad", "input": {"u": "\\ud800"}})["input"]
+    "{'u': '\\\\ud800'}"
+    """
+    out = {
+        "type": error.get("type"),
+        "loc": [str(part) if not isinstance(part, int) else part for part in error.get("loc", ())],
+        "msg": _text(str(error.get("msg", ""))),
+    }
+    if "input" in error:
+        value = error["input"]
+        try:
+            json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+            out["input"] = value
+        except (TypeError, ValueError, UnicodeEncodeError):
+            out["input"] = _text(repr(value))[:500]
+    return out
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")

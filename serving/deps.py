@@ -31,6 +31,10 @@ class Services:
         raw = self.settings.serve_api_keys.get_secret_value() if self.settings.serve_api_keys else ""
         return {k.strip() for k in raw.split(",") if k.strip()}
 
+    def key_accepted(self, key: str | None) -> bool:
+        keys = self.api_keys
+        return not keys or key in keys
+
 
 def services(request: Request) -> Services:
     return request.app.state.services
@@ -76,10 +80,17 @@ api_key_header = APIKeyHeader(
 )
 
 
+UNAUTHORISED = "missing or wrong X-API-Key (this endpoint needs an API key)"
+
+
 def require_api_key(s: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
-    keys = s.api_keys
-    if keys and key not in keys:
-        raise HTTPException(401, "missing or wrong X-API-Key (this endpoint needs an API key)")
+    if not s.key_accepted(key):
+        raise HTTPException(401, UNAUTHORISED)
+
+
+def needs_api_key(route) -> bool:
+    """Whether a route is behind the API key (checked before its body, so a stranger learns nothing)."""
+    return any(getattr(d, "dependency", None) is require_api_key for d in getattr(route, "dependencies", ()))
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

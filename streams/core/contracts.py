@@ -50,7 +50,16 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+def _utf8(value: str) -> str:
+    """Text that can be written as UTF-8 (a lone surrogate cannot: it would fail every JSON encoder)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True), AfterValidator(_utf8)]
 UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
 ContextValue = str | int | float | bool | None
 Context = Annotated[dict[str, ContextValue], Field(max_length=64)]

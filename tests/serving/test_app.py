@@ -283,3 +283,35 @@ def test_the_cache_never_serves_a_list_from_before_the_users_latest_event(settin
     seen["u1"] = SeenSet(frozenset({"i1", first[0]}), latest=101.0)  # the user took the top item
     after = [i["item_id"] for i in api.post("/recommend", json={"user_id": "u1", "k": 5}).json()["items"]]
     assert len(calls) == 2 and first[0] not in after  # ranked again, from the new history
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"user_id": "u1", "k": NaN}',
+        b'{"user_id": "u1", "k": 1e400}',
+        b'{"user_id": "u1", "k": -Infinity}',
+        b'{"user_id": "\\ud800", "k": 3}',
+        b'{"user_id": "u1", "k": 3, "context": {"device": NaN}}',
+    ],
+)
+def test_odd_json_gets_a_readable_422_never_a_500(settings, model, raw):
+    api = TestClient(make_app(settings, ModelState("ranker"), lambda user: []), raise_server_exceptions=False)
+    response = api.post("/recommend", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]  # says what is wrong (a field list, or the contract's message)
+
+
+def test_the_api_key_is_checked_before_the_body(settings, model):
+    from pydantic import SecretStr
+
+    locked = settings.model_copy(update={"serve_api_keys": SecretStr("k1")})
+    api = TestClient(make_app(locked, ModelState("ranker"), lambda user: []))
+    malformed = {"content": b"{not json", "headers": {"content-type": "application/json"}}
+    assert api.post("/events", **malformed).status_code == 401  # a stranger learns nothing about the body
+    assert (
+        api.post(
+            "/events", content=b"{not json", headers={"content-type": "application/json", "X-API-Key": "k1"}
+        ).status_code
+        == 422
+    )
