@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="items kept per user in the seen-set that exclude_seen reads "
         "(the newest; older ones may be recommended again)",
     )
+    worker_session_timeout_s: float = Field(
+        8.0,
+        description="a worker silent this long leaves the group and its "
+        "partitions move to the others (Kafka's session timeout)",
+    )
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 
     # -- Redis / MLflow (local infra)

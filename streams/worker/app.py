@@ -85,6 +85,9 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
         stream_buffer_maxsize=4 * settings.worker_batch_size,
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # a killed worker's partitions move to the survivors within seconds, not Faust's default minute
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=min(1.0, settings.worker_session_timeout_s / 4),
         datadir=str(settings.run_dir / "faust" / worker_id),
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -163,6 +163,32 @@ def test_kill9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(pi
     wait_for(lambda: all(seen.of(u) == i for u, i in expected.items()), 30, "the seen-sets", on_timeout=second.log)
 
 
+def test_a_standby_worker_takes_over_a_killed_workers_partitions_within_seconds(pipeline, feast_reader):
+    """Two workers share the partitions; one is killed with SIGKILL; the other processes what was
+    the dead one's share within seconds (the session timeout), losing and double-counting nothing."""
+    import time
+
+    from streams.kafka.readers import GroupLag
+
+    settings, catalog, start = pipeline
+    items, events = generated(6_000, seed=23)
+    doomed = start_with_catalogue(start, settings, catalog, items, "w-doomed")
+    standby = start("w-standby")
+    publish(settings, catalog, events[:3_000])
+    lag = GroupLag(settings, settings.worker_group, catalog.name("interactions"))
+    try:
+        wait_for(lambda: lag() == 0, 120, "both workers to drain the first half", on_timeout=standby.log)
+        doomed.kill9()
+        killed = time.monotonic()
+        publish(settings, catalog, events[3_000:])  # every partition gets new events, the dead one's too
+        wait_for(lambda: lag() == 0, 60, "the standby to take over", interval=0.2, on_timeout=standby.log)
+        took = time.monotonic() - killed
+    finally:
+        lag.close()
+    assert took < settings.worker_session_timeout_s + 12, f"took over after {took:.1f}s"
+    wait_until_features_match(settings, feast_reader(settings), items, events, 120, standby)
+
+
 def test_poison_records_go_to_the_dead_letter_topic_with_reasons(pipeline, feast_reader):
     settings, catalog, start = pipeline
     items, events = generated(600, seed=23)
