@@ -97,6 +97,7 @@ class Experiment(ExperimentSpec):
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     stage: int = 0  # canary: index into canary_stages
+    looks: int = 0  # bandit and fixed splits: interim analyses done (see decide)
     stage_start: dict[str, int] = Field(default_factory=dict)  # canary: impressions per variant when the stage began
     winner: str | None = None
     outcome: str | None = None
@@ -137,9 +138,13 @@ class VariantStats:
 
 @dataclass(frozen=True)
 class Decision:
-    action: Literal["none", "advance", "promote", "rollback", "complete"]
+    action: Literal["none", "advance", "look", "promote", "rollback", "complete"]
     reason: str
     winner: str | None = None
+
+
+MAX_LOOKS = 6  # the horizon: min_impressions x 32 per variant
+MIN_SHARE = 0.1  # Thompson sampling: the least share of traffic each variant gets (no arm is starved)
 
 
 def allocate(experiment: Experiment, user_id: str, stats: Mapping[str, VariantStats], rng: np.random.Generator) -> str:
@@ -153,6 +158,8 @@ def allocate(experiment: Experiment, user_id: str, stats: Mapping[str, VariantSt
         return names[1] if bucket(user_id, experiment.experiment_id) < experiment.canary_share() else names[0]
     if experiment.policy == "epsilon_greedy":
         return epsilon_greedy_choice(arms, experiment.epsilon, rng)
+    if rng.random() < MIN_SHARE * len(names):  # every variant keeps a share, so its estimate keeps improving
+        return names[int(rng.integers(len(names)))]
     return thompson_choice(arms, rng)
 
 
@@ -208,20 +215,34 @@ def decide(experiment: Experiment, stats: Mapping[str, VariantStats]) -> Decisio
         if experiment.auto_promote:
             return Decision("promote", "canary reached 100% with guardrails holding", challenger)
         return Decision("complete", "canary reached 100% with guardrails holding; promote by hand", challenger)
-    if any(a.impressions < experiment.min_impressions for a in arms.values()):
-        return Decision("none", f"waiting for {experiment.min_impressions} impressions per variant")
+    # Group-sequential: looks at min_impressions x 1, 2, 4, ... impressions per variant on average
+    # (every variant with at least min_impressions; MAX_LOOKS of them); look l
+    # may declare a winner only at P(best) >= 1 - (1 - confidence) / 2^l, so the error budget summed
+    # over every look stays under 1 - confidence however long the experiment is watched.
+    smallest = min(a.impressions for a in arms.values())
+    mean = sum(a.impressions for a in arms.values()) / len(arms)
+    due = experiment.min_impressions * 2**experiment.looks
+    if smallest < experiment.min_impressions or mean < due:
+        return Decision(
+            "none", f"look {experiment.looks + 1} at {due} impressions per variant on average ({mean:.0f} so far)"
+        )
+    look = experiment.looks + 1
+    needed = 1 - (1 - experiment.confidence) / 2**look
     best = max(p_best, key=p_best.get)
-    if p_best[best] < experiment.confidence or best == experiment.control:
-        return Decision("none", f"leader {best} at P(best) {p_best[best]:.3f}")
+    last = look >= MAX_LOOKS
+    if p_best[best] < needed or best == experiment.control:
+        why = f"look {look}: leader {best} at P(best) {p_best[best]:.4f} (a winner needs {needed:.4f})"
+        return Decision("complete", f"{why}; no winner by the last look") if last else Decision("look", why)
     if breach := guardrail_breach(experiment, stats, best):
-        return Decision("none", f"{best} leads but fails a {breach}")
+        why = f"look {look}: {best} leads but fails a {breach}"
+        return Decision("complete", why) if last else Decision("look", why)
     if experiment.auto_promote:
         return Decision(
             "promote",
-            f"{best} wins at P(best) {p_best[best]:.3f} >= {experiment.confidence:g} with guardrails holding",
+            f"{best} wins at look {look}: P(best) {p_best[best]:.4f} >= {needed:.4f} with guardrails holding",
             best,
         )
-    return Decision("none", f"{best} wins at P(best) {p_best[best]:.3f}; promote by hand or set auto_promote", best)
+    return Decision("none", f"{best} wins at look {look}: P(best) {p_best[best]:.4f}; promote by hand", best)
 
 
 def results(experiment: Experiment, stats: Mapping[str, VariantStats]) -> dict:

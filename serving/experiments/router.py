@@ -139,11 +139,17 @@ class ExperimentRouter:
         self, experiment: Experiment, decision: Decision, stats: dict[str, VariantStats], versions: dict[str, str]
     ) -> None:
         latest = self.store.get(experiment.experiment_id)
-        if latest is None or (latest.status, latest.stage) != (experiment.status, experiment.stage):
+        if latest is None or (latest.status, latest.stage, latest.looks) != (
+            experiment.status,
+            experiment.stage,
+            experiment.looks,
+        ):
             return  # another replica got there first
         now = datetime.now(UTC)
         if decision.action == "advance":
             update = {"stage": experiment.stage + 1, "stage_start": {n: s.impressions for n, s in stats.items()}}
+        elif decision.action == "look":
+            update = {"looks": experiment.looks + 1}
         else:
             status = {"promote": "promoted", "rollback": "rolled_back", "complete": "completed"}[decision.action]
             update = {"status": status, "stopped_at": now, "winner": decision.winner, "outcome": decision.reason}
