@@ -39,7 +39,8 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     forwards: list[tuple[int, bytes]] = field(default_factory=list)  # (item partition, ItemEventBatch bytes)
     applied: int = 0
-    skipped: int = 0  # already applied (re-delivery / replay)
+    skipped: int = 0  # already applied (re-delivery / replay) or a re-sent copy
+    duplicates: int = 0  # re-sent copies of events applied before (another offset, same event_id)
     rows_written: int = 0
 
     def merge(self, other: BatchResult) -> None:
@@ -47,6 +48,7 @@ class BatchResult:
         self.dead_letters += other.dead_letters
         self.forwards += other.forwards
         self.applied += other.applied
+        self.duplicates += other.duplicates
         self.skipped += other.skipped
         self.rows_written += other.rows_written
 
@@ -123,9 +125,18 @@ class FeatureProcessor:
             by_user[event.user_id].append((record, event))
         categories = self.catalog.categories({e.item_id for _, e in result.valid})
 
-        def apply(state: UserState, pairs) -> tuple[int, int]:
-            done = [state.apply(e, r.partition, r.offset, categories.get(e.item_id)) for r, e in pairs]
-            return sum(done), len(done) - sum(done)
+        copies: dict[str, set[tuple[int, int]]] = {}  # user -> positions of re-sent copies (per CAS round)
+
+        def apply(state: UserState, pairs) -> tuple[int, int, bool]:
+            applied, mine = 0, set()
+            for r, e in pairs:
+                kind = state.classify(e, r.partition, r.offset)
+                if kind == "new":
+                    applied += state.apply(e, r.partition, r.offset, categories.get(e.item_id))
+                elif kind in ("duplicate", "redelivered_duplicate"):
+                    mine.add((r.partition, r.offset))
+            copies[pairs[0][1].user_id] = mine
+            return applied, len(pairs) - applied, bool(mine)  # a copy changes the state (its offset)
 
         result.applied, result.skipped, result.rows_written = self._update(
             self.users,
@@ -135,12 +146,17 @@ class FeatureProcessor:
             "user_features",
             "user_id",
         )
-        # every valid event, replays included: the seen-set is idempotent by construction
-        self.seen.add((e.user_id, e.item_id, e.timestamp.timestamp()) for _, e in result.valid)
+        # re-sent copies stop here: not forwarded, not archived, not in the seen-set; re-deliveries of
+        # records applied before go on (the item side and the archive skip what they already have)
+        dropped = set().union(*copies.values()) if copies else set()
+        once = [(r, e) for r, e in result.valid if (r.partition, r.offset) not in dropped]
+        result.duplicates = len(result.valid) - len(once)
+        self.seen.add((e.user_id, e.item_id, e.timestamp.timestamp()) for _, e in once)
         if route:
-            result.forwards = self._route_to_items(result.valid)
-        if self.archive_dir is not None and result.valid:
-            archive.write_batch(self.archive_dir, ((r.partition, r.offset, e) for r, e in result.valid))
+            result.forwards = self._route_to_items(once)
+        if self.archive_dir is not None and once:
+            archive.write_batch(self.archive_dir, ((r.partition, r.offset, e) for r, e in once))
+        result.valid = once
         return result
 
     def _route_to_items(self, valid: list[tuple[Record, Interaction]]) -> list[tuple[int, bytes]]:
@@ -172,9 +188,9 @@ class FeatureProcessor:
             by_item[routed.event.item_id].append(routed)
         distinct = self.item_users.add_and_count({i: {r.event.user_id for r in rs} for i, rs in by_item.items()})
 
-        def apply(state: ItemState, routed) -> tuple[int, int]:
+        def apply(state: ItemState, routed) -> tuple[int, int, bool]:
             done = [state.apply(r.event, r.source_partition, r.source_offset) for r in routed]
-            return sum(done), len(done) - sum(done)
+            return sum(done), len(done) - sum(done), False
 
         result.applied, result.skipped, result.rows_written = self._update(
             self.items,
@@ -225,9 +241,9 @@ class FeatureProcessor:
             changed: dict[str, Any] = {}
             for entity, items in pending.items():
                 state, _version = loaded[entity]
-                a, s = apply(state, items)
+                a, s, dirty = apply(state, items)
                 applied, skipped = applied + a, skipped + s
-                if a or self.write_unchanged:
+                if a or dirty or self.write_unchanged:
                     changed[entity] = state
             if changed:
                 written += self.writer.write(

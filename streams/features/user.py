@@ -1,6 +1,7 @@
 """Per-user online state and the features read from it.
 
 >>> from streams.core.contracts import Interaction
+from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
 >>> s = UserState()
 >>> e = Interaction(user_id="u1", item_id="i1", event_type="click", timestamp="2026-01-01T10:00:00Z")
 >>> s.apply(e, partition=0, offset=7, category="c1"), s.apply(e, partition=0, offset=7, category="c1")
@@ -17,6 +18,7 @@ from typing import Any
 
 from streams.core import events
 from streams.core.contracts import Interaction
+from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
 from streams.features.windows import WINDOWS, add, prune, window_total
 
 RECENT_ITEMS = 20
@@ -50,9 +52,25 @@ class UserState:
     sessions: int = 0
     rating_sum: float = 0.0
     rating_n: int = 0
+    recent_ids: str = ""  # fingerprints of the newest event ids applied (streams.core.dedupe)
+    duplicate_at: list[list[int]] = field(default_factory=list)  # [partition, offset] of recent re-sent copies
 
     def already_applied(self, partition: int, offset: int) -> bool:
         return offset <= self.offsets.get(partition, -1)
+
+    def classify(self, event: Interaction, partition: int, offset: int) -> str:
+        """``new`` (apply it), ``redelivered`` (this record again: applied before), ``duplicate``
+        (another record with an event id applied before: a re-sent copy), or
+        ``redelivered_duplicate`` (a copy's record again). A copy is remembered as seen at its offset,
+        so its re-delivery after a crash is still known for a copy and never forwarded."""
+        if self.already_applied(partition, offset):
+            return "redelivered_duplicate" if [partition, offset] in self.duplicate_at else "redelivered"
+        ids = RecentIds.decode(self.recent_ids)
+        if event.event_id not in ids:
+            return "new"
+        self.offsets[partition] = offset
+        self.duplicate_at = (self.duplicate_at + [[partition, offset]])[-DEFAULT_CAPACITY:]
+        return "duplicate"
 
     def apply(self, event: Interaction, partition: int, offset: int, category: str | None) -> bool:
         """Fold one event in; False (and no change) if this offset was applied before."""
@@ -77,6 +95,9 @@ class UserState:
             self.rating_sum += event.value
             self.rating_n += 1
         self._session(event.session_id, ts)
+        ids = RecentIds.decode(self.recent_ids)
+        ids.add(event.event_id)
+        self.recent_ids = ids.encode()
         return True
 
     def _session(self, session_id: str | None, ts: float) -> None:

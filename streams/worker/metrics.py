@@ -78,6 +78,7 @@ class WorkerMetrics:
     def record(self, result, source: str) -> None:
         self.records.labels(source, "applied").inc(result.applied)
         self.records.labels(source, "skipped").inc(result.skipped)
+        self.records.labels(source, "duplicate").inc(result.duplicates)
         self.totals["processed"] += result.applied + result.skipped
         self.totals["skipped"] += result.skipped
         self.totals["dead_lettered"] += len(result.dead_letters)
