@@ -43,6 +43,7 @@ from streams.core.contracts import (
     RetrainRequest,
     TimeWindow,
 )
+from streams.core.dedupe import RecentIds
 
 
 @dataclass
@@ -76,6 +77,8 @@ class LearnerState:
         self.monitor = reference_monitor(config)
         self.data_drift: DataDriftWatch | None = None  # starts with the first reference
         self.offsets: dict[int, int] = {}
+        self.recent_ids: dict[str, RecentIds] = {}  # per user: the newest event ids learned (re-sent copies)
+        self.duplicates = 0
         self.events = 0
         self.first_event_at: float | None = None
         self.last_event_at: float | None = None
@@ -108,6 +111,13 @@ class LearningLoop:
         if offset <= state.offsets.get(partition, -1):
             return []  # already learned (a re-delivery or a replay)
         state.offsets[partition] = offset
+        if not hasattr(state, "recent_ids"):  # a snapshot from before the event-id window
+            state.recent_ids, state.duplicates = {}, 0
+        ids = state.recent_ids.setdefault(event.user_id, RecentIds())
+        if event.event_id in ids:
+            state.duplicates += 1
+            return []  # a re-sent copy (same event_id, another offset): learned once already
+        ids.add(event.event_id)
         state.events += 1
         self.history.events_since_training += 1
         ts = event.timestamp.timestamp()
@@ -229,6 +239,7 @@ class LearningLoop:
         s = self.state
         out = {
             "events": float(s.events),
+            "duplicates": float(getattr(s, "duplicates", 0)),
             "hit_rate": s.ranker.hit_rate.get(),
             "rolling_hit_rate": s.ranker.rolling_hit_rate.get(),
             "implicit_mae": s.ranker.mae.get(),

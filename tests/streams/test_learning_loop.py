@@ -128,3 +128,15 @@ def test_a_backlog_is_learned_but_kept_out_of_the_data_drift_watch(tmp_path):
     assert not backlog.state.data_drift.monitors  # no reference was taken from the backlog
     assert not [m for m in quiet if isinstance(m, DriftEvent) and m.detector in data]
     assert live.state.data_drift.monitors  # read live, the same stream is watched
+
+
+def test_re_sent_copies_are_learned_once(tmp_path):
+    events, _ = stream(n=4_000, shift_at=None, seed=8)
+    config = LearnerConfig(snapshot_every_events=10**9, snapshot_every_seconds=1e9)
+    once, twice = LearningLoop(config, tmp_path / "once"), LearningLoop(config, tmp_path / "twice")
+    run(once, events)
+    with_copies = [e for event in events for e in ([event, event.model_copy()] if event.user_id < "u5" else [event])]
+    run(twice, with_copies)  # copies at their own offsets, right after their originals
+    assert twice.state.events == once.state.events == len(events)
+    assert twice.state.duplicates == len(with_copies) - len(events) > 0
+    assert twice.metrics()["hit_rate"] == once.metrics()["hit_rate"]  # the same learning, copies or not
