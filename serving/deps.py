@@ -14,6 +14,7 @@ from serving.experiments.router import ExperimentRouter
 from serving.ingest import Ingest
 from serving.metrics import ApiMetrics
 from serving.recommender import Recommender
+from serving.supervisor import Supervisor
 from streams.core.settings import Settings
 
 
@@ -25,6 +26,7 @@ class Services:
     ingest: Ingest | None = None  # None: no broker, so no ingest and no impression log
     admin: Admin | None = None
     experiments: ExperimentRouter | None = None
+    supervisor: Supervisor | None = None  # the background threads, when the app runs them
 
     @property
     def api_keys(self) -> set[str]:

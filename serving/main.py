@@ -32,6 +32,7 @@ def build_app() -> FastAPI:
         watch_champion,
     )
     from serving.state import ModelState
+    from serving.supervisor import Supervisor
     from streams.core.logs import configure_logging
     from streams.core.settings import get_settings
     from streams.core.topics import TopicCatalog
@@ -68,10 +69,12 @@ def build_app() -> FastAPI:
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
 
+    supervisor = Supervisor(stop)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         for target, args, kwargs, name in background:
-            threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True, name=name).start()
+            supervisor.start(name, target, *args, **kwargs)
         try:
             yield
         finally:
@@ -79,7 +82,15 @@ def build_app() -> FastAPI:
             producer.flush(raise_on_failure=False)
 
     app = create_app(
-        Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics), admin, experiments)
+        Services(
+            settings,
+            recommender,
+            metrics,
+            Ingest(producer, redis_dedup(settings), metrics),
+            admin,
+            experiments,
+            supervisor,
+        )
     )
     app.router.lifespan_context = lifespan
     return app

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from serving.deps import MetricsDep, RecommenderDep
+from serving.deps import MetricsDep, RecommenderDep, ServicesDep
 
 router = APIRouter(tags=["health"])
 
@@ -17,10 +17,15 @@ def health() -> dict:
 
 
 @router.get("/ready")
-def ready(recommender: RecommenderDep) -> JSONResponse:
+def ready(recommender: RecommenderDep, services: ServicesDep) -> JSONResponse:
+    """200 when a model is loaded and every background thread is up; 503 says what is missing."""
     served = recommender.state.served
     body = {"model_loaded": served.model is not None, "model_version": served.version}
-    return JSONResponse(body, status_code=200 if served.model is not None else 503)
+    down = False
+    if services.supervisor is not None:
+        body["background"] = services.supervisor.status()
+        down = any(state != "up" for state in body["background"].values())
+    return JSONResponse(body, status_code=200 if served.model is not None and not down else 503)
 
 
 @router.get("/metrics")

@@ -1,7 +1,6 @@
 """Per-user online state and the features read from it.
 
 >>> from streams.core.contracts import Interaction
-from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
 >>> s = UserState()
 >>> e = Interaction(user_id="u1", item_id="i1", event_type="click", timestamp="2026-01-01T10:00:00Z")
 >>> s.apply(e, partition=0, offset=7, category="c1"), s.apply(e, partition=0, offset=7, category="c1")

@@ -227,11 +227,19 @@ class ConsumeRunner(Generic[T]):
         if self.commit_mode == "none" or self.consumer is None:
             return
         positions = offsets if offsets is not None else batch.positions
-        if positions:
+        if not positions:
+            return
+        try:
             self.consumer.commit(
                 offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()],
                 asynchronous=self.commit_mode == "async",
             )
+        except KafkaException as error:
+            if not _passing(error.args[0]):
+                raise
+            # e.g. NOT_COORDINATOR while the broker restarts: the batch comes again, and effects are
+            # idempotent, so the loop goes on instead of dying
+            log.warning("consumer %s: commit failed (%s); the batch will be read again", self.group, error)
 
     def _batch(self, messages) -> Batch[T] | None:
         if not messages:
@@ -259,3 +267,18 @@ class ConsumeRunner(Generic[T]):
                     continue
             records.append(record)
         return Batch(records, positions) if positions else None
+
+
+def _passing(error: KafkaError) -> bool:
+    """A commit failure that time or a rebalance resolves."""
+    return error.retriable() or error.code() in (
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError._NO_OFFSET,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    )
