@@ -43,13 +43,17 @@ class Admin:
         with _registry_errors(f"the versions of {name}"):
             registry = self._registry(name)
             versions = registry.client.search_model_versions(f"name = '{name}'")
+            # search results carry no aliases in MLflow; the registered model holds them
+            aliases: dict[str, list[str]] = {}
+            for alias, version in (registry.client.get_registered_model(name).aliases or {}).items():
+                aliases.setdefault(str(version), []).append(alias)
             return {
                 "champion": registry.alias_version("champion"),
                 "challenger": registry.alias_version("challenger"),
                 "versions": [
                     {
                         "version": str(v.version),
-                        "aliases": list(v.aliases),
+                        "aliases": sorted(aliases.get(str(v.version), [])),
                         "promotion": v.tags.get("promotion"),
                         "trigger": v.tags.get("trigger"),
                         "reason": v.tags.get("reason"),

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from serving.deps import UNAUTHORISED, Services, needs_api_key
+from serving.limits import BodyLimit
 from serving.routers import events, experiments, health, models, recommend
 from streams.core.errors import DeliveryError, InvalidEvent
 
@@ -44,13 +45,7 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"detail": f"the broker did not acknowledge the events; retry ({error})"}, status_code=503)
 
     @app.middleware("http")
-    async def limits_and_metrics(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.serve_max_body_bytes:
-            return JSONResponse(
-                {"detail": f"body of {length} bytes is over the limit of {settings.serve_max_body_bytes}"},
-                status_code=413,
-            )
+    async def request_metrics(request: Request, call_next):
         began = time.perf_counter()
         response = await call_next(request)
         endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"
@@ -60,6 +55,7 @@ def create_app(services: Services) -> FastAPI:
 
     for module in (recommend, events, models, experiments, health):
         app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.serve_max_body_bytes)  # outside the metrics middleware
     return app
 
 

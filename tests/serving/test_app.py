@@ -102,6 +102,21 @@ def test_body_size_and_batch_limits(settings, model):
     )
 
 
+def test_a_chunked_body_cannot_pass_the_size_limit(settings, model):
+    small = settings.model_copy(update={"serve_max_body_bytes": 10_000})
+    api = client(small, model, {})
+
+    def chunks():  # no Content-Length: the body arrives in pieces
+        yield b'[{"user_id": "u1", "item_id": "i1", "event_type": "click", "context": {"x": "'
+        for _ in range(50):
+            yield b"y" * 1000
+        yield b'"}}]'
+
+    response = api.post("/events/batch", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    assert api.post("/recommend", json={"user_id": "u1", "k": 2}).status_code == 200  # small bodies pass
+
+
 def test_write_endpoints_need_the_api_key(settings, model):
     from pydantic import SecretStr
 
@@ -213,6 +228,8 @@ def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catal
         assert api.get("/ready").status_code == 200
         listed = api.get("/models").json()
         assert listed["registry"]["champion"] == "1" and listed["registry"]["challenger"] == "2"
+        by_version = {v["version"]: v["aliases"] for v in listed["registry"]["versions"]}
+        assert by_version["1"] == ["champion"] and by_version["2"] == ["challenger"]  # each version says its aliases
         assert api.post("/models/ranker/promote", json={"version": "2"}).status_code == 401
         answers = []
         promoted = api.post("/models/ranker/promote", json={"version": "2"}, headers=key)
