@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from streams.demo.loop import DemoResult
+from streams.demo.results import DemoResult
 
 MARKER_COLOURS = {"drift-events": "#d62728", "retrain-requests": "#ff7f0e", "model-updates": "#2ca02c"}
 
