@@ -26,6 +26,7 @@ from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.metrics import LearnerMetrics
 from streams.stores.learner_status import publish_status, snapshot_dir
+from streams.stores.redis_client import open_redis
 
 
 @dataclass
@@ -135,7 +136,7 @@ def _redis_or_none(settings: Settings):
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+        client = open_redis(settings, timeout_s=2.0)
         client.ping()
         return client
     except redis.RedisError:

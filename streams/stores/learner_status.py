@@ -10,6 +10,7 @@ import orjson
 
 from streams.core.settings import Settings
 from streams.stores.keys import RedisKeys
+from streams.stores.redis_client import open_redis
 
 
 def snapshot_dir(settings: Settings) -> Path:
@@ -38,9 +39,7 @@ def publish_status(
 
 
 def read_status(settings: Settings) -> dict | None:
-    import redis
-
-    raw = redis.Redis.from_url(settings.redis_url, socket_timeout=5).hget(
-        RedisKeys(settings.topic_prefix).learner_status, "status"
-    )
+    """The learner's last status; raises RedisUnavailable within a second when Redis cannot answer
+    (the API's /drift reads it on a request)."""
+    raw = open_redis(settings, timeout_s=1.0).hget(RedisKeys(settings.topic_prefix).learner_status, "status")
     return orjson.loads(raw) if raw else None
