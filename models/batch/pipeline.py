@@ -9,7 +9,7 @@ everything on the test window. The model of stage B is the one that is registere
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,10 +17,14 @@ import pandas as pd
 from models.batch.data import Split, histories, per_user_split, targets, temporal_split
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
 from models.batch.metrics import evaluate
-from models.batch.ranker import RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
+from models.batch.online_features import Snapshot
+from models.batch.ranker import SESSION_ITEMS, RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
 from models.batch.sequence import SASRec
 
 OURS = "two-stage LambdaMART"
+
+# (user, time, candidate items) requests -> the online store's snapshot for each, as of its time
+PointInTime = Callable[[Sequence[tuple[str, float, Sequence[str]]]], list[Snapshot]]
 
 
 @dataclass
@@ -36,6 +40,7 @@ class TrainConfig:
     use_sasrec: bool = True
     min_events: int = 1000
     tune_budget_s: float = 0.0  # > 0: Optuna search of the ranker's settings for this long
+    online_features: bool = True  # rank with the online store's features (when a point-in-time source is given)
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
 
@@ -48,6 +53,16 @@ class TrainResult:
     split: Split
     test_histories: dict[str, list[str]]
     test_targets: dict[str, dict[str, int]]
+    test_times: dict[str, float] = field(default_factory=dict)  # per test user: when their test window opens
+    point_in_time: PointInTime | None = None
+
+    def evaluate_others(self, others: dict) -> dict[str, dict[str, float]]:
+        """Other models (a champion) on exactly this holdout, with features as of the same times."""
+        seen = pd.concat([self.split.train, self.split.valid])
+        snapshots = snapshots_at(
+            self.point_in_time, [self.model, *others.values()], self.test_histories, self.test_times
+        )
+        return evaluate_models(self.model, self.test_histories, self.test_targets, seen, self.k, others, snapshots)
 
     @property
     def best_baseline(self) -> tuple[str, float]:
@@ -78,6 +93,31 @@ def best_of(table: dict[str, dict[str, float]], metric: str) -> str:
     return max(table, key=lambda name: (table[name][metric], name == OURS))
 
 
+def window_starts(window: pd.DataFrame) -> dict[str, float]:
+    """Per user, the time (epoch seconds) of their first event in ``window``: the examples' time."""
+    firsts = window.groupby("user_id")["timestamp"].min()
+    return {user: ts.timestamp() for user, ts in firsts.items()}
+
+
+def snapshots_at(
+    point_in_time: PointInTime | None,
+    models: Sequence,
+    history: Mapping[str, list[str]],
+    times: Mapping[str, float],
+) -> dict[str, Snapshot]:
+    """Per user, the online store's snapshot at ``times[user]`` for the candidates of every model
+    that reads online features (none: no snapshots)."""
+    online = [m for m in models if getattr(m, "online", False)]
+    if point_in_time is None or not online:
+        return {}
+    requests = []
+    for user, at in times.items():
+        past = history.get(user, [])
+        items = {m.vocab.items[i] for m in online for i in m.pool(past)} | set(past[-SESSION_ITEMS:])
+        requests.append((user, at, sorted(items)))
+    return dict(zip(times, point_in_time(requests), strict=True))
+
+
 def make_generators(config: TrainConfig) -> dict:
     gens = {
         "popularity": Popularity(half_life_days=None),
@@ -103,9 +143,15 @@ def fit_two_stage(
 
 
 def train_and_evaluate(
-    df: pd.DataFrame, config: TrainConfig | None = None, progress: Callable[[str], None] = lambda _: None
+    df: pd.DataFrame,
+    config: TrainConfig | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+    point_in_time: PointInTime | None = None,
 ) -> TrainResult:
+    """``point_in_time``: the online store's features as they were at a time (a replay of the
+    feature code over ``df``); with it, the ranker learns from and is evaluated with them."""
     config = config or TrainConfig()
+    online = point_in_time is not None and config.online_features
     began = time.perf_counter()
     timings: dict[str, float] = {}
     if len(df) < config.min_events:
@@ -120,9 +166,15 @@ def train_and_evaluate(
         )
     # stage A: the ranker learns from the validation window
     stage_a = fit_two_stage(split.train, config, timings, progress)
+    stage_a.online = online
     history_a = histories(split.train)
     t = time.perf_counter()
-    features, labels, groups = training_frame(stage_a, history_a, targets(history_a, split.valid))
+    labels_a = targets(history_a, split.valid)
+    snapshots_a = snapshots_at(
+        point_in_time, [stage_a], history_a, window_starts(split.valid[split.valid["user_id"].isin(labels_a)])
+    )
+    timings["point_in_time"] = time.perf_counter() - t
+    features, labels, groups = training_frame(stage_a, history_a, labels_a, snapshots_a)
     tuning: dict[str, float] = {}
     if config.tune_budget_s > 0 and len(groups) >= 5:
         from models.batch.tuning import tune_ranker
@@ -134,11 +186,13 @@ def train_and_evaluate(
     # stage B: refit the generators on train + valid, keep the ranker, evaluate on test
     seen = pd.concat([split.train, split.valid])
     model = fit_two_stage(seen, config, timings, progress)
-    model.booster, model.config = stage_a.booster, stage_a.config
+    model.booster, model.config, model.online = stage_a.booster, stage_a.config, online
     history_b = histories(seen)
     test_targets = targets(history_b, split.test)
     t = time.perf_counter()
-    table = evaluate_models(model, history_b, test_targets, seen, config.k)
+    test_times = window_starts(split.test[split.test["user_id"].isin(test_targets)])
+    snapshots_b = snapshots_at(point_in_time, [model], history_b, test_times)
+    table = evaluate_models(model, history_b, test_targets, seen, config.k, snapshots=snapshots_b)
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - began
     stats = {
@@ -149,7 +203,7 @@ def train_and_evaluate(
         "test_users": float(len(test_targets)),
         "items": float(len(model.vocab)),
     } | fit_stats
-    return TrainResult(model, table, stats, timings, split, history_b, test_targets)
+    return TrainResult(model, table, stats, timings, split, history_b, test_targets, test_times, point_in_time)
 
 
 def evaluate_models(
@@ -159,8 +213,11 @@ def evaluate_models(
     seen: pd.DataFrame,
     k: int,
     others: dict | None = None,
+    snapshots: Mapping[str, Snapshot] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Our model and each of its generators alone (the baselines), on the same users and targets."""
+    """Our model and each of its generators alone (the baselines), on the same users and targets;
+    ``snapshots``: per user, the online features at the time of their test window."""
+    snapshots = snapshots or {}
     relevant = {u: set(t) for u, t in test_targets.items()}
     popularity = seen["item_id"].value_counts().to_dict()
     knn = model.generators.get("item_knn")
@@ -174,7 +231,7 @@ def evaluate_models(
         }
         table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
     for name, m in {OURS: model, **(others or {})}.items():
-        ranked = {u: [i for i, _ in m.recommend(history[u], k)] for u in relevant}
+        ranked = {u: [i for i, _ in m.recommend(history[u], k, features=snapshots.get(u))] for u in relevant}
         table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
     return table
 

@@ -16,6 +16,9 @@ import pandas as pd
 from models.batch.data import graded_labels
 from models.batch.explanations import explain
 from models.batch.generators import Vocabulary, top_k
+from models.batch.online_features import ONLINE_FEATURES, Snapshot, SnapshotLookup, online_columns
+
+SESSION_ITEMS = 10  # the newest history items that stand for the session
 
 
 @dataclass
@@ -40,38 +43,66 @@ class TwoStageModel:
     item_log_recent: np.ndarray  # interactions in the last tenth of the fit data's time span
     config: RankerConfig = field(default_factory=RankerConfig)
     booster: lgb.Booster | None = None
+    online: bool = False  # ranks with the online store's features too (models.batch.online_features)
 
     @property
     def feature_names(self) -> list[str]:
         names = []
         for g in self.generators:
             names += [f"{g}_score", f"{g}_rank", f"{g}_score_vs_best"]
-        return names + [
-            "item_log_count",
-            "item_mean_grade",
-            "item_log_recent",
-            "history_log_length",
-            "history_mean_log_count",
-            "item_vs_history_popularity",
-            "similar_to_last",
-        ]
+        return (
+            names
+            + [
+                "item_log_count",
+                "item_mean_grade",
+                "item_log_recent",
+                "history_log_length",
+                "history_mean_log_count",
+                "item_vs_history_popularity",
+                "similar_to_last",
+            ]
+            + (["similar_to_session", *ONLINE_FEATURES] if self.online else [])
+        )
 
-    def candidates(self, history: Sequence[str], exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
-        """(item indices, feature matrix) of the union of every generator's top candidates."""
+    def pool(self, history: Sequence[str], exclude: Sequence[str] = ()) -> np.ndarray:
+        """Item indices: the union of every generator's top candidates (history and ``exclude`` left out)."""
+        return self._pool(self._scores(history), self._seen(history, exclude))[0]
+
+    def candidates(
+        self, history: Sequence[str], exclude: Sequence[str] = (), snapshot: Snapshot | SnapshotLookup | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, feature matrix) of the union of every generator's top candidates. With
+        online features, ``snapshot`` is what the online store held at request time (or a lookup
+        that reads it for the candidates)."""
+        scores = self._scores(history)
+        pool, tops = self._pool(scores, self._seen(history, exclude))
+        if callable(snapshot):
+            wanted = [self.vocab.items[i] for i in pool] + list(history[-SESSION_ITEMS:])
+            snapshot = snapshot(wanted) if self.online and len(pool) else None
+        return pool, self._features(history, scores, pool, tops, snapshot)
+
+    def _scores(self, history: Sequence[str]) -> dict[str, np.ndarray]:
+        return {name: g.score(history) for name, g in self.generators.items()}
+
+    def _seen(self, history: Sequence[str], exclude: Sequence[str]) -> np.ndarray:
+        return np.concatenate([self.vocab.indices(history), self.vocab.indices(exclude)])
+
+    def _pool(self, scores: dict[str, np.ndarray], seen: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        tops = {name: top_k(s, self.config.candidates_per_generator, seen) for name, s in scores.items()}
+        pool = np.unique(np.concatenate(list(tops.values()))) if tops else np.empty(0, np.int64)
+        return pool, tops
+
+    def _features(self, history, scores, pool, tops, snapshot: Snapshot | None) -> np.ndarray:
         known = self.vocab.indices(history)
-        seen = np.concatenate([known, self.vocab.indices(exclude)])
-        scores = {name: g.score(history) for name, g in self.generators.items()}
-        per_generator = {name: top_k(s, self.config.candidates_per_generator, seen) for name, s in scores.items()}
-        pool = np.unique(np.concatenate(list(per_generator.values()))) if per_generator else np.empty(0, np.int64)
         n = self.config.candidates_per_generator
         columns = []
         for name, s in scores.items():
             rank = np.full(len(self.vocab), n + 1, dtype=np.float32)
-            rank[per_generator[name]] = np.arange(1, len(per_generator[name]) + 1)
+            rank[tops[name]] = np.arange(1, len(tops[name]) + 1)
             best = float(np.max(s[pool])) if len(pool) else 0.0
             columns += [s[pool], rank[pool], s[pool] / best if best > 0 else np.zeros(len(pool))]
-        last = history[-1] if len(history) else None
         knn = self.generators.get("item_knn")
+        last = history[-1] if len(history) else None
         similar = (
             np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
             if knn is not None and last in self.vocab.index
@@ -87,17 +118,34 @@ class TwoStageModel:
             self.item_log_count[pool] - taste,
             similar,
         ]
-        return pool, np.column_stack(columns).astype(np.float32) if len(pool) else np.empty((0, len(columns)))
+        if self.online:
+            recent = [self.vocab.index[i] for i in history[-SESSION_ITEMS:] if i in self.vocab.index]
+            columns.append(
+                np.asarray(knn.similarity[recent].mean(axis=0)).ravel()[pool]
+                if knn is not None and recent
+                else np.zeros(len(pool))
+            )
+        matrix = np.column_stack(columns).astype(np.float32) if len(pool) else np.empty((0, len(columns)))
+        if self.online:
+            items = [self.vocab.items[i] for i in pool]
+            matrix = np.hstack([matrix, online_columns(snapshot, items, history[-SESSION_ITEMS:])])
+        return matrix
 
-    def recommend(self, history: Sequence[str], k: int = 10, exclude: Sequence[str] = ()) -> list[tuple[str, float]]:
-        """The top ``k`` (item, score), best first."""
-        pool, features = self.candidates(history, exclude)
-        if not len(pool):
-            return []
+    def recommend(
+        self,
+        history: Sequence[str],
+        k: int = 10,
+        exclude: Sequence[str] = (),
+        features: Snapshot | SnapshotLookup | None = None,
+    ) -> list[tuple[str, float]]:
+        """The top ``k`` (item, score), best first. ``features``: the online store's :class:`Snapshot`
+        for this request, or a lookup (candidate ids -> snapshot); read only by a model with online features."""
         if self.booster is None:  # no ranker (a generator served alone): its own score, as evaluated
+            pool = self.pool(history, exclude)
             scores = next(iter(self.generators.values())).score(history)[pool]
         else:
-            scores = self.booster.predict(features, num_threads=1)
+            pool, matrix = self.candidates(history, exclude, features)
+            scores = self.booster.predict(matrix, num_threads=1) if len(pool) else np.empty(0)
         order = np.argsort(-scores, kind="stable")[:k]
         return [(self.vocab.items[pool[i]], float(scores[i])) for i in order]
 
@@ -156,13 +204,19 @@ def item_statistics(df: pd.DataFrame, vocab: Vocabulary) -> tuple[np.ndarray, np
     return np.log1p(counts), (grades / np.maximum(counts, 1)).astype(np.float32), np.log1p(recent).astype(np.float32)
 
 
-def training_frame(model: TwoStageModel, history: Mapping[str, list[str]], labels: Mapping[str, Mapping[str, int]]):
+def training_frame(
+    model: TwoStageModel,
+    history: Mapping[str, list[str]],
+    labels: Mapping[str, Mapping[str, int]],
+    snapshots: Mapping[str, Snapshot] | None = None,
+):
     """Candidate rows for the users of ``labels``: (features, graded label, group sizes).
     Label = 1 + the best grade of an item taken up in the window, 0 otherwise; users whose
-    candidates hold no taken-up item are left out (nothing to learn from their list)."""
+    candidates hold no taken-up item are left out (nothing to learn from their list).
+    ``snapshots``: per user, the online store as of the example's time (point in time)."""
     xs, ys, groups = [], [], []
     for user, taken in labels.items():
-        pool, features = model.candidates(history.get(user, []))
+        pool, features = model.candidates(history.get(user, []), snapshot=(snapshots or {}).get(user))
         y = np.array([1 + taken[model.vocab.items[i]] if model.vocab.items[i] in taken else 0 for i in pool])
         if len(pool) and y.max() > 0:
             xs.append(features)

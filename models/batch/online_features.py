@@ -1,0 +1,138 @@
+"""The ranker's real-time features: one definition for training and serving.
+
+A :class:`Snapshot` is what the online store held for one request: the user's feature row, the
+candidates' item rows and categories, and the request time. Serving reads it from the Feast
+online store; training rebuilds it as of each example's time by replaying the same feature code
+over the event log (``streams.features.point_in_time``). :func:`online_columns` turns either into
+the same columns, so the two paths cannot drift apart.
+
+>>> snap = Snapshot(at=7200.0, user={"events_total": 3, "last_event_at": 3600, "top_categories": ["c1", "c2"],
+...                                  "click_1h": 2, "session_events": 3, "top_category_share": 0.8},
+...                 items={"a": {"trending_score": 1.0, "last_event_at": 3600, "distinct_users": 4}},
+...                 categories={"a": "c2", "b": "c9"})
+>>> cols = online_columns(snap, ["a", "b"])
+>>> cols.shape == (2, len(ONLINE_FEATURES))
+True
+>>> rank = ONLINE_FEATURES.index("category_rank")
+>>> cols[:, rank].tolist()  # "a" is in the user's 2nd category, "b" in none of the top three
+[2.0, 0.0]
+>>> bool(np.isnan(cols[1, ONLINE_FEATURES.index("i_log_trending")]))  # no row for "b": missing, not zero
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from streams.core import events
+
+WINDOW_NAMES = ("1h", "24h", "7d")
+
+USER_FEATURES = [
+    "u_log_events_total",
+    *(f"u_log_events_{w}" for w in WINDOW_NAMES),
+    "u_log_idle_s",
+    "u_log_session_events",
+    "u_top_category_share",
+    "u_mean_rating",
+]
+ITEM_FEATURES = [
+    "i_log_trending",
+    "i_log_age_s",
+    "i_log_interactions",
+    "i_log_distinct_users",
+    "i_click_rate",
+    "i_purchase_rate",
+    "i_mean_rating",
+]
+# category_rank 1..3: the item's category is the user's 1st..3rd; 0: none of them.
+# session_category_share: the share of the user's newest items in the item's category.
+CROSS_FEATURES = ["category_rank", "session_category_share"]
+CONTEXT_FEATURES = ["hour_of_day"]
+ONLINE_FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES + CONTEXT_FEATURES
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The online store's view for one request: ``at`` (epoch seconds), the user's row (None: no
+    events yet), item id -> item row, item id -> main category."""
+
+    at: float
+    user: Mapping[str, Any] | None
+    items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    categories: Mapping[str, str] = field(default_factory=dict)
+
+
+# candidate item ids -> the snapshot for them (None: the store cannot answer)
+SnapshotLookup = Callable[[Sequence[str]], "Snapshot | None"]
+
+
+def _log_age(now: float, then: Any) -> float:
+    return math.log1p(max(0.0, now - float(then))) if then else math.nan
+
+
+def user_columns(snapshot: Snapshot) -> list[float]:
+    row = snapshot.user
+    if not row:
+        return [math.nan] * len(USER_FEATURES)
+    kinds = events.names()
+    return [
+        math.log1p(row.get("events_total", 0)),
+        *(math.log1p(sum(row.get(f"{kind}_{w}", 0) for kind in kinds)) for w in WINDOW_NAMES),
+        _log_age(snapshot.at, row.get("last_event_at")),
+        math.log1p(row.get("session_events", 0)),
+        float(row.get("top_category_share", 0.0)),
+        float(row.get("mean_rating", 0.0)),
+    ]
+
+
+def item_columns(snapshot: Snapshot, item: str) -> list[float]:
+    row = snapshot.items.get(item)
+    if not row:
+        return [math.nan] * len(ITEM_FEATURES)
+    return [
+        math.log1p(max(0.0, float(row.get("trending_score", 0.0)))),
+        _log_age(snapshot.at, row.get("last_event_at")),
+        math.log1p(row.get("interactions_total", 0)),
+        math.log1p(row.get("distinct_users", 0)),
+        float(row.get("click_rate", 0.0)),
+        float(row.get("purchase_rate", 0.0)),
+        float(row.get("mean_rating", 0.0)),
+    ]
+
+
+def category_rank(snapshot: Snapshot, item: str) -> float:
+    category = snapshot.categories.get(item)
+    if category is None or not snapshot.user:
+        return math.nan
+    top = list(snapshot.user.get("top_categories") or [])
+    return float(top.index(category) + 1) if category in top else 0.0
+
+
+def session_shares(snapshot: Snapshot, recent: Sequence[str]) -> dict[str, float]:
+    """Category -> its share of the ``recent`` items whose category is known."""
+    known = [snapshot.categories[i] for i in recent if i in snapshot.categories]
+    return {c: known.count(c) / len(known) for c in set(known)}
+
+
+def online_columns(snapshot: Snapshot | None, items: Sequence[str], recent: Sequence[str] = ()) -> np.ndarray:
+    """The ``ONLINE_FEATURES`` of each item for one request (NaN where the store has nothing:
+    LightGBM treats it as missing). ``recent``: the user's newest items (the session); their
+    categories come from the snapshot too. No snapshot: every value missing."""
+    if snapshot is None:
+        return np.full((len(items), len(ONLINE_FEATURES)), np.nan, dtype=np.float32)
+    user = user_columns(snapshot)
+    hour = float((snapshot.at // 3600) % 24)
+    shares = session_shares(snapshot, recent)
+
+    def session_share(item: str) -> float:
+        category = snapshot.categories.get(item)
+        return shares.get(category, 0.0) if category is not None and shares else math.nan
+
+    rows = [user + item_columns(snapshot, i) + [category_rank(snapshot, i), session_share(i), hour] for i in items]
+    return np.asarray(rows, dtype=np.float32).reshape(len(items), len(ONLINE_FEATURES))
