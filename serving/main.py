@@ -1,6 +1,6 @@
 """The production app of `streamrec serve`, built per worker process by uvicorn
 (``uvicorn.run("serving.main:build_app", factory=True, workers=N)``): the champion from MLflow,
-histories from Feast, dedup/experiments/exploration in Redis, the online learner's snapshots,
+user and item features (with the history) from Feast, dedup/experiments/exploration in Redis, the online learner's snapshots,
 and background threads (champion watch, Kafka path, experiment control, reward attribution)
 that start and stop with the app."""
 
@@ -20,6 +20,7 @@ def build_app() -> FastAPI:
     from serving.experiments.attribution import attribute_rewards
     from serving.experiments.router import run_controller
     from serving.exploration import ColdStartExplorer
+    from serving.features import OnlineFeatures
     from serving.ingest import Ingest
     from serving.kafka_path import serve_requests
     from serving.metrics import ApiMetrics
@@ -27,7 +28,6 @@ def build_app() -> FastAPI:
     from serving.recommender import Recommender
     from serving.runtime import (
         experiment_router,
-        feast_history,
         redis_dedup,
         watch_champion,
     )
@@ -45,7 +45,7 @@ def build_app() -> FastAPI:
     producer = EventProducer(
         settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
     )
-    history = feast_history(settings)
+    features = OnlineFeatures.for_settings(settings)  # the user's row (history too) and item rows
     admin = Admin(settings, producer)
     experiments = experiment_router(settings, state, admin)
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
@@ -53,12 +53,13 @@ def build_app() -> FastAPI:
     metrics = ApiMetrics()
     recommender = Recommender(
         state,
-        history,
+        None,
         TTLCache(settings.serve_cache_ttl_s),
         explorer,
         online,
         experiments,
         seen=SeenItems.for_settings(settings).read,
+        features=features,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),

@@ -41,9 +41,11 @@ def rank(
     explain_items: bool = False,
     online=None,
     user_id: str | None = None,
+    features=None,
 ) -> Ranked:
     """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged).
-    ``online``: a :class:`serving.online.OnlineScorer`; it re-ranks the top candidates of a known user."""
+    ``online``: a :class:`serving.online.OnlineScorer`; it re-ranks the top candidates of a known user.
+    ``features``: candidate ids -> the online store's snapshot, for a model that ranks with them."""
     seen = list(history or [])
     banned = set(exclude) | (set(seen) if exclude_seen else set())
     if model is None or history is None:
@@ -52,7 +54,8 @@ def rank(
         return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
     single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
     pool = max(3 * k, 30) if online is not None and seen else k
-    top = model.recommend(seen, pool, exclude=list(exclude))  # the two-stage model never re-recommends its history
+    extra = {"features": features} if features is not None else {}
+    top = model.recommend(seen, pool, exclude=list(exclude), **extra)  # never re-recommends the history
     if pool > k:
         fresh = online.scores(user_id, [i for i, _ in top])
         top = blend(top, fresh, online.weight, k) if fresh else top[:k]

@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from models.batch.online_features import SnapshotLookup
 from serving.cache import TTLCache
+from serving.features import OnlineFeatures
 from serving.ranking import Ranked, explore, rank
 from serving.state import ModelState
 from streams.core.contracts import Recommendation, RecommendationRequest
@@ -35,15 +37,18 @@ class Recommender:
     ``seen``: the full seen-set (:meth:`streams.stores.seen_items.SeenItems.read`), which ``exclude_seen``
     excludes on every path; without it (or when it cannot answer) only the recent history is excluded.
     Its newest event time is part of the cache key, so a cached list never predates the user's
-    latest (processed) event."""
+    latest (processed) event.
+    ``features``: a :class:`serving.features.OnlineFeatures`; one read gives the user's history and
+    feature row, and the ranker reads the candidates' rows through it (it replaces ``history``)."""
 
     state: ModelState
-    history: History
+    history: History | None = None
     cache: TTLCache | None = None
     explorer: object | None = None
     online: object | None = None
     experiments: object | None = None
     seen: Seen | None = None
+    features: OnlineFeatures | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -86,7 +91,7 @@ class Recommender:
         return served_list, ranked
 
     def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str], seen: SeenSet | None) -> Ranked:
-        history = self.history(request.user_id)
+        history, lookup = self._read_user(request.user_id)
         if request.exclude_seen and seen is not None:
             exclude = [*exclude, *sorted(seen.items.difference(exclude))]
         if self.explorer is not None and history == [] and served.model is not None:
@@ -103,4 +108,16 @@ class Recommender:
             request.explain,
             online=self.online,
             user_id=request.user_id,
+            features=lookup,
         )
+
+    def _read_user(self, user_id: str) -> tuple[list[str] | None, SnapshotLookup | None]:
+        """(history, online features lookup); history None when the store cannot answer."""
+        if self.features is None:
+            return (self.history(user_id) if self.history is not None else []), None
+        try:
+            view = self.features.user(user_id)
+        except Exception as error:  # noqa: BLE001 -- Redis or Feast down: a flagged fallback answer
+            log.warning("user features unavailable: %s", error)
+            return None, None
+        return view.history, view.lookup

@@ -1,5 +1,5 @@
 """Wiring for `streamrec serve`: the champion from MLflow (re-checked every few seconds and
-swapped in the background), user histories from Feast, event dedup in Redis, the producer."""
+swapped in the background), event dedup in Redis, the producer."""
 
 from __future__ import annotations
 
@@ -12,24 +12,6 @@ from streams.stores.keys import RedisKeys
 from streams.stores.redis_client import open_redis
 
 log = logging.getLogger("streamrec.serve")
-
-
-def feast_history(settings: Settings):
-    """user_id -> recent items from the Feast online store (None when it cannot answer)."""
-    from streams.stores.feast import open_store
-
-    store = open_store(settings)
-
-    def read(user_id: str) -> list[str] | None:
-        try:
-            row = store.get_online_features(
-                features=["user_features:recent_items"], entity_rows=[{"user_id": user_id}]
-            ).to_dict()
-        except Exception:  # noqa: BLE001 -- Redis or Feast down: the caller falls back
-            return None
-        return list(row["recent_items"][0] or [])
-
-    return read
 
 
 def redis_dedup(settings: Settings):

@@ -102,7 +102,8 @@ def targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, di
 
 
 def frame_from_events(events) -> pd.DataFrame:
-    """An interaction frame from :class:`~streams.core.contracts.Interaction` records."""
+    """An interaction frame from :class:`~streams.core.contracts.Interaction` records (with their
+    ``session_id``, which the feature replay needs)."""
     return pd.DataFrame(
         {
             "user_id": [e.user_id for e in events],
@@ -110,6 +111,7 @@ def frame_from_events(events) -> pd.DataFrame:
             "event_type": [e.event_type.value for e in events],
             "value": [e.value for e in events],
             "timestamp": pd.to_datetime([e.timestamp for e in events], utc=True),
+            "session_id": [e.session_id for e in events],
         },
-        columns=COLUMNS,
+        columns=[*COLUMNS, "session_id"],
     )

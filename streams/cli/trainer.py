@@ -25,7 +25,7 @@ def train(
     from streams.core.contracts import RetrainRequest
     from streams.kafka.producer import publish_acknowledged
     from streams.trainer.job import run_training
-    from streams.trainer.service import training_events
+    from streams.trainer.service import item_categories, training_events
 
     settings = get_settings()
     request = RetrainRequest(model_name=model, trigger="manual", reason=reason, force=force, dry_run=dry_run)
@@ -34,9 +34,11 @@ def train(
         from streams.sources.datasets import load
         from streams.sources.files import SourceReport
 
-        events = frame_from_events(load(dataset, SourceReport()).interactions)
+        data = load(dataset, SourceReport())
+        events = frame_from_events(data.interactions)
+        categories = {i.item_id: i.categories[0] for i in data.items if i.categories}
     else:
-        events = training_events(settings, request)
+        events, categories = training_events(settings, request), item_categories(settings)
     outcome = run_training(
         settings,
         request,
@@ -44,6 +46,7 @@ def train(
         TrainConfig(split=split, tune_budget_s=tune),
         QualityGates(margin=settings.trainer_promotion_margin),
         progress=console.print,
+        categories=categories,
     )
     if outcome.updates:
         publish_acknowledged(settings, outcome.updates)

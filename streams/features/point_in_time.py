@@ -29,10 +29,12 @@ from streams.features.user import UserState, user_features
 
 class PointInTime:
     """Snapshots of the online store as of given times, from an interaction frame (see
-    :mod:`models.batch.data`) and the items' main categories."""
+    :mod:`models.batch.data`; with a ``session_id`` column when the events carry one) and the
+    items' main categories."""
 
     def __init__(self, frame: pd.DataFrame, categories: Mapping[str, str]):
         ordered = frame.sort_values("timestamp", kind="stable")
+        sessions = ordered["session_id"] if "session_id" in ordered else [None] * len(ordered)
         self._rows = list(
             zip(
                 ordered["user_id"],
@@ -40,6 +42,7 @@ class PointInTime:
                 ordered["event_type"],
                 ordered["value"],
                 ordered["timestamp"],
+                sessions,
                 strict=True,
             )
         )
@@ -69,13 +72,14 @@ class PointInTime:
         return out  # type: ignore[return-value]
 
     def _apply(self, position: int, users, items, item_users) -> None:
-        user, item, kind, value, ts = self._rows[position]
+        user, item, kind, value, ts, session = self._rows[position]
         event = Interaction(
             user_id=user,
             item_id=item,
             event_type=kind,
             value=None if pd.isna(value) else float(value),
             timestamp=ts.to_pydatetime(),
+            session_id=session if isinstance(session, str) else None,
             event_id=f"replay-{position}",
         )
         users.setdefault(user, UserState()).apply(event, 0, position, self.categories.get(item))

@@ -85,6 +85,10 @@ class CatalogStore:
         if categories:
             self._redis.hset(self._key, mapping=categories)
 
+    def all(self) -> dict[str, str]:
+        """Every item's main category (what training replays the features with)."""
+        return {i.decode(): c.decode() for i, c in self._redis.hgetall(self._key).items()}
+
     def categories(self, items: Iterable[str]) -> dict[str, str]:
         items = list(items)
         if not items:

@@ -10,12 +10,13 @@ import logging
 import subprocess
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from models.batch.pipeline import OURS, TrainConfig, evaluate_models, evaluation_chart, format_table, train_and_evaluate
+from models.batch.pipeline import OURS, TrainConfig, evaluation_chart, format_table, train_and_evaluate
 from models.promotion import QualityGates, decide_promotion
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
@@ -58,7 +59,10 @@ def run_training(
     config: TrainConfig | None = None,
     gates: QualityGates | None = None,
     progress=lambda _: None,
+    categories: Mapping[str, str] | None = None,
 ) -> TrainingOutcome:
+    """``categories`` (item -> main category): given, the ranker learns from the online features,
+    rebuilt as of each example's time by replaying the stream's feature code over ``events``."""
     from streams.stores.registry import Registry
 
     config, gates = config or TrainConfig(), gates or QualityGates()
@@ -80,7 +84,7 @@ def run_training(
     with registry.start_run(f"{request.trigger.value}-{request.request_id[:8]}", tags) as run:
         run_id = run.info.run_id
         try:
-            outcome = _train(registry, request, events, config, gates, tags, progress)
+            outcome = _train(registry, request, events, config, gates, tags, progress, categories)
             outcome.run_id = run_id
             return outcome
         except Exception as error:  # any failure is recorded and notified, and the champion stays
@@ -98,8 +102,10 @@ def run_training(
             return TrainingOutcome(request.request_id, "failed", reason, run_id)
 
 
-def _train(registry, request, events, config, gates, tags, progress) -> TrainingOutcome:
+def _train(registry, request, events, config, gates, tags, progress, categories) -> TrainingOutcome:
     import mlflow
+
+    from streams.features.point_in_time import PointInTime
 
     mlflow.log_params(
         {
@@ -115,7 +121,8 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
         }
         | {f"ranker.{k}": v for k, v in asdict(config.ranker).items()}
     )
-    result = train_and_evaluate(events, config, progress)
+    point_in_time = PointInTime(events, categories) if categories is not None else None
+    result = train_and_evaluate(events, config, progress, point_in_time)
     mlflow.log_params({f"ranker_final.{k}": v for k, v in asdict(result.model.config).items()})  # after tuning
     chosen = result.best  # a baseline that beats the ranker on the holdout is what gets registered
     model = result.model_for(chosen)
@@ -156,10 +163,7 @@ def _train(registry, request, events, config, gates, tags, progress) -> Training
     champion_metrics = None
     if champion_version is not None and champion_version != version:
         champion = registry.load(champion_version)
-        seen = pd.concat([result.split.train, result.split.valid])
-        champion_metrics = evaluate_models(
-            result.model, result.test_histories, result.test_targets, seen, config.k, others={"champion": champion}
-        )["champion"]
+        champion_metrics = result.evaluate_others({"champion": champion})["champion"]
         log_metrics({f"champion_v{champion_version}.{k}": v for k, v in champion_metrics.items() if k != "k"})
     baselines = {name: row for name, row in result.table.items() if name != chosen}
     decision = decide_promotion(

@@ -20,8 +20,16 @@ from streams.trainer.metrics import TrainerMetrics
 def training_events(settings: Settings, request: RetrainRequest):
     """The archive up to the end of the request's data window (everything before it is history)."""
     return read_archive(settings.archive_dir, end=request.data_window.end)[
-        ["user_id", "item_id", "event_type", "value", "timestamp"]
+        ["user_id", "item_id", "event_type", "value", "timestamp", "session_id"]
     ]
+
+
+def item_categories(settings: Settings) -> dict[str, str]:
+    """Every item's main category, as the worker keeps it in Redis (from the ``items`` topic)."""
+    from streams.features.state_store import CatalogStore
+    from streams.stores.redis_client import open_redis
+
+    return CatalogStore(open_redis(settings), settings.topic_prefix).all()
 
 
 def run_trainer(
@@ -60,7 +68,13 @@ def run_trainer(
                     progress(f"retrain request {request.request_id} ({request.trigger.value}): {request.reason}")
                     began = time.monotonic()
                     outcome = run_training(
-                        settings, request, training_events(settings, request), config, gates, progress
+                        settings,
+                        request,
+                        training_events(settings, request),
+                        config,
+                        gates,
+                        progress,
+                        categories=item_categories(settings),
                     )
                     metrics.observe(request.trigger.value, outcome, time.monotonic() - began)
                     for update in outcome.updates:

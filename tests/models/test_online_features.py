@@ -63,6 +63,7 @@ def test_a_snapshot_equals_the_stream_state_after_the_same_events(stream):
             event_type=row.event_type,
             value=None if pd.isna(row.value) else row.value,
             timestamp=row.timestamp.to_pydatetime(),
+            session_id=row.session_id,
         )
         if row.user_id == user:
             state.apply(event, 0, n, categories.get(row.item_id))
