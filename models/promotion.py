@@ -23,7 +23,7 @@ class QualityGates:
     metric: str = "ndcg@10"
     margin: float = 0.0  # relative improvement over the champion needed to promote
     min_over_baselines: float = 1.0  # the new model must reach this multiple of every baseline of its job
-    min_test_users: int = 1
+    min_test_users: int = 20  # fewer users in the holdout: too little evidence to decide either way
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,11 @@ def decide_promotion(
     baselines: Mapping[str, Mapping[str, float]],
     champion: Mapping[str, float] | None,
     gates: QualityGates,
-    test_users: int = 1,
+    test_users: int = 20,
+    champion_interval: tuple[float, float] | None = None,
 ) -> Promotion:
+    """``champion_interval``: the bootstrap interval of (candidate - champion) on the holdout,
+    quoted in the reason so that a close call reads as one."""
     m = gates.metric
     value = candidate[m]
     if test_users < gates.min_test_users:
@@ -52,8 +55,15 @@ def decide_promotion(
         detail = f" (best: {best} {baselines[best][m]:.4f})" if best is not None else ""
         return Promotion(True, f"no champion yet; reaches every baseline{detail}")
     needed = champion[m] * (1 + gates.margin)
+    quoted = (
+        f" (difference {value - champion[m]:+.4f}, 95% interval [{champion_interval[0]:+.4f}, {champion_interval[1]:+.4f}],"
+        f" {test_users} users)"
+        if champion_interval is not None
+        else ""
+    )
     if value > needed or (gates.margin == 0 and value >= champion[m] and value > 0):
-        return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout")
+        return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout{quoted}")
     return Promotion(
-        False, f"{m} {value:.4f} does not beat the champion {champion[m]:.4f} by {gates.margin:.1%} on the same holdout"
+        False,
+        f"{m} {value:.4f} does not beat the champion {champion[m]:.4f} by {gates.margin:.1%} on the same holdout{quoted}",
     )

@@ -38,11 +38,13 @@ def evaluate(
     n_catalog: int,
     popularity: Mapping[str, int],
     similarity=None,
+    per_user: list[float] | None = None,
 ) -> dict[str, float]:
     """Mean NDCG, Recall, MAP and HitRate at k over the users of ``relevant``; catalogue coverage
     (share of the catalogue recommended to anyone); novelty (mean -log2 of an item's share of
     training interactions); diversity (1 - mean pairwise similarity in a list, when a
-    ``similarity(a, b)`` function is given)."""
+    ``similarity(a, b)`` function is given). ``per_user`` receives each user's NDCG (in the
+    order of ``relevant``), for intervals."""
     users = [u for u in relevant if relevant[u]]
     ndcg, recall, ap, hit = [], [], [], []
     shown: set[str] = set()
@@ -72,7 +74,28 @@ def evaluate(
     }
     if similarity is not None:
         out["diversity"] = _mean(diversity)
+    if per_user is not None:
+        per_user.extend(ndcg)
     return out
+
+
+def paired_interval(
+    a: Sequence[float], b: Sequence[float], confidence: float = 0.95, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of mean(a - b) over the same users (paired): how sure the holdout is
+    that ``a`` ranks better than ``b``.
+
+    >>> low, high = paired_interval([0.3] * 50 + [0.1] * 50, [0.1] * 100)
+    >>> 0.05 < low < 0.1 < high < 0.15
+    True
+    """
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not len(diff):
+        return (float("-inf"), float("inf"))
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(draws, len(diff)))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
 
 def _mean(values) -> float:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from models.batch.data import Split, histories, per_user_split, targets, temporal_split
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
-from models.batch.metrics import evaluate
+from models.batch.metrics import evaluate, paired_interval
 from models.batch.online_features import Snapshot
 from models.batch.ranker import SESSION_ITEMS, RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
 from models.batch.sequence import SASRec
@@ -29,7 +29,10 @@ PointInTime = Callable[[Sequence[tuple[str, float, Sequence[str]]]], list[Snapsh
 
 @dataclass
 class TrainConfig:
-    split: str = "global"  # global | per_user
+    # global | per_user | auto: the global time cut, unless it leaves fewer than
+    # auto_min_test_users users to test on (streams whose users come in bursts): then per user
+    split: str = "auto"
+    auto_min_test_users: int = 200
     valid_share: float = 0.1
     test_share: float = 0.1
     k: int = 10
@@ -55,6 +58,17 @@ class TrainResult:
     test_targets: dict[str, dict[str, int]]
     test_times: dict[str, float] = field(default_factory=dict)  # per test user: when their test window opens
     point_in_time: PointInTime | None = None
+    per_user: dict[str, list[float]] = field(default_factory=dict)  # row -> each test user's ndcg@k
+
+    def interval(self, a: str, b: str, confidence: float = 0.95) -> tuple[float, float]:
+        """Bootstrap interval of ndcg@k(a) - ndcg@k(b) over the test users."""
+        return paired_interval(self.per_user[a], self.per_user[b], confidence)
+
+    @property
+    def runner_up(self) -> str | None:
+        """The second-best row (ndcg@k), the one the choice of :attr:`best` is measured against."""
+        rest = {n: m for n, m in self.table.items() if n != self.best}
+        return best_of(rest, f"ndcg@{self.k}") if rest else None
 
     def evaluate_others(self, others: dict) -> dict[str, dict[str, float]]:
         """Other models (a champion) on exactly this holdout, with features as of the same times."""
@@ -91,6 +105,19 @@ def best_of(table: dict[str, dict[str, float]], metric: str) -> str:
     'item_knn'
     """
     return max(table, key=lambda name: (table[name][metric], name == OURS))
+
+
+def choose_split(df: pd.DataFrame, config: TrainConfig) -> Split:
+    """The split ``config.split`` names; ``auto``: the global time cut unless fewer than
+    ``auto_min_test_users`` users with a history are active in its test window."""
+    if config.split == "per_user":
+        return per_user_split(df, config.valid_share, config.test_share)
+    split = temporal_split(df, config.valid_share, config.test_share)
+    if config.split == "auto":
+        before = set(split.train["user_id"]) | set(split.valid["user_id"])
+        if len(set(split.test["user_id"]) & before) < config.auto_min_test_users:
+            return per_user_split(df, config.valid_share, config.test_share)
+    return split
 
 
 def window_starts(window: pd.DataFrame) -> dict[str, float]:
@@ -156,9 +183,7 @@ def train_and_evaluate(
     timings: dict[str, float] = {}
     if len(df) < config.min_events:
         raise ValueError(f"not enough data to train: {len(df)} events (need {config.min_events})")
-    split = (per_user_split if config.split == "per_user" else temporal_split)(
-        df, config.valid_share, config.test_share
-    )
+    split = choose_split(df, config)
     if split.train.empty or split.valid.empty or split.test.empty:
         raise ValueError(
             f"not enough data to split: {len(df)} events "
@@ -192,7 +217,8 @@ def train_and_evaluate(
     t = time.perf_counter()
     test_times = window_starts(split.test[split.test["user_id"].isin(test_targets)])
     snapshots_b = snapshots_at(point_in_time, [model], history_b, test_times)
-    table = evaluate_models(model, history_b, test_targets, seen, config.k, snapshots=snapshots_b)
+    per_user: dict[str, list[float]] = {}
+    table = evaluate_models(model, history_b, test_targets, seen, config.k, snapshots=snapshots_b, per_user=per_user)
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - began
     stats = {
@@ -203,7 +229,9 @@ def train_and_evaluate(
         "test_users": float(len(test_targets)),
         "items": float(len(model.vocab)),
     } | fit_stats
-    return TrainResult(model, table, stats, timings, split, history_b, test_targets, test_times, point_in_time)
+    return TrainResult(
+        model, table, stats, timings, split, history_b, test_targets, test_times, point_in_time, per_user
+    )
 
 
 def evaluate_models(
@@ -214,10 +242,12 @@ def evaluate_models(
     k: int,
     others: dict | None = None,
     snapshots: Mapping[str, Snapshot] | None = None,
+    per_user: dict[str, list[float]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Our model and each of its generators alone (the baselines), on the same users and targets;
-    ``snapshots``: per user, the online features at the time of their test window."""
-    snapshots = snapshots or {}
+    ``snapshots``: per user, the online features at the time of their test window; ``per_user``
+    receives each row's per-user ndcg@k (same user order for every row)."""
+    snapshots, per_user = snapshots or {}, per_user if per_user is not None else {}
     relevant = {u: set(t) for u, t in test_targets.items()}
     popularity = seen["item_id"].value_counts().to_dict()
     knn = model.generators.get("item_knn")
@@ -229,10 +259,12 @@ def evaluate_models(
             u: [model.vocab.items[i] for i in top_k(g.score(history[u]), k, model.vocab.indices(history[u]))]
             for u in relevant
         }
-        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
+        per_user[name] = []
+        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity, per_user[name]) | {"k": float(k)}
     for name, m in {OURS: model, **(others or {})}.items():
         ranked = {u: [i for i, _ in m.recommend(history[u], k, features=snapshots.get(u))] for u in relevant}
-        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity) | {"k": float(k)}
+        per_user[name] = []
+        table[name] = evaluate(ranked, relevant, k, n_catalog, popularity, similarity, per_user[name]) | {"k": float(k)}
     return table
 
 

@@ -14,7 +14,11 @@ def train(
     model: str = typer.Option("ranker", help="registered model name"),
     reason: str = typer.Option("manual training", help="recorded on the run and the version"),
     dataset: str = typer.Option(None, help="train on a MovieLens dir / OTTO jsonl instead of the archive"),
-    split: str = typer.Option("global", help="global (time cut) or per_user (each user's last events)"),
+    split: str = typer.Option(
+        "auto",
+        help="global (time cut), per_user (each user's last events) or auto (global unless it leaves "
+        "fewer than 200 users to test)",
+    ),
     force: bool = typer.Option(False, "--force", help="train even if this request already has a finished run"),
     dry_run: bool = typer.Option(False, "--dry-run", help="train and evaluate, register nothing"),
     tune: float = typer.Option(0.0, help="seconds of Optuna search over the ranker's settings (0 = off)"),

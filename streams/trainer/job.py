@@ -123,12 +123,21 @@ def _train(registry, request, events, config, gates, tags, progress, categories)
     )
     point_in_time = PointInTime(events, categories) if categories is not None else None
     result = train_and_evaluate(events, config, progress, point_in_time)
+    mlflow.set_tags({"split_used": result.split.protocol, "online_features": str(result.model.online).lower()})
     mlflow.log_params({f"ranker_final.{k}": v for k, v in asdict(result.model.config).items()})  # after tuning
     chosen = result.best  # a baseline that beats the ranker on the holdout is what gets registered
     model = result.model_for(chosen)
     metrics = {k: v for k, v in result.table[chosen].items() if k != "k"}
     if chosen != OURS:
         progress(f"{chosen} beats the ranker on the holdout: registering {chosen} alone")
+    runner_up = result.runner_up
+    if runner_up is not None:  # how sure the holdout is of the choice
+        low, high = result.interval(chosen, runner_up)
+        metrics |= {"choice.margin_low": low, "choice.margin_high": high}
+        progress(
+            f"{chosen} vs {runner_up} on {int(result.stats['test_users'])} users ({result.split.protocol} split): "
+            f"ndcg@{config.k} difference 95% interval [{low:+.4f}, {high:+.4f}]"
+        )
     log_metrics(
         metrics
         | {
@@ -160,14 +169,15 @@ def _train(registry, request, events, config, gates, tags, progress, categories)
     version = registry.log_model(model, tags | {"serves": model.serves, "chosen": chosen})
     updates = [registry.set_alias("challenger", version, metrics)]
     champion_version = registry.alias_version("champion")
-    champion_metrics = None
+    champion_metrics, champion_interval = None, None
     if champion_version is not None and champion_version != version:
         champion = registry.load(champion_version)
         champion_metrics = result.evaluate_others({"champion": champion})["champion"]
+        champion_interval = result.interval(chosen, "champion")
         log_metrics({f"champion_v{champion_version}.{k}": v for k, v in champion_metrics.items() if k != "k"})
     baselines = {name: row for name, row in result.table.items() if name != chosen}
     decision = decide_promotion(
-        result.table[chosen], baselines, champion_metrics, gates, int(result.stats["test_users"])
+        result.table[chosen], baselines, champion_metrics, gates, int(result.stats["test_users"]), champion_interval
     )
     registry.tag(version, "promotion", decision.reason)
     mlflow.set_tag("promotion", decision.reason)

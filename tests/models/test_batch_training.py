@@ -115,3 +115,22 @@ def test_a_baseline_served_alone_ranks_exactly_as_it_was_evaluated(result):
             assert table["alone"][metric] == pytest.approx(table[name][metric]), (name, metric)
     assert result.best in result.table
     assert result.table[result.best]["ndcg@10"] == max(row["ndcg@10"] for row in result.table.values())
+
+
+def test_auto_split_cuts_per_user_when_the_global_cut_leaves_too_few_users(frame):
+    from models.batch.pipeline import choose_split
+
+    assert choose_split(frame, TrainConfig(split="auto", auto_min_test_users=10)).protocol == "global time"
+    assert choose_split(frame, TrainConfig(split="auto", auto_min_test_users=10_000)).protocol == "per-user time"
+
+
+def test_the_holdout_reports_how_sure_it_is_of_its_choice(result):
+    best, runner_up = result.best, result.runner_up
+    assert runner_up is not None and runner_up != best
+    low, high = result.interval(best, runner_up)
+    diff = result.table[best]["ndcg@10"] - result.table[runner_up]["ndcg@10"]
+    assert low <= diff <= high and high - low > 0
+    assert len(result.per_user[best]) == int(result.table[best]["users"])
+    # a clearly worse row is clearly worse
+    low, high = result.interval("popularity", best)
+    assert high < 0
