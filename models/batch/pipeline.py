@@ -76,7 +76,9 @@ class TrainResult:
         snapshots = snapshots_at(
             self.point_in_time, [self.model, *others.values()], self.test_histories, self.test_times
         )
-        return evaluate_models(self.model, self.test_histories, self.test_targets, seen, self.k, others, snapshots)
+        return evaluate_models(
+            self.model, self.test_histories, self.test_targets, seen, self.k, others, snapshots, self.per_user
+        )
 
     @property
     def best_baseline(self) -> tuple[str, float]:

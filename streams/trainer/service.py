@@ -4,6 +4,7 @@ offset is committed after the job), train from the archive, publish alias change
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -16,6 +17,8 @@ from streams.stores.archive import read_archive
 from streams.trainer.job import TrainingOutcome, run_training
 from streams.trainer.metrics import TrainerMetrics
 
+log = logging.getLogger("streamrec.trainer")
+
 
 def training_events(settings: Settings, request: RetrainRequest):
     """The archive up to the end of the request's data window (everything before it is history)."""
@@ -24,12 +27,18 @@ def training_events(settings: Settings, request: RetrainRequest):
     ]
 
 
-def item_categories(settings: Settings) -> dict[str, str]:
-    """Every item's main category, as the worker keeps it in Redis (from the ``items`` topic)."""
+def item_categories(settings: Settings) -> dict[str, str] | None:
+    """Every item's main category, as the worker keeps it in Redis (from the ``items`` topic).
+    None when Redis cannot answer: the job then trains a ranker without online features (never
+    one whose category features would be missing in training and present in serving)."""
     from streams.features.state_store import CatalogStore
-    from streams.stores.redis_client import open_redis
+    from streams.stores.redis_client import RedisUnavailable, open_redis
 
-    return CatalogStore(open_redis(settings), settings.topic_prefix).all()
+    try:
+        return CatalogStore(open_redis(settings), settings.topic_prefix).all()
+    except RedisUnavailable as error:
+        log.warning("item categories unavailable (%s): training without online features", error)
+        return None
 
 
 def run_trainer(

@@ -28,9 +28,10 @@ WORSE = TrainConfig(use_sasrec=False, ease_l2=1e9, knn_neighbours=1, ranker=Rank
 
 
 @pytest.fixture
-def trainer_settings(settings, tmp_path):
+def trainer_settings(settings, redis_url, tmp_path):
     return settings.model_copy(
         update={
+            "redis_url": redis_url,
             "mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db",
             "run_dir": tmp_path,
             "archive_dir": tmp_path / "archive",

@@ -9,39 +9,13 @@ import pytest
 from confluent_kafka import Producer
 
 from streams.core.contracts import Interaction, Item, encode
-from streams.core.topics import TopicCatalog
 from streams.features.offline import offline_item_features, offline_user_features
-from streams.kafka.admin import apply_topics
 from streams.kafka.producer import EventProducer
 from streams.kafka.readers import read_topic
 from streams.sources.synthetic import SimulationConfig, simulate
 from tests.streams.integration.worker_harness import WorkerProcess, category_count, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pipeline(feature_settings, tmp_path):
-    catalog = TopicCatalog.load(feature_settings.topics_file, feature_settings.topic_prefix)
-    apply_topics(feature_settings, catalog)
-    workers: list[WorkerProcess] = []
-
-    def start(name: str, settings=None) -> WorkerProcess:
-        worker = WorkerProcess(settings or feature_settings, name, tmp_path).start()
-        workers.append(worker)
-        return worker
-
-    yield feature_settings, catalog, start
-    for w in workers:
-        w.stop()
-
-
-@pytest.fixture(scope="module")
-def feast_reader():
-    """One FeatureStore per module (Feast's import costs seconds)."""
-    from streams.stores.feast import open_store
-
-    return open_store
 
 
 def generated(n_events: int, seed: int):
