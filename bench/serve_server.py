@@ -1,5 +1,6 @@
 """The API process of `streamrec bench serve`: serves a pickled model with histories from a
-pickled dict, a real producer (ingest) and Redis dedup.
+pickled dict (or, with an ``online`` marker file, histories and features from Feast), a real
+producer (ingest) and Redis dedup.
 Run: python -m bench.serve_server DIR PORT [WORKERS]."""
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def build():
         settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
     )
     metrics = ApiMetrics()
-    recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
+    if (root / "online").exists():  # the feature-based ranker: user and item rows from Feast
+        from serving.features import OnlineFeatures
+
+        features = OnlineFeatures.for_settings(settings)
+        recommender = Recommender(state, None, TTLCache(settings.serve_cache_ttl_s), features=features)
+    else:
+        recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
     return create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
 
 
