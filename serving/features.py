@@ -1,7 +1,8 @@
 """The online features an answer is ranked with: the user's row read per request (one round
 trip, which also gives the history), the candidates' item rows and categories from an
 in-process cache that re-reads an item once its copy is older than ``item_ttl_s`` (the bounded
-staleness of item features), in one round trip for all stale candidates.
+staleness of item features), in one round trip for all stale candidates (categories: after
+``CATALOG_TTL_S``).
 
 ``read_rows(view, entities)`` is the store: :meth:`streams.stores.feast.FeatureReader.read`
 bound to the entity key, in production; it raises when the store cannot answer.
@@ -45,10 +46,14 @@ class UserView:
         return list((self.row or {}).get("recent_items") or [])
 
 
+CATALOG_TTL_S = 60.0  # an item's category changes only with a new catalogue record
+
+
 class OnlineFeatures:
     def __init__(self, read_rows: ReadRows, item_ttl_s: float = 1.0, clock: Callable[[], float] = time.time):
         self._read, self.item_ttl_s, self._clock = read_rows, item_ttl_s, clock
-        self._items: dict[str, tuple[float, Mapping[str, Any] | None, str | None]] = {}  # id -> (read at, row, cat)
+        self._items: dict[str, tuple[float, Mapping[str, Any] | None]] = {}  # id -> (read at, row)
+        self._categories: dict[str, tuple[float, str | None]] = {}  # id -> (read at, category)
         self._lock = threading.Lock()
 
     @classmethod
@@ -68,23 +73,26 @@ class OnlineFeatures:
         """Item rows from the cache, stale or missing ones re-read in one call; None when the store
         cannot answer (the ranker then sees every online feature as missing)."""
         now = self._clock()
+        wanted = list(dict.fromkeys(items))
         with self._lock:
-            stale = [i for i in dict.fromkeys(items) if now - self._items.get(i, (-1e18,))[0] > self.item_ttl_s]
-        if stale:
-            try:
-                rows = self._read("item_features", stale)
-                catalog = self._read("item_catalog", stale)
-            except Exception as error:  # noqa: BLE001 -- the store is down: rank without item features
-                log.warning("item features unavailable: %s", error)
-                return None
-            with self._lock:
-                for i in stale:
-                    self._items[i] = (now, rows.get(i), (catalog.get(i) or {}).get("category") or None)
+            stale = [i for i in wanted if now - self._items.get(i, (-1e18,))[0] > self.item_ttl_s]
+            uncategorised = [i for i in wanted if now - self._categories.get(i, (-1e18,))[0] > CATALOG_TTL_S]
+        try:
+            rows = self._read("item_features", stale) if stale else {}
+            catalog = self._read("item_catalog", uncategorised) if uncategorised else {}
+        except Exception as error:  # noqa: BLE001 -- the store is down: rank without item features
+            log.warning("item features unavailable: %s", error)
+            return None
         with self._lock:
-            cached = {i: self._items[i] for i in items if i in self._items}
+            for i in stale:
+                self._items[i] = (now, rows.get(i))
+            for i in uncategorised:
+                self._categories[i] = (now, (catalog.get(i) or {}).get("category") or None)
+            found = {i: self._items[i][1] for i in wanted if i in self._items}
+            categories = {i: self._categories[i][1] for i in wanted if i in self._categories}
         return Snapshot(
             at=now,
             user=user_row,
-            items={i: row for i, (_, row, _) in cached.items() if row is not None},
-            categories={i: c for i, (_, _, c) in cached.items() if c is not None},
+            items={i: row for i, row in found.items() if row is not None},
+            categories={i: c for i, c in categories.items() if c is not None},
         )
