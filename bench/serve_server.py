@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-import threading
 from pathlib import Path
 
 import uvicorn
@@ -42,7 +41,6 @@ def build():
         from serving.features import OnlineFeatures
 
         features = OnlineFeatures.for_settings(settings)
-        threading.Thread(target=features.refresh_forever, args=(threading.Event(),), daemon=True).start()
         recommender = Recommender(state, None, TTLCache(settings.serve_cache_ttl_s), features=features)
     else:
         recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))

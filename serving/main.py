@@ -67,7 +67,6 @@ def build_app() -> FastAPI:
         (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
         (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
     ]
-    background.append((features.refresh_forever, (stop,), {}, "item-features"))
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
 

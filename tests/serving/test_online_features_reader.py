@@ -68,20 +68,3 @@ def test_the_recommender_answers_a_flagged_fallback_when_the_feature_store_is_aw
     store.down = True
     served, ranked = recommender.answer(RecommendationRequest(user_id="u2", k=1))
     assert ranked.fallback and ranked.reason == "user history unavailable"
-
-
-def test_the_refresher_keeps_rows_fresh_off_the_request_path(clock):
-    store = Store()
-    store.rows["item_features"] = {"a": {"trending_score": 1.0}}
-    features = OnlineFeatures(store, item_ttl_s=1.0, clock=lambda: clock[0])
-    features.refreshing = True  # as while refresh_forever runs
-    user = features.user("u1")
-    user.lookup(["a"])
-    store.rows["item_features"]["a"] = {"trending_score": 5.0}
-    clock[0] += 1.5  # older than the TTL: the request keeps the cached copy, the refresher re-reads it
-    assert user.lookup(["a"]).items["a"] == {"trending_score": 1.0}
-    assert features.refresh() == 1
-    assert user.lookup(["a"]).items["a"] == {"trending_score": 5.0}
-    store.rows["item_features"]["a"] = {"trending_score": 7.0}
-    clock[0] += 3.5  # the refresher fell behind by more than HARD_LIMIT TTLs: the request reads itself
-    assert user.lookup(["a"]).items["a"] == {"trending_score": 7.0}
