@@ -211,7 +211,7 @@ One client, sequential, 2,000 requests (k=10): p50 **{_percentile(one, 50) * 100
 
 With the online features (the feature-based ranker; `serving/features.py` reads the user's
 row from the Feast online store in Redis, one round trip that also gives the history, and the
-candidates' item rows from an in-process cache re-read after 1 s): p50
+candidates' item rows from an in-process cache re-read once older than `STREAMREC_SERVE_ITEM_FEATURES_TTL_S`, 2 s): p50
 **{_percentile(featured, 50) * 1000:.2f} ms**, p99 **{_percentile(featured, 99) * 1000:.2f} ms**
 for the same 2,000 requests (2,000 users, so no answer comes from the answer cache).
 

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         2.0, description="how long /recommend reuses a ranking for the same request and model version (0 = off)"
     )
     serve_item_features_ttl_s: float = Field(
-        1.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
+        2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
     )
     serve_impression_ttl_s: int = Field(
         7 * 24 * 3600, description="how long a served list can still earn an experiment reward (attribution window)"
