@@ -14,6 +14,7 @@ without the user's history, the answer is the fallback list (popularity), flagge
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from serving.online import blend
 from serving.state import single_threaded_inference
 from streams.core.contracts import ScoredItem
 from streams.stores.redis_client import RedisUnavailable
+
+log = logging.getLogger("streamrec.serve")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def rank(
     if pool > k:
         fresh = online.scores(user_id, [i for i, _ in top])
         top = blend(top, fresh, online.weight, k) if fresh else top[:k]
-    reasons = model.reasons(seen, [i for i, _ in top]) if explain_items and top else {}
+    reasons = explanations(model, seen, [i for i, _ in top], exclude, extra) if explain_items and top else {}
     items = [ScoredItem(item_id=i, score=s, reasons=reasons.get(i, [])) for i, s in top]
     if len(items) < k:  # short list (tiny catalogue or new user): top up with popular items
         have = banned | {i.item_id for i in items}
@@ -67,6 +70,15 @@ def rank(
         items += [ScoredItem(item_id=i, score=low - 1 - n) for n, i in enumerate(p for p in popular if p not in have)]
         items = items[:k]
     return Ranked(items, False)
+
+
+def explanations(model, history, items, exclude, extra) -> dict[str, list[str]]:
+    """The items' reasons; an explanation that fails leaves the list without reasons, never fails it."""
+    try:
+        return model.reasons(history, items, exclude=list(exclude), **extra)
+    except Exception:
+        log.exception("explanations failed")
+        return {}
 
 
 def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked | None:

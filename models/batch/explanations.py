@@ -21,12 +21,25 @@ EXPLANATIONS = {
     "item_log_count": "popular overall",
     "item_mean_grade": "people who take it up tend to engage deeply",
     "item_vs_history_popularity": "as popular as what you usually like",
+    # the online features (models.batch.online_features)
+    "similar_to_session": "close to what you are looking at now",
+    "session_category_share": "in the category you are browsing now",
+    "category_rank": "in one of your favourite categories",
+    "i_log_trending": "trending right now",
+    "i_log_age_s": "active right now",
+    "i_log_interactions": "popular overall",
+    "i_log_distinct_users": "liked by many people",
+    "i_click_rate": "often clicked when shown",
+    "i_purchase_rate": "often bought after a click",
+    "i_mean_rating": "rated highly",
+    "u_": "fits how active you are",
+    "hour_of_day": "fits this time of day",
 }
 
 
 def reason_for(feature: str) -> str:
     for prefix, words in EXPLANATIONS.items():
-        if feature == prefix or feature.startswith(f"{prefix}_"):
+        if feature == prefix or feature.startswith(prefix if prefix.endswith("_") else f"{prefix}_"):
             return words
     return feature.replace("_", " ")
 

@@ -170,18 +170,35 @@ class TwoStageModel:
         scores = self.generators["popularity"].scores
         return [self.vocab.items[i] for i in np.argsort(-scores, kind="stable")[:n]]
 
-    def reasons(self, history: Sequence[str], items: Sequence[str], top: int = 2) -> dict[str, list[str]]:
-        """Each item's top reasons in words (from its feature contributions)."""
-        return {item: explain(values, top) for item, values in self.contributions(history, items).items()}
+    def reasons(
+        self,
+        history: Sequence[str],
+        items: Sequence[str],
+        top: int = 2,
+        exclude: Sequence[str] = (),
+        features: Snapshot | SnapshotLookup | None = None,
+    ) -> dict[str, list[str]]:
+        """Each item's top reasons in words (from its feature contributions); ``exclude`` and
+        ``features`` as the ranking had them, so the reasons explain the list that was served."""
+        contributions = self.contributions(history, items, exclude, features)
+        return {item: explain(values, top) for item, values in contributions.items()}
 
-    def contributions(self, history: Sequence[str], items: Sequence[str]) -> dict[str, dict[str, float]]:
+    def contributions(
+        self,
+        history: Sequence[str],
+        items: Sequence[str],
+        exclude: Sequence[str] = (),
+        features: Snapshot | SnapshotLookup | None = None,
+    ) -> dict[str, dict[str, float]]:
         """LightGBM feature contributions (SHAP values) per item, for explanations."""
-        pool, features = self.candidates(history)
         if self.booster is None:
             return {}
+        pool, matrix = self.candidates(history, exclude, features)
         position = {self.vocab.items[i]: n for n, i in enumerate(pool)}
         rows = [position[i] for i in items if i in position]
-        values = self.booster.predict(features[rows], pred_contrib=True)
+        if not rows:
+            return {}
+        values = self.booster.predict(matrix[rows], pred_contrib=True)
         names = self.feature_names
         return {
             self.vocab.items[pool[r]]: dict(zip(names, map(float, v[:-1]), strict=True))

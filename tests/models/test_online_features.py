@@ -114,4 +114,11 @@ def test_the_ranker_learns_from_and_ranks_with_online_features(stream):
         categories,
     )
     assert model.recommend(history, 10, features=cold) != model.recommend(history, 10, features=hot)
+    # the served list is explained with the exclusions and features it was ranked with, whatever they
+    # pushed into the pool (explaining it without them once crashed serving with a 500)
+    exclude = pool[:60]
+    top = [i for i, _ in model.recommend(history, 10, exclude=exclude, features=hot)]
+    reasons = model.reasons(history, top, exclude=exclude, features=hot)
+    assert set(reasons) == set(top) and any(reasons.values())
+    assert model.reasons(history, ["no-such-item"]) == {}
     assert OURS in result.table
