@@ -1,6 +1,8 @@
 """The whole loop on real components (Kafka, Redis, Feast, MLflow; worker, learner, trainer and
-API as processes): a stream whose users change tastes -> drift -> retrain -> a promoted version ->
-/recommend answered by it. The same code as `streamrec demo`, on a shorter stream."""
+API as processes): a stream whose users change tastes -> drift -> retrain -> the gate's decision
+(promoted, or the champion kept when it ranks better on the same holdout) -> /recommend answered
+by the champion -> the champion and the retrained model in a live experiment. The same code as
+`streamrec demo`, on a shorter stream."""
 
 import pytest
 
@@ -34,14 +36,19 @@ def test_the_loop_closes_on_a_shifting_stream(settings, redis_url, tmp_path):
     drift_requests = [m for m in result.markers if m["kind"] == "retrain-requests" and "(drift)" in m["label"]]
     assert drift_requests, result.markers
     assert result.closed, result.note
-    assert result.first_version and result.final_version and int(result.final_version) > int(result.first_version)
-    assert any(
-        m["kind"] == "model-updates" and m["label"].endswith(f"v{result.final_version} -> champion")
-        for m in result.markers
-    )
+    # a model was retrained on the new regime; the gate either promoted it or kept a champion that
+    # ranks better on the same holdout (a retrained model that loses is never what gets served)
+    first, retrained, final = result.first_version, result.retrained_version, result.final_version
+    assert first and retrained and int(retrained) > int(first), result.note
+    if final == retrained:
+        assert any(
+            m["kind"] == "model-updates" and m["label"].endswith(f"v{final} -> champion") for m in result.markers
+        )
+    else:
+        assert final == first and "ranks better on the same holdout" in result.note, result.note
     answers = result.answers["after"]
     assert answers and all(a["model_version"] == result.final_version and not a["fallback"] for a in answers.values())
-    experiment = result.experiment  # the previous and the new champion on live traffic, rewards via Kafka
+    experiment = result.experiment  # the previous champion and the retrained model on live traffic, rewards via Kafka
     assert experiment and sum(v["impressions"] for v in experiment["variants"]) >= 150
     assert sum(v["conversions"] for v in experiment["variants"]) > 0
     page = write_report(result, tmp_path / "report.html").read_text()

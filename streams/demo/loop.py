@@ -153,7 +153,8 @@ def run_closed_loop(
             phase(f"phase 2: {len(produced_at) - first:,} events after the shift produced")
             retry = {"sent": False}
 
-            def new_model_served() -> bool:
+            def decided() -> bool:
+                """A retrained model is served, or the gate kept the champion twice."""
                 if watch.served not in (None, result.first_version):
                     return True
                 rejected = rejected_versions(result.markers, settings.serve_model, result.first_version, watch.now())
@@ -168,18 +169,26 @@ def run_closed_loop(
                             reason=f"demo: v{rejected[0]} (drift retrain) failed a gate; again with more new-regime data",
                         )
                     )
-                return False
+                return len(rejected) >= 2
 
             try:
-                wait_until(new_model_served, config.timeout_s, "a retrained model to be served", services)
-                result.closed = any(m["kind"] == "drift-events" for m in result.markers)
-                result.note = (
-                    "drift detected, retrained, promoted and served"
-                    if result.closed
-                    else "a new model is served, but no drift event was seen"
-                )
-                if retry["sent"]:
-                    result.note += " (after a second retrain: the first did not pass the gates)"
+                wait_until(decided, config.timeout_s, "a decision on a retrained model", services)
+                drifted = any(m["kind"] == "drift-events" for m in result.markers)
+                rejected = rejected_versions(result.markers, settings.serve_model, result.first_version, watch.now())
+                promoted = watch.served not in (None, result.first_version)
+                result.retrained_version = watch.served if promoted else rejected[-1]
+                result.closed = drifted
+                if not drifted:
+                    result.note = "a new model was trained, but no drift event was seen"
+                elif promoted:
+                    result.note = "drift detected, retrained, promoted and served"
+                    if retry["sent"]:
+                        result.note += " (after a second retrain: the first did not pass the gates)"
+                else:
+                    result.note = (
+                        f"drift detected, retrained twice (v{rejected[0]}, v{rejected[-1]}); the champion "
+                        f"v{result.first_version} ranks better on the same holdout, so it stays"
+                    )
             except TimeoutError as error:
                 result.note = f"the loop did not close: {error}"
             result.final_version = watch.served
@@ -187,7 +196,7 @@ def run_closed_loop(
             result.answers["after"] = recommend(http, api, users)
             result.evaluation = _evaluation(settings, result.final_version)
             if result.closed and config.experiment_requests:
-                phase(f"experiment: v{result.first_version} vs v{result.final_version}, Thompson sampling")
+                phase(f"experiment: v{result.first_version} vs v{result.retrained_version}, Thompson sampling")
                 result.experiment = run_experiment(http, api, producer, messages[split:], result, config)
                 phase("experiment done")
     finally:
@@ -233,12 +242,12 @@ def run_experiment(
     created = http.post(
         f"{api}/experiments",
         json={
-            "name": f"v{result.first_version} vs v{result.final_version}",
+            "name": f"v{result.first_version} vs v{result.retrained_version}",
             "policy": "thompson",
             "min_impressions": 50,
             "variants": [
                 {"name": "previous", "model": str(result.first_version)},
-                {"name": "new", "model": str(result.final_version)},
+                {"name": "new", "model": str(result.retrained_version)},
             ],
         },
     ).json()

@@ -26,7 +26,8 @@ class DemoResult:
     phases: dict[str, float] = field(default_factory=dict)  # phase -> seconds since start
     evaluation: dict | None = None  # the promoted version's offline table (ours vs baselines)
     first_version: str | None = None
-    final_version: str | None = None
+    final_version: str | None = None  # the champion served at the end
+    retrained_version: str | None = None  # the newest version trained after the shift (compared live)
     closed: bool = False
     note: str = ""
     shift_index: int | None = None
