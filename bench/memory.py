@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from streams.core.contracts import Interaction, Item
+from streams.core.contracts import Interaction, main_categories
 from streams.core.settings import get_settings
 from streams.features.state_store import StateStore
 from streams.features.user import UserState, user_features
@@ -44,7 +44,7 @@ def run(events: int = 100_000, seed: int = 7, cap: int = DEFAULT_CAP, progress=p
             client = redis.Redis(port=port)
             messages = list(simulate(SimulationConfig(n_events=events, seed=seed)))
             stream = [m for m in messages if isinstance(m, Interaction)]
-            categories = {m.item_id: m.categories[0] for m in messages if isinstance(m, Item) and m.categories}
+            categories = main_categories(messages)
             progress(f"{len(stream):,} events generated")
             users = sorted({e.user_id for e in stream})
             empty = _used(client)

@@ -20,7 +20,7 @@ import numpy as np
 from models.batch.data import frame_from_events, histories
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.batch.ranker import RankerConfig
-from streams.core.contracts import Interaction, Item
+from streams.core.contracts import Interaction, Item, main_categories
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.features.point_in_time import PointInTime
@@ -135,7 +135,7 @@ def run(settings: Settings, progress=print) -> str:
     messages = list(simulate(SimulationConfig(n_events=60_000, n_users=2_000, n_items=2_000, seed=3)))
     events = [m for m in messages if isinstance(m, Interaction)]
     items = [m for m in messages if isinstance(m, Item)]
-    categories = {i.item_id: i.categories[0] for i in items if i.categories}
+    categories = main_categories(items)
     frame = frame_from_events(events)
     config = TrainConfig(sasrec_epochs=3, ranker=RankerConfig(candidates_per_generator=35))
     model = train_and_evaluate(frame, replace(config, online_features=False), progress).model

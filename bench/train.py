@@ -11,7 +11,7 @@ from dataclasses import replace
 from models.batch.data import frame_from_events
 from models.batch.metrics import paired_interval
 from models.batch.pipeline import OURS, TrainConfig, format_table, train_and_evaluate
-from streams.core.contracts import Interaction, Item
+from streams.core.contracts import Interaction, main_categories
 from streams.features.point_in_time import PointInTime
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
@@ -41,12 +41,12 @@ def verdict(table) -> str:
 def run(dataset_path: str, progress=print, synthetic_events: int = 100_000) -> str:
     data = load(dataset_path, SourceReport())
     frame = frame_from_events(data.interactions)
-    genres = {i.item_id: i.categories[0] for i in data.items if i.categories}
+    genres = main_categories(data.items)
     progress(f"{data.name}: {len(frame):,} events")
     real, real_table, real_gain, real_ci = compare(frame, genres, TrainConfig(split="per_user"), progress)
     messages = list(simulate(SimulationConfig(n_events=synthetic_events, seed=11)))
     events = [m for m in messages if isinstance(m, Interaction)]
-    categories = {m.item_id: m.categories[0] for m in messages if isinstance(m, Item) and m.categories}
+    categories = main_categories(messages)
     began = time.perf_counter()
     synthetic_frame = frame_from_events(events)
     synthetic = train_and_evaluate(

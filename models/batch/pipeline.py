@@ -18,7 +18,7 @@ from models.batch.data import Split, histories, per_user_split, targets, tempora
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
 from models.batch.metrics import evaluate, paired_interval
 from models.batch.online_features import Snapshot
-from models.batch.ranker import SESSION_ITEMS, RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
+from models.batch.ranker import RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
 from models.batch.sequence import SASRec
 
 OURS = "two-stage LambdaMART"
@@ -142,7 +142,7 @@ def snapshots_at(
     requests = []
     for user, at in times.items():
         past = history.get(user, [])
-        items = {m.vocab.items[i] for m in online for i in m.pool(past)} | set(past[-SESSION_ITEMS:])
+        items = {i for m in online for i in m.snapshot_items(past, m.pool(past))}
         requests.append((user, at, sorted(items)))
     return dict(zip(times, point_in_time(requests), strict=True))
 

@@ -77,9 +77,12 @@ class TwoStageModel:
         scores = self._scores(history)
         pool, tops = self._pool(scores, self._seen(history, exclude))
         if callable(snapshot):
-            wanted = [self.vocab.items[i] for i in pool] + list(history[-SESSION_ITEMS:])
-            snapshot = snapshot(wanted) if self.online and len(pool) else None
+            snapshot = snapshot(self.snapshot_items(history, pool)) if self.online and len(pool) else None
         return pool, self._features(history, scores, pool, tops, snapshot)
+
+    def snapshot_items(self, history: Sequence[str], pool: np.ndarray) -> list[str]:
+        """The items whose rows a snapshot must hold: the candidates and the session's items."""
+        return [self.vocab.items[i] for i in pool] + list(history[-SESSION_ITEMS:])
 
     def _scores(self, history: Sequence[str]) -> dict[str, np.ndarray]:
         return {name: g.score(history) for name, g in self.generators.items()}

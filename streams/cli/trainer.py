@@ -26,7 +26,7 @@ def train(
     """Run the training pipeline by hand (the same one the trainer runs for a retrain request)."""
     from models.batch.pipeline import TrainConfig
     from models.promotion import QualityGates
-    from streams.core.contracts import RetrainRequest
+    from streams.core.contracts import RetrainRequest, main_categories
     from streams.kafka.producer import publish_acknowledged
     from streams.trainer.job import run_training
     from streams.trainer.service import item_categories, training_events
@@ -40,7 +40,7 @@ def train(
 
         data = load(dataset, SourceReport())
         events = frame_from_events(data.interactions)
-        categories = {i.item_id: i.categories[0] for i in data.items if i.categories}
+        categories = main_categories(data.items)
     else:
         events, categories = training_events(settings, request), item_categories(settings)
     outcome = run_training(

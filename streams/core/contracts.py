@@ -16,6 +16,7 @@ streams.core.errors.InvalidEvent: Interaction: field 'user_id': String should ha
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -118,6 +119,16 @@ class Item(Message):
     categories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=64)
     attributes: Context = Field(default_factory=dict)
     available: bool = True
+
+
+def main_categories(messages: Iterable[object]) -> dict[str, str]:
+    """Item id -> main category (its first), for the :class:`Item` records among ``messages``: the
+    category the features (affinity, category match) use.
+
+    >>> main_categories([Item(item_id="a", categories=["books", "maps"]), Item(item_id="b")])
+    {'a': 'books'}
+    """
+    return {m.item_id: m.categories[0] for m in messages if isinstance(m, Item) and m.categories}
 
 
 class RecommendationRequest(Message):

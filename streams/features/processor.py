@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.core.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode
+from streams.core.contracts import Interaction, Item, ItemEventBatch, RoutedInteraction, decode, encode, main_categories
 from streams.core.errors import InvalidEvent
 from streams.features.item import ItemState, item_features
 from streams.features.state_store import CatalogStore, ItemUsers, StateStore
@@ -215,7 +215,7 @@ class FeatureProcessor:
                 result.dead_letters.append(self._dead(exc, record))
                 continue
             latest[item.item_id] = item
-        self.catalog.set_categories({i: it.categories[0] for i, it in latest.items() if it.categories})
+        self.catalog.set_categories(main_categories(latest.values()))
         rows = {
             i: {
                 "title": it.title or "",
