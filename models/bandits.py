@@ -73,22 +73,53 @@ def prior_mean(rank: int, top: float = 0.1) -> float:
     return top / (1.0 + rank / 10.0)
 
 
+def exploration_share(impressions: int, conversions: int, share: float = 0.1, patience: int = 1_000) -> float:
+    """The share of cold-start lists the bandit samples; the others keep the model's own order.
+
+    Once a reward has come back every list is sampled. Until then only ``share`` of them are, and
+    that share fades as impressions go unrewarded: a stream that never attributes rewards (events
+    without ``recommendation_id``) ends up with the model's order, never a worse one.
+
+    >>> exploration_share(0, 0), exploration_share(9_000, 0), exploration_share(50, 1)
+    (0.1, 0.01, 1.0)
+    """
+    if conversions > 0:
+        return 1.0
+    return share * patience / (patience + max(impressions, 0))
+
+
+def calibrated_top(impressions: int, conversions: int, default: float = 0.1) -> float:
+    """The prior rate of the model's first item: twice the observed rate per impression (a
+    model's top items convert above the average), so an item shown without clicks sinks only
+    when it converts below what the context's items do, not merely below an arbitrary prior.
+
+    >>> calibrated_top(0, 0), calibrated_top(10_000, 50)
+    (0.1, 0.01)
+    """
+    if conversions <= 0 or impressions <= 0:
+        return default
+    return float(min(0.5, max(2.0 * conversions / impressions, 1e-4)))
+
+
 def thompson_rank(
     candidates: Sequence[str],
     counts: Mapping[str, tuple[int, int]],
     k: int,
     rng: np.random.Generator,
     strength: float = 20.0,
+    top: float = 0.1,
 ) -> list[tuple[str, float]]:
     """The top ``k`` of ``candidates`` by one posterior draw each. ``counts``: item ->
-    (impressions, conversions); the prior follows the candidates' order, worth ``strength`` impressions.
+    (impressions, conversions); the prior follows the candidates' order, worth ``strength``
+    impressions, with ``top`` the prior rate of the first candidate.
 
     >>> ranked = thompson_rank(["a", "b", "c"], {"c": (500, 100)}, k=2, rng=np.random.default_rng(0))
     >>> ranked[0][0]  # c earned 20 % clicks, far above the prior's 10 %
     'c'
     """
     arms = [Arm(*counts.get(item, (0, 0))) for item in candidates]
-    priors = [(1e-3 + strength * m, 1e-3 + strength * (1 - m)) for m in map(prior_mean, range(len(candidates)))]
+    means = [prior_mean(r, top) for r in range(len(candidates))]
+    priors = [(1e-3 + strength * m, 1e-3 + strength * (1 - m)) for m in means]
     draws = thompson_draws(arms, rng, priors)
     order = np.argsort(-draws, kind="stable")[:k]
     return [(candidates[i], float(draws[i])) for i in order]

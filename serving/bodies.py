@@ -33,6 +33,7 @@ class RecommendResponse(BaseModel):
     variant: str | None = None
     fallback: bool
     fallback_reason: str | None = None
+    cold_start: bool = Field(False, description="the user has no events in the online store yet")
 
 
 class IngestResponse(BaseModel):

@@ -2,9 +2,12 @@
 
 Each candidate item (the model's top ``candidates`` for an empty history) has a Beta posterior
 on "a list showing it gets it clicked", per context (e.g. ``device=mobile``). The prior mean
-follows the model's order, worth ``strength`` pseudo-impressions, so with no feedback the order is
-the model's; feedback (impressions at serve time, rewards attributed from the interaction stream
-once per list and item) moves items up or down.
+follows the model's order, worth ``strength`` pseudo-impressions, scaled to the context's observed
+click rate; feedback (impressions at serve time, rewards attributed from the interaction stream
+once per list and item) moves items up or down. Until a first reward comes back in a context,
+only a fading share of lists is sampled and the rest keep the model's order
+(:func:`models.bandits.exploration_share`): where rewards never come back, the answer is the
+model's own cold-start list, not a cycle through its candidates.
 
 The sampling itself is :func:`models.bandits.thompson_rank`.
 
@@ -22,7 +25,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from models.bandits import thompson_rank
+from models.bandits import calibrated_top, exploration_share, thompson_rank
 from streams.core import events
 from streams.stores.count_once import CountOnce
 from streams.stores.keys import RedisKeys
@@ -55,10 +58,14 @@ class ColdStartExplorer:
         refresh_s: float = 1.0,
         seed: int | None = None,
         max_contexts: int = 1000,
+        share: float = 0.1,
     ):
         """``max_contexts``: contexts the bandit learns apart (clients choose context values, so
-        their number is capped); requests in any further context share the ``all`` posterior."""
+        their number is capped); requests in any further context share the ``all`` posterior.
+        ``share``: the share of lists sampled before any reward has come back in a context
+        (:func:`models.bandits.exploration_share`); the others keep the model's order."""
         self.client, self.features, self.candidates, self.strength = client, list(features), candidates, strength
+        self.share = share
         self.ttl, self.refresh_s = ttl_s, refresh_s
         keys = RedisKeys(prefix)
         self.counts_prefix, self.rec_prefix, self.conv_prefix = keys.cold_counts, keys.cold_list, keys.cold_converted
@@ -115,10 +122,15 @@ class ColdStartExplorer:
     ) -> tuple[str, list[tuple[str, float]]]:
         """(context key, the top ``k``) for a user with no history. Raises when Redis is down."""
         key = self._admit(context_key(context, self.features))
-        candidates = [i for i, _ in model.recommend([], self.candidates) if i not in banned]
+        ranked = [(i, s) for i, s in model.recommend([], self.candidates) if i not in banned]
         counts = self._counts(key)
+        impressions = sum(shown for shown, _ in counts.values())
+        conversions = sum(converted for _, converted in counts.values())
         with self._lock:
-            return key, thompson_rank(candidates, counts, k, self._rng, self.strength)
+            if self._rng.random() >= exploration_share(impressions, conversions, self.share):
+                return key, ranked[:k]  # the model's own order
+            top = calibrated_top(impressions, conversions)
+            return key, thompson_rank([i for i, _ in ranked], counts, k, self._rng, self.strength, top)
 
     def record(self, recommendation_id: str, key: str, items: Sequence[str]) -> None:
         pipe = self.client.pipeline(transaction=False)

@@ -32,6 +32,7 @@ class Ranked:
     fallback: bool
     reason: str | None = None  # why it is a fallback
     explored: str | None = None  # the cold-start bandit's context key, when it chose the list
+    cold_start: bool = False  # the user had no events in the store: a list for anyone new
 
 
 def rank(
@@ -69,7 +70,7 @@ def rank(
         low = min((i.score for i in items), default=0.0)
         items += [ScoredItem(item_id=i, score=low - 1 - n) for n, i in enumerate(p for p in popular if p not in have)]
         items = items[:k]
-    return Ranked(items, False)
+    return Ranked(items, False, cold_start=not seen)
 
 
 def explanations(model, history, items, exclude, extra) -> dict[str, list[str]]:
@@ -92,6 +93,7 @@ def explore(explorer, model, context, k: int, exclude: Sequence[str]) -> Ranked 
             [ScoredItem(item_id=i, score=s, reasons=["new here: trying what people like"]) for i, s in top],
             False,
             explored=key,
+            cold_start=True,
         )
         if len(top) == k
         else None

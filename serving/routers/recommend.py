@@ -39,4 +39,5 @@ async def recommend(
         variant=served_list.variant,
         fallback=ranked.fallback,
         fallback_reason=ranked.reason,
+        cold_start=ranked.cold_start,
     )

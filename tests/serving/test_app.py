@@ -31,6 +31,7 @@ def test_known_user_gets_a_ranked_list_without_seen_items_and_with_reasons(setti
     body = api.post("/recommend", json={"user_id": "u1", "k": 5, "explain": True}).json()
     items = [i["item_id"] for i in body["items"]]
     assert len(items) == 5 and not set(items) & {"i1", "i2", "i3"} and body["fallback"] is False
+    assert body["cold_start"] is False
     assert body["model_version"] == "7" and body["recommendation_id"]
     assert any(i["reasons"] for i in body["items"])  # explanations in words
     scores = [i["score"] for i in body["items"]]
@@ -56,7 +57,7 @@ def test_exclude_seen_excludes_the_whole_seen_set_not_only_the_recent_history(se
 
 def test_unknown_user_gets_a_list_too(settings, model):
     body = client(settings, model, {}).post("/recommend", json={"user_id": "new", "k": 3}).json()
-    assert len(body["items"]) == 3 and body["fallback"] is False
+    assert len(body["items"]) == 3 and body["fallback"] is False and body["cold_start"] is True
 
 
 def test_store_down_gives_a_flagged_fallback_not_a_5xx(settings, model):

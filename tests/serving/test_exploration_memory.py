@@ -32,3 +32,20 @@ def test_distinct_contexts_do_not_grow_memory(redis_url, model):
     key, _ = explorer.rank(model, {"device": "dev-3"}, 5, set())
     assert key == "device=dev-3"  # an early context keeps its own posterior
     assert explorer.rank(model, {"device": "brand-new"}, 5, set())[0] == "all"
+
+
+def test_without_rewards_the_lists_settle_on_the_models_order(redis_url, model):
+    """Events that carry no ``recommendation_id`` never reward the bandit: it must not cycle
+    through the candidates, but come back to the model's own cold-start order."""
+    client = redis.Redis.from_url(redis_url)
+    explorer = ColdStartExplorer(client, f"t{random.randrange(10**9)}-", candidates=40, refresh_s=0.0, seed=3)
+    order = [item for item, _ in model.recommend([], 5)]
+    lists = []
+    for i in range(3_000):
+        key, top = explorer.rank(model, {"device": "tv"}, 5, set())
+        explorer.record(f"r{i}", key, [item for item, _ in top])
+        lists.append([item for item, _ in top])
+    explored_early = sum(items != order for items in lists[:200])
+    explored_late = sum(items != order for items in lists[-500:])
+    assert explored_early > 0  # it does try other items while rewards might still come
+    assert explored_late <= 0.02 * 500, explored_late  # 1,000 / (1,000 + 15k impressions) x 10 % ≈ 0.6 %
