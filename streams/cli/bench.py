@@ -83,6 +83,27 @@ def train(
         console.print(f"written to {write_section('train', text)}")
 
 
+@app.command(name="stream-quality")
+def stream_quality(
+    dataset: str = typer.Option(..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small)"),
+    rate: float = typer.Option(500.0, help="replay events/s"),
+    every: int = typer.Option(10, help="ask /recommend before every n-th positive rating"),
+    limit: int = typer.Option(0, help="use only the first n ratings (0: all)"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """Prequential quality of the served lists while a dataset streams through the whole system,
+    against streaming popularity and River BiasedMF on the same points."""
+    from pathlib import Path
+
+    from bench.report import write_section
+    from bench.stream_quality import run
+
+    text = run(get_settings(), Path(dataset), rate=rate, every=every, limit=limit or None, progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('stream-quality', text)}")
+
+
 @app.command()
 def memory(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md")) -> None:
     """Redis bytes per user of the seen-set on the synthetic stream."""
@@ -143,6 +164,7 @@ def all_benchmarks(
     runs = [("produce", []), ("worker", []), ("serve", []), ("memory", []), ("loop", [])]
     if Path(dataset).exists():
         runs[2:2] = [("learner", ["--dataset", dataset]), ("train", ["--dataset", dataset])]
+        runs.append(("stream-quality", ["--dataset", dataset]))
     else:
         console.print(f"[yellow]no dataset at {dataset}: learner and train benchmarks skipped[/]")
     took = []

@@ -1,0 +1,47 @@
+"""The streaming-quality protocol's scoring: baselines see only events before each point, seen
+items are excluded, and a served list is counted for already-seen items and cold starts."""
+
+from datetime import UTC, datetime, timedelta
+
+from bench.stream_quality import Point, baseline_lists, retimed, score_points
+from streams.core.contracts import Interaction
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rating(n: int, user: str, item: str, value: float = 5.0) -> Interaction:
+    return Interaction(
+        user_id=user, item_id=item, event_type="rating", value=value, timestamp=T0 + timedelta(seconds=n)
+    )
+
+
+def test_baselines_use_only_the_past_and_exclude_seen_items():
+    events = [rating(0, "a", "x"), rating(1, "b", "x"), rating(2, "b", "y"), rating(3, "a", "z"), rating(4, "c", "z")]
+    points = [Point(index=3, user="a", target="z"), Point(index=4, user="c", target="z")]
+    lists = baseline_lists(events, points, k=2)
+    popular = lists["streaming popularity"]
+    assert popular[3] == ["y"]  # x seen by a; z not yet seen by anyone
+    assert popular[4] == ["x", "y"]  # z (seen once, at index 3) ranks after x (2) and ties y (1) by order
+    assert "z" not in lists["River BiasedMF"][3]  # unknown to the past: never a candidate
+
+
+def test_served_lists_are_scored_with_seen_items_and_cold_starts():
+    events = [rating(0, "a", "x"), rating(1, "a", "y"), rating(2, "a", "z"), rating(3, "b", "x")]
+    points = [
+        Point(index=2, user="a", target="z", served=["x", "z"], earlier_events=2, last_event_age_s=1.0),
+        Point(index=3, user="b", target="x", served=["y", "w"], cold_start=True, earlier_events=0),
+    ]
+    baselines = {"streaming popularity": {2: ["z"], 3: ["x"]}}
+    result = score_points(events, points, baselines)
+    ours = result["rows"]["streamrec (served by /recommend)"]
+    assert ours["recall@10"] == 0.5 and ours["already_seen"] == 0.5  # x was seen by a before
+    assert result["rows"]["streaming popularity"]["recall@10"] == 1.0
+    assert result["cold_start"] == 0.5 and result["cold_start_new"] == 1.0 and result["cold_start_known"] == 0.0
+
+
+def test_retimed_keeps_the_spacing_and_ends_at_the_given_time():
+    events = [rating(0, "a", "x"), rating(90, "a", "y")]
+    end = datetime(2030, 5, 1, tzinfo=UTC)
+    moved = retimed(events, end)
+    assert moved[-1].timestamp == end and moved[-1].timestamp - moved[0].timestamp == timedelta(seconds=90)
+    assert [e.event_id for e in moved] == [e.event_id for e in events]
