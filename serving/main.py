@@ -1,7 +1,8 @@
 """The production app of `streamrec serve`, built per worker process by uvicorn
 (``uvicorn.run("serving.main:build_app", factory=True, workers=N)``): the champion from MLflow,
 user and item features (with the history) from Feast, dedup/experiments/exploration in Redis, the online learner's snapshots,
-and background threads (champion watch, Kafka path, experiment control, reward attribution)
+and background threads (champion watch, Kafka path, experiment control, reward attribution,
+the user's latest events from the stream)
 that start and stop with the app."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def build_app() -> FastAPI:
     from serving.kafka_path import serve_requests
     from serving.metrics import ApiMetrics
     from serving.online import OnlineScorer, watch_snapshots
+    from serving.recent_events import RecentEvents, follow_interactions
     from serving.recommender import Recommender
     from serving.runtime import (
         experiment_router,
@@ -51,6 +53,7 @@ def build_app() -> FastAPI:
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
     online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
     metrics = ApiMetrics()
+    recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
     recommender = Recommender(
         state,
         None,
@@ -60,6 +63,7 @@ def build_app() -> FastAPI:
         experiments,
         seen=SeenItems.for_settings(settings).read,
         features=features,
+        recent=recent,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
@@ -69,6 +73,8 @@ def build_app() -> FastAPI:
     ]
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
+    if recent is not None:
+        background.append((follow_interactions, (settings, recent, stop), {}, "recent-events"))
 
     supervisor = Supervisor(stop)
 

@@ -17,6 +17,7 @@ from models.batch.online_features import SnapshotLookup
 from serving.cache import TTLCache
 from serving.features import OnlineFeatures
 from serving.ranking import Ranked, explore, rank
+from serving.recent_events import RecentEvents
 from serving.state import ModelState
 from streams.core.contracts import Recommendation, RecommendationRequest
 from streams.stores.redis_client import RedisUnavailable
@@ -39,7 +40,9 @@ class Recommender:
     Its newest event time is part of the cache key, so a cached list never predates the user's
     latest (processed) event.
     ``features``: a :class:`serving.features.OnlineFeatures`; one read gives the user's history and
-    feature row, and the ranker reads the candidates' rows through it (it replaces ``history``)."""
+    feature row, and the ranker reads the candidates' rows through it (it replaces ``history``).
+    ``recent``: a :class:`serving.recent_events.RecentEvents` the API fills from the topic; the
+    user's events newer than the store's join the history and the seen items."""
 
     state: ModelState
     history: History | None = None
@@ -49,6 +52,7 @@ class Recommender:
     experiments: object | None = None
     seen: Seen | None = None
     features: OnlineFeatures | None = None
+    recent: RecentEvents | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -66,6 +70,7 @@ class Recommender:
             repr(sorted(request.context.items())),
             self.online.version if self.online is not None else None,
             seen.latest if seen is not None else None,
+            self.recent.newest(request.user_id) if self.recent is not None else None,
         )
         ranked = self.cache.get(key) if self.cache is not None else None
         if ranked is None:
@@ -92,6 +97,10 @@ class Recommender:
 
     def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str], seen: SeenSet | None) -> Ranked:
         history, lookup = self._read_user(request.user_id)
+        fresh = self.recent.since(request.user_id, seen.latest if seen is not None else 0.0) if self.recent else []
+        if fresh and history is not None:  # in the stream, not yet in the store
+            newer = set(fresh)
+            history = [*(i for i in history if i not in newer), *fresh]
         if request.exclude_seen and seen is not None:
             exclude = [*exclude, *sorted(seen.items.difference(exclude))]
         if self.explorer is not None and history == [] and served.model is not None:

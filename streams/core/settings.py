@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     serve_item_features_ttl_s: float = Field(
         2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
     )
+    serve_recent_events_s: float = Field(
+        30.0,
+        description="each API process follows the interactions topic and adds a user's events of the last "
+        "this many seconds that the online store does not hold yet to the history and seen items (0 = off)",
+    )
     serve_impression_ttl_s: int = Field(
         7 * 24 * 3600, description="how long a served list can still earn an experiment reward (attribution window)"
     )

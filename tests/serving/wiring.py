@@ -19,8 +19,11 @@ def make_app(
     explorer=None,
     online=None,
     seen=None,
+    recent=None,
 ):
     metrics = ApiMetrics()
-    recommender = Recommender(state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments, seen)
+    recommender = Recommender(
+        state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments, seen, recent=recent
+    )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments))

@@ -1,0 +1,118 @@
+"""What the user did in the last seconds, read by the API straight from the ``interactions`` topic.
+
+The worker takes a few hundred milliseconds (more under load) to fold an event into the online
+store; the broker hands it to a tailing consumer within tens of milliseconds. So the API follows
+the topic itself (from its end, no commits, every replica on its own) and keeps each user's
+newest events for ``horizon_s``. An answer adds those the store does not hold yet (newer than the
+store's newest event for the user) to the history and to the seen items: a user whose first
+events are still in flight is not treated as new, and an item rated a moment ago is not served
+back. Memory is bounded: ``per_user`` events for at most ``max_users`` users (least recently
+active dropped first), each forgotten after ``horizon_s``.
+
+>>> recent = RecentEvents(horizon_s=30, clock=lambda: 100.0)
+>>> recent.add([("u1", "a", 90.0, "e1"), ("u1", "b", 95.0, "e2"), ("u1", "b", 95.0, "e2")])
+>>> recent.since("u1", after=92.0), recent.since("u1", after=0.0), recent.since("u2", after=0.0)
+(['b'], ['a', 'b'], [])
+>>> recent.newest("u1")
+95.0
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
+from streams.kafka.runner import Batch, ConsumeRunner
+
+log = logging.getLogger("streamrec.serve")
+
+Event = tuple[str, str, float, str]  # user id, item id, event time (epoch s), event id
+
+
+class RecentEvents:
+    def __init__(
+        self,
+        horizon_s: float = 30.0,
+        per_user: int = 50,
+        max_users: int = 100_000,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.horizon_s, self.per_user, self.max_users, self.clock = horizon_s, per_user, max_users, clock
+        self._users: OrderedDict[str, deque[tuple[float, str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, events: Iterable[Event]) -> None:
+        with self._lock:
+            for user, item, at, event_id in events:
+                kept = self._users.get(user)
+                if kept is None:
+                    kept = self._users[user] = deque(maxlen=self.per_user)
+                    if len(self._users) > self.max_users:
+                        self._users.popitem(last=False)
+                elif any(e == event_id for _, _, e in kept):
+                    continue  # a re-sent copy
+                kept.append((at, item, event_id))
+                self._users.move_to_end(user)
+
+    def since(self, user: str, after: float) -> list[str]:
+        """Items of the user's events newer than ``after`` and than the horizon, oldest first."""
+        floor = max(after, self.clock() - self.horizon_s)
+        with self._lock:
+            kept = self._users.get(user)
+            return [item for at, item, _ in sorted(kept) if at > floor] if kept else []
+
+    def newest(self, user: str) -> float | None:
+        with self._lock:
+            kept = self._users.get(user)
+            return max(at for at, _, _ in kept) if kept else None
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+
+def interaction_fields(value: bytes) -> Event | None:
+    """(user, item, event time, event id) of an interaction record; None for anything else (the
+    worker dead-letters invalid records; here they are only skipped).
+
+    >>> interaction_fields(b'{"event_id": "e", "user_id": "u", "item_id": "i", "timestamp": "2026-01-01T00:00:00Z"}')
+    ('u', 'i', 1767225600.0, 'e')
+    >>> interaction_fields(b"not json") is None
+    True
+    """
+    from datetime import datetime
+
+    try:
+        data = json.loads(value)
+        user, item, event_id = data["user_id"], data["item_id"], data["event_id"]
+        at = datetime.fromisoformat(data["timestamp"]).timestamp()
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not (isinstance(user, str) and isinstance(item, str) and isinstance(event_id, str)):
+        return None
+    return user, item, at, event_id
+
+
+def follow_interactions(settings: Settings, recent: RecentEvents, stop: threading.Event) -> None:
+    """Tail ``interactions`` from its end into ``recent`` until ``stop`` (a background thread)."""
+    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    runner = ConsumeRunner(
+        settings,
+        group=f"streamrec-api-tail-{uuid.uuid4().hex[:12]}",  # every replica reads every event
+        topics=[catalog.name("interactions")],
+        commit="none",
+        poll_timeout_s=0.05,
+        config={"auto.offset.reset": "latest", "fetch.wait.max.ms": 10, "fetch.min.bytes": 1},
+    )
+
+    def fields(batch: Batch) -> list[Event]:
+        return [e for r in batch.records if r.value and (e := interaction_fields(r.value)) is not None]
+
+    for batch in runner.batches(stop):
+        recent.add(fields(batch))
