@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+from serving.feature_log import served_features
 from serving.recommender import Recommender
 from streams.core.contracts import RecommendationRequest, decode
 from streams.core.settings import Settings
@@ -35,8 +36,10 @@ def serve_requests(
 
     def handle(batch: Batch[RecommendationRequest]) -> None:
         for request in batch.events():
-            served_list, _ = recommender.answer(request)
+            served_list, ranked = recommender.answer(request)
             producer.send(served_list)
+            if settings.serve_log_features and (logged := served_features(served_list, ranked)) is not None:
+                producer.send(logged)
             counts["answered"] += 1
         producer.flush()  # acknowledged before the offsets move on
 

@@ -33,6 +33,8 @@ class Ranked:
     reason: str | None = None  # why it is a fallback
     explored: str | None = None  # the cold-start bandit's context key, when it chose the list
     cold_start: bool = False  # the user had no events in the store: a list for anyone new
+    feature_rows: dict | None = None  # item -> the feature row the model ranked it with (the feature log)
+    feature_names: tuple[str, ...] = ()  # the rows' columns
 
 
 def rank(
@@ -59,7 +61,11 @@ def rank(
     single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
     pool = max(3 * k, 30) if online is not None and seen else k
     extra = {"features": features} if features is not None else {}
-    top = model.recommend(seen, pool, exclude=list(exclude), **extra)  # never re-recommends the history
+    with_rows = getattr(model, "recommend_with_rows", None)  # never re-recommends the history
+    if with_rows is not None:
+        top, rows = with_rows(seen, pool, exclude=list(exclude), **extra)
+    else:
+        top, rows = model.recommend(seen, pool, exclude=list(exclude), **extra), {}
     if pool > k:
         fresh = online.scores(user_id, [i for i, _ in top])
         top = blend(top, fresh, online.weight, k) if fresh else top[:k]
@@ -70,7 +76,9 @@ def rank(
         low = min((i.score for i in items), default=0.0)
         items += [ScoredItem(item_id=i, score=low - 1 - n) for n, i in enumerate(p for p in popular if p not in have)]
         items = items[:k]
-    return Ranked(items, False, cold_start=not seen)
+    served_rows = {i.item_id: rows[i.item_id] for i in items if i.item_id in rows} or None
+    names = tuple(model.feature_names) if served_rows else ()
+    return Ranked(items, False, cold_start=not seen, feature_rows=served_rows, feature_names=names)
 
 
 def explanations(model, history, items, exclude, extra) -> dict[str, list[str]]:

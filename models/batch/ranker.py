@@ -143,6 +143,18 @@ class TwoStageModel:
     ) -> list[tuple[str, float]]:
         """The top ``k`` (item, score), best first. ``features``: the online store's :class:`Snapshot`
         for this request, or a lookup (candidate ids -> snapshot); read only by a model with online features."""
+        return self.recommend_with_rows(history, k, exclude, features)[0]
+
+    def recommend_with_rows(
+        self,
+        history: Sequence[str],
+        k: int = 10,
+        exclude: Sequence[str] = (),
+        features: Snapshot | SnapshotLookup | None = None,
+    ) -> tuple[list[tuple[str, float]], dict[str, np.ndarray]]:
+        """:meth:`recommend`, and the feature row (in :attr:`feature_names` order) each returned
+        item was ranked with: what the feature log records. No rows when a generator ranks alone."""
+        rows: dict[str, np.ndarray] = {}
         if self.booster is None:  # no ranker (a generator served alone): its own score, as evaluated
             pool = self.pool(history, exclude)
             scores = next(iter(self.generators.values())).score(history)[pool]
@@ -150,7 +162,9 @@ class TwoStageModel:
             pool, matrix = self.candidates(history, exclude, features)
             scores = self.booster.predict(matrix, num_threads=1) if len(pool) else np.empty(0)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [(self.vocab.items[pool[i]], float(scores[i])) for i in order]
+        if self.booster is not None:
+            rows = {self.vocab.items[pool[i]]: matrix[i] for i in order}
+        return [(self.vocab.items[pool[i]], float(scores[i])) for i in order], rows
 
     def alone(self, name: str) -> TwoStageModel:
         """This model serving one of its generators alone: the same candidates and exclusions, ranked

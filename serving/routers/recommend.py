@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 
 from serving.bodies import RecommendBody, RecommendResponse
 from serving.deps import MetricsDep, RecommenderDep, ServicesDep, SettingsDep
+from serving.feature_log import served_features
 
 router = APIRouter(tags=["recommend"])
 log = logging.getLogger("streamrec.serve")
@@ -25,8 +26,10 @@ async def recommend(
     if ranked.fallback:
         metrics.fallbacks.labels(ranked.reason).inc()
     if services.ingest is not None:
-        try:  # the impression log; losing it must not fail the answer
+        try:  # the impression log and the feature log; losing them must not fail the answer
             services.ingest.producer.send(served_list)
+            if settings.serve_log_features and (logged := served_features(served_list, ranked)) is not None:
+                services.ingest.producer.send(logged)
         except (KafkaException, BufferError) as error:
             log.warning("impression not logged: %s", error)
             metrics.fallbacks.labels("impression log unavailable").inc()

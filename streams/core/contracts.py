@@ -166,6 +166,21 @@ class Recommendation(Message):
     fallback: bool = Field(False, description="true when a store or model was unavailable")
 
 
+class ServedFeatures(Message):
+    """The features each item of a served list was ranked with, in the model's feature order
+    (missing values null). Topic ``served-features``, key ``user_id``; joined to the impression
+    by ``recommendation_id``, so later training can learn from exactly what was served."""
+
+    key_field: ClassVar[str] = "user_id"
+    recommendation_id: Id
+    user_id: Id
+    model_name: str
+    model_version: str
+    feature_names: list[str]
+    items: list[Id]
+    values: list[list[float | None]] = Field(description="one row per item, in feature_names order")
+
+
 class TimeWindow(BaseModel):
     """A half-open interval of event time, ``[start, end)``."""
 
@@ -247,6 +262,7 @@ CONTRACTS: dict[str, type[Message]] = {
         Item,
         RecommendationRequest,
         Recommendation,
+        ServedFeatures,
         DriftEvent,
         RetrainRequest,
         ModelUpdate,

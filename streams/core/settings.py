@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     serve_item_features_ttl_s: float = Field(
         2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
     )
+    serve_log_features: bool = Field(
+        True, description="log the features each model-ranked list was ranked with to the served-features topic"
+    )
     serve_recent_events_s: float = Field(
         30.0,
         description="each API process follows the interactions topic and adds a user's events of the last "

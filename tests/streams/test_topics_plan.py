@@ -18,7 +18,8 @@ ARCHITECTURE_TOPICS = {
 
 def test_project_topics_yaml_declares_every_architecture_topic(project_root):
     catalog = TopicCatalog.load(project_root / "topics.yaml")
-    assert set(catalog.topics) == ARCHITECTURE_TOPICS | {"interactions-by-item"}  # + the internal repartition
+    # + the internal repartition, and the feature log (issue 13: "on a topic of its own")
+    assert set(catalog.topics) == ARCHITECTURE_TOPICS | {"interactions-by-item", "served-features"}
     assert catalog["interactions"].partitions >= 6
     assert catalog["interactions-dlq"].partitions >= catalog["interactions"].partitions
     assert catalog["items"].config["cleanup.policy"] == "compact"
