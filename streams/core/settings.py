@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         5_000,
         description="a drift-triggered retrain request waits for this many events of the new regime (0 = at once)",
     )
+    learner_retrain_every_events: int = Field(
+        100_000, description="the learner asks for a retrain after this many new events (volume trigger; 0 = never)"
+    )
+    learner_retrain_cooldown_s: float = Field(
+        24 * 3600.0,
+        description="after asking for a retrain, the learner's automatic triggers (volume, drift) wait this long",
+    )
     learner_backlog_s: float = Field(
         300.0,
         description="events read this long after they reached Kafka are backlog: "

@@ -156,6 +156,7 @@ class LearningLoop:
         decision = decide(self.config.policy, self.history, self.clock(), detections=detections, metrics=self.metrics())
         if decision.retrain:
             self.history.last_request_at = self.clock()
+            self.history.events_since_training = 0  # the volume trigger counts from this request
             if decision.trigger == "drift" and self.config.drift_settle_events > 0:
                 # right after a shift the new regime has too few events to train on: collect some first
                 self.pending_request = (decision, state.events + self.config.drift_settle_events)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
+from models.policy import RetrainPolicy
 from streams.core.contracts import Interaction, decode
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
@@ -51,7 +52,13 @@ def run_learner(
     Prometheus metrics are served (None when off)."""
     catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
     topic = catalog.name("interactions")
-    config = config or LearnerConfig(drift_settle_events=settings.learner_drift_settle_events)
+    config = config or LearnerConfig(
+        drift_settle_events=settings.learner_drift_settle_events,
+        policy=RetrainPolicy(
+            volume_events=settings.learner_retrain_every_events or None,
+            cooldown_s=settings.learner_retrain_cooldown_s,
+        ),
+    )
     loop = LearningLoop(config, snapshot_dir(settings))
     gc.collect()
     gc.freeze()  # the loaded model's millions of objects are not scanned by every full collection

@@ -140,3 +140,19 @@ def test_re_sent_copies_are_learned_once(tmp_path):
     assert twice.state.events == once.state.events == len(events)
     assert twice.state.duplicates == len(with_copies) - len(events) > 0
     assert twice.metrics()["hit_rate"] == once.metrics()["hit_rate"]  # the same learning, copies or not
+
+
+def test_the_volume_trigger_asks_once_per_n_new_events(tmp_path):
+    """``STREAMREC_LEARNER_RETRAIN_EVERY_EVENTS``: one request per n events, counted from the last
+    request (before, the count was never reset, so once past n every event was a trigger)."""
+    events, _ = stream(n=10_500, shift_at=None)
+    clock = iter(range(10**9))  # one second per call: the cooldown (2 s) never holds it back
+    config = LearnerConfig(
+        snapshot_every_events=10**9,
+        snapshot_every_seconds=1e9,
+        reference_after=10**9,
+        policy=RetrainPolicy(volume_events=3_000, cooldown_s=2.0),
+    )
+    loop = LearningLoop(config, tmp_path, clock=lambda: float(next(clock)))
+    requests = [m for _, m in run(loop, events) if isinstance(m, RetrainRequest)]
+    assert [r.trigger for r in requests] == ["volume"] * 3
