@@ -23,7 +23,13 @@ from streams.core.contracts import Interaction, Item, RetrainRequest, TimeWindow
 from streams.core.settings import Settings
 
 POSITIVE = 4.0  # a rating at or above this is a positive (the protocol's target)
-MF_CANDIDATES = 500  # BiasedMF ranks the items most popular so far (River scores one item per call)
+MF_CANDIDATES = 500
+AGE_EDGES = (0.05, 0.5)  # seconds between a served already-seen item's event and the request
+AGE_BUCKETS = (
+    "sent < 50 ms before",
+    "sent 50-500 ms before",
+    "sent ≥ 0.5 s before",
+)  # BiasedMF ranks the items most popular so far (River scores one item per call)
 
 
 @dataclass
@@ -87,14 +93,16 @@ def baseline_lists(events: list[Interaction], points: list[Point], k: int = 10, 
 def score_points(events: list[Interaction], points: list[Point], baselines: dict) -> dict:
     """Per system: recall@10, NDCG@10 and already-seen items per list; for the served lists also
     the shares of cold-start and fallback answers, split by what the store could know."""
-    seen: dict[str, set[str]] = {}
-    already = []
+    seen: dict[str, dict[str, float]] = {}  # user -> item -> time of its newest event
+    already, ages = [], Counter()
     at = {p.index: p for p in points}
     for n, e in enumerate(events):
         if n in at:
-            user_seen = seen.get(e.user_id, set())
-            already.append(sum(item in user_seen for item in at[n].served))
-        seen.setdefault(e.user_id, set()).add(e.item_id)
+            user_seen = seen.get(e.user_id, {})
+            repeats = [e.timestamp.timestamp() - user_seen[item] for item in at[n].served if item in user_seen]
+            already.append(len(repeats))
+            ages.update(AGE_BUCKETS[sum(age >= edge for edge in AGE_EDGES)] for age in repeats)
+        seen.setdefault(e.user_id, {})[e.item_id] = e.timestamp.timestamp()
     rows = {}
     served = [hit_and_ndcg(p.served, p.target) for p in points]
     rows["streamrec (served by /recommend)"] = _row(served, already)
@@ -114,6 +122,7 @@ def score_points(events: list[Interaction], points: list[Point], baselines: dict
         "known": len(known),
         "in_flight": len(in_flight),
         "new": len(new),
+        "already_seen_by_age": {b: ages[b] / len(points) if points else 0.0 for b in AGE_BUCKETS},
         "latency_p99_ms": float(np.percentile([p.latency_s for p in points], 99) * 1000) if points else float("nan"),
         "versions": Counter(p.version for p in points),
     }
@@ -147,6 +156,7 @@ def run(
     bootstrap: float = 0.2,
     every: int = 10,
     limit: int | None = None,
+    retrain_every: int = 20_000,
     progress=print,
 ) -> str:
     from streams.core.topics import TopicCatalog
@@ -164,7 +174,9 @@ def run(
     first, rest = retimed(data.interactions[:split], datetime.now(UTC)), data.interactions[split:]
     run_id = time.strftime("%Y%m%d%H%M%S")
     root = settings.run_dir / "bench-stream-quality" / run_id
-    s = demo_settings(settings, f"q{run_id}", root)
+    s = demo_settings(settings, f"q{run_id}", root).model_copy(
+        update={"learner_retrain_every_events": retrain_every, "learner_retrain_cooldown_s": 30.0}
+    )
     catalog = TopicCatalog.load(s.topics_file, s.topic_prefix)
     apply_topics(s, catalog)
     api = f"http://{s.serve_host}:{s.serve_port}"
@@ -204,7 +216,7 @@ def run(
     progress(f"scoring {len(points):,} points against the baselines")
     baselines = baseline_lists(sequence, points)
     result = score_points(sequence, points, baselines)
-    return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest))
+    return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest), retrain_every)
 
 
 def _ready(http: httpx.Client, api: str) -> bool:
@@ -259,7 +271,7 @@ def _ask(http, api, event: Interaction, index: int, earlier: Counter, last_sent:
     )
 
 
-def markdown(result: dict, dataset, rate, bootstrap, every, n_first, n_rest) -> str:
+def markdown(result: dict, dataset, rate, bootstrap, every, n_first, n_rest, retrain_every) -> str:
     rows = result["rows"]
     pop = rows["streaming popularity"]
     table = "\n".join(
@@ -271,11 +283,13 @@ def markdown(result: dict, dataset, rate, bootstrap, every, n_first, n_rest) -> 
     ours = rows["streamrec (served by /recommend)"]
     return f"""## Streaming quality through the real path (`streamrec bench stream-quality`)
 
-Command: `streamrec bench stream-quality --dataset {dataset} --rate {rate:.0f}`. The worker,
-learner, trainer and API run as processes on the local Kafka, Redis and MLflow (sqlite), all on
+Command: `streamrec bench stream-quality --dataset {dataset} --rate {rate:.0f} --retrain-every
+{retrain_every}`. The worker, learner, trainer and API run as processes on the local Kafka, Redis and MLflow (sqlite), all on
 the same 2 vCPUs as this driver. The first {bootstrap:.0%} of the ratings ({n_first:,}, their time
 spacing kept, shifted to end now) bootstrap the stream and the first model (a manual retrain,
-promoted by the same gates as any other). The remaining {n_rest:,} are replayed in event-time order
+promoted by the same gates as any other). The learner asks for a retrain every {retrain_every:,} new
+events (`STREAMREC_LEARNER_RETRAIN_EVERY_EVENTS`; 30 s cooldown) and on drift: the replay packs
+years of ratings into minutes, so models age fast. The remaining {n_rest:,} are replayed in event-time order
 at {rate:,.0f} events/s, each stamped with the time it is sent. Just before every {every}th positive
 rating (≥ {POSITIVE:g}) is produced, `/recommend` (k=10, `exclude_seen`) is asked for its user and
 the list is scored on that rating: **{result["points"]:,} points**. The baselines see the same
@@ -299,5 +313,8 @@ know at the request:
 | none before (new user) | {result["new"]:,} | {result["cold_start_new"]:.1%} |
 | the latest sent ≥ 0.5 s before | {result["known"]:,} | {result["cold_start_known"]:.1%} |
 | the latest sent < 0.5 s before (in flight) | {result["in_flight"]:,} | {result["cold_start_in_flight"]:.1%} |
+
+Already-seen items per list, by how long before the request their event was sent:
+{", ".join(f"{b}: {v:.2f}" for b, v in result["already_seen_by_age"].items())}.
 
 Served versions: {versions}."""

@@ -89,6 +89,7 @@ def stream_quality(
     rate: float = typer.Option(500.0, help="replay events/s"),
     every: int = typer.Option(10, help="ask /recommend before every n-th positive rating"),
     limit: int = typer.Option(0, help="use only the first n ratings (0: all)"),
+    retrain_every: int = typer.Option(20_000, help="the learner asks for a retrain every n new events"),
     write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
 ) -> None:
     """Prequential quality of the served lists while a dataset streams through the whole system,
@@ -98,7 +99,15 @@ def stream_quality(
     from bench.report import write_section
     from bench.stream_quality import run
 
-    text = run(get_settings(), Path(dataset), rate=rate, every=every, limit=limit or None, progress=console.print)
+    text = run(
+        get_settings(),
+        Path(dataset),
+        rate=rate,
+        every=every,
+        limit=limit or None,
+        retrain_every=retrain_every,
+        progress=console.print,
+    )
     console.print(text)
     if write:
         console.print(f"written to {write_section('stream-quality', text)}")

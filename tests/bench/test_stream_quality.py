@@ -36,6 +36,7 @@ def test_served_lists_are_scored_with_seen_items_and_cold_starts():
     ours = result["rows"]["streamrec (served by /recommend)"]
     assert ours["recall@10"] == 0.5 and ours["already_seen"] == 0.5  # x was seen by a before
     assert result["rows"]["streaming popularity"]["recall@10"] == 1.0
+    assert result["already_seen_by_age"]["sent ≥ 0.5 s before"] == 0.5  # x, two seconds before
     assert result["cold_start"] == 0.5 and result["cold_start_new"] == 1.0 and result["cold_start_known"] == 0.0
 
 
