@@ -53,6 +53,7 @@ def build_app() -> FastAPI:
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
     online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
     metrics = ApiMetrics()
+    seen_items = SeenItems.for_settings(settings)
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
     recommender = Recommender(
         state,
@@ -61,9 +62,10 @@ def build_app() -> FastAPI:
         explorer,
         online,
         experiments,
-        seen=SeenItems.for_settings(settings).read,
+        seen=seen_items.read,
         features=features,
         recent=recent,
+        seen_among=seen_items.among,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),

@@ -40,8 +40,8 @@ class RecentEvents:
     def __init__(
         self,
         horizon_s: float = 30.0,
-        per_user: int = 50,
-        max_users: int = 100_000,
+        per_user: int = 500,
+        max_users: int = 20_000,
         clock: Callable[[], float] = time.time,
     ):
         self.horizon_s, self.per_user, self.max_users, self.clock = horizon_s, per_user, max_users, clock
@@ -107,8 +107,8 @@ def follow_interactions(settings: Settings, recent: RecentEvents, stop: threadin
         group=f"streamrec-api-tail-{uuid.uuid4().hex[:12]}",  # every replica reads every event
         topics=[catalog.name("interactions")],
         commit="none",
-        poll_timeout_s=0.05,
-        config={"auto.offset.reset": "latest", "fetch.wait.max.ms": 10, "fetch.min.bytes": 1},
+        poll_timeout_s=0.005,  # a poll returns what arrived within 5 ms: batches wait for nobody
+        config={"auto.offset.reset": "latest", "fetch.wait.max.ms": 5, "fetch.min.bytes": 1},
     )
 
     def fields(batch: Batch) -> list[Event]:

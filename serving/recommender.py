@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from models.batch.online_features import SnapshotLookup
 from serving.cache import TTLCache
@@ -27,6 +27,8 @@ log = logging.getLogger("streamrec.serve")
 
 History = Callable[[str], list[str] | None]  # user id -> recent items; None: the store cannot answer
 Seen = Callable[[str], SeenSet | None]  # user id -> the seen-set and its newest event; None: cannot answer
+SeenAmong = Callable[[str, list[str]], set[str] | None]  # user id, items -> those seen; None: cannot answer
+OLDER_SEEN_MARGIN = 20  # extra items ranked for a user whose seen-set is larger than what was read
 
 
 @dataclass
@@ -38,7 +40,8 @@ class Recommender:
     ``seen``: the full seen-set (:meth:`streams.stores.seen_items.SeenItems.read`), which ``exclude_seen``
     excludes on every path; without it (or when it cannot answer) only the recent history is excluded.
     Its newest event time is part of the cache key, so a cached list never predates the user's
-    latest (processed) event.
+    latest (processed) event. ``seen_among`` (:meth:`~streams.stores.seen_items.SeenItems.among`)
+    checks the list about to be served against the older part of a large seen-set.
     ``features``: a :class:`serving.features.OnlineFeatures`; one read gives the user's history and
     feature row, and the ranker reads the candidates' rows through it (it replaces ``history``).
     ``recent``: a :class:`serving.recent_events.RecentEvents` the API fills from the topic; the
@@ -53,6 +56,7 @@ class Recommender:
     seen: Seen | None = None
     features: OnlineFeatures | None = None
     recent: RecentEvents | None = None
+    seen_among: SeenAmong | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -107,18 +111,28 @@ class Recommender:
             explored = explore(self.explorer, served.model, request.context, request.k, exclude)
             if explored is not None:
                 return explored
-        return rank(
-            served.model,
-            history,
-            request.k,
-            served.popular,
-            exclude,
-            request.exclude_seen,
-            request.explain,
-            online=self.online,
-            user_id=request.user_id,
-            features=lookup,
-        )
+        older = request.exclude_seen and seen is not None and seen.partial and self.seen_among is not None
+        for _ in range(3 if older else 1):
+            ranked = rank(
+                served.model,
+                history,
+                request.k + (OLDER_SEEN_MARGIN if older else 0),
+                served.popular,
+                exclude,
+                request.exclude_seen,
+                request.explain,
+                online=self.online,
+                user_id=request.user_id,
+                features=lookup,
+            )
+            if not older or ranked.fallback:
+                return ranked
+            found = self.seen_among(request.user_id, [i.item_id for i in ranked.items]) or set()
+            kept = [i for i in ranked.items if i.item_id not in found]
+            if len(kept) >= request.k or not found:
+                return replace(ranked, items=kept[: request.k])
+            exclude = [*exclude, *sorted(found)]  # seen long ago, and many of them: rank again without
+        return replace(ranked, items=kept[: request.k])
 
     def _read_user(self, user_id: str) -> tuple[list[str] | None, SnapshotLookup | None]:
         """(history, online features lookup); history None when the store cannot answer."""

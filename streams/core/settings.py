@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     )
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
     seen_items_cap: int = Field(
-        500,
+        5_000,
         description="items kept per user in the seen-set that exclude_seen reads "
         "(the newest; older ones may be recommended again)",
     )

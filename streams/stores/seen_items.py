@@ -1,6 +1,11 @@
 """The full seen-set: every item a user interacted with, for ``exclude_seen`` (the history the
 model reads holds only the last 20). One sorted set per user, scored by event time, bounded to
-the newest ``cap`` items.
+the newest ``cap`` items (5,000 by default).
+
+Serving reads the newest ``READ_NEWEST`` (500) in one round trip and excludes them up front.
+Users with more (a few heavy raters, who ask most often) get the rest checked after ranking:
+:meth:`SeenItems.among` asks the set about the items about to be served only (``ZMSCORE``), so
+a request costs the same whatever the size of the set.
 
 Exactly-once without bookkeeping: ``ZADD GT`` keeps each item's latest time and the trim keeps
 the newest ``cap``, so the set is a function of the events alone -- a replay, a re-delivery or
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 from streams.stores.keys import RedisKeys
 from streams.stores.redis_client import RedisUnavailable
 
-DEFAULT_CAP = 500
+DEFAULT_CAP = 5_000
+READ_NEWEST = 500  # read whole per request; beyond it, only the items about to be served are checked
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class SeenSet:
 
     items: frozenset[str]
     latest: float = 0.0
+    total: int | None = None  # items in the whole set, when more than ``items`` holds
+
+    @property
+    def partial(self) -> bool:
+        """Older seen items exist beyond ``items``: check the served list with :meth:`SeenItems.among`."""
+        return self.total is not None and self.total > len(self.items)
 
 
 class SeenItems:
@@ -62,10 +74,25 @@ class SeenItems:
     def read(self, user_id: str) -> SeenSet | None:
         """The user's seen items and newest event time, in one round trip; None when Redis cannot answer."""
         try:
-            pairs = self.client.zrange(self.prefix + user_id, 0, -1, withscores=True)
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrange(self.prefix + user_id, -READ_NEWEST, -1, withscores=True)
+            pipe.zcard(self.prefix + user_id)
+            pairs, total = pipe.execute()
         except RedisUnavailable:
             return None
-        return SeenSet(frozenset(item.decode() for item, _ in pairs), max((s for _, s in pairs), default=0.0))
+        items = frozenset(item.decode() for item, _ in pairs)
+        latest = max((s for _, s in pairs), default=0.0)
+        return SeenSet(items, latest, total if total > len(items) else None)
+
+    def among(self, user_id: str, items: list[str]) -> set[str] | None:
+        """Which of ``items`` the user has seen (one ``ZMSCORE``); None when Redis cannot answer."""
+        if not items:
+            return set()
+        try:
+            scores = self.client.zmscore(self.prefix + user_id, items)
+        except RedisUnavailable:
+            return None
+        return {item for item, score in zip(items, scores, strict=True) if score is not None}
 
     def bytes_of(self, user_id: str) -> int:
         """Redis memory of one user's set (``MEMORY USAGE``), for the figures."""

@@ -20,10 +20,19 @@ def make_app(
     online=None,
     seen=None,
     recent=None,
+    seen_among=None,
 ):
     metrics = ApiMetrics()
     recommender = Recommender(
-        state, history, TTLCache(settings.serve_cache_ttl_s), explorer, online, experiments, seen, recent=recent
+        state,
+        history,
+        TTLCache(settings.serve_cache_ttl_s),
+        explorer,
+        online,
+        experiments,
+        seen,
+        recent=recent,
+        seen_among=seen_among,
     )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments))
