@@ -46,3 +46,19 @@ def test_retimed_keeps_the_spacing_and_ends_at_the_given_time():
     moved = retimed(events, end)
     assert moved[-1].timestamp == end and moved[-1].timestamp - moved[0].timestamp == timedelta(seconds=90)
     assert [e.event_id for e in moved] == [e.event_id for e in events]
+
+
+def test_the_freshness_curve_scores_a_model_blind_to_the_newest_events():
+    from bench.stream_quality import freshness_curve
+    from models.batch.pipeline import TrainConfig
+    from streams.sources.synthetic import SimulationConfig, simulate
+
+    messages = list(simulate(SimulationConfig(n_events=4_000, n_users=60, n_items=60, n_categories=4, seed=4)))
+    events = [m for m in messages if isinstance(m, Interaction)]
+    points = [Point(index=n, user=e.user_id, target=e.item_id) for n, e in enumerate(events) if n >= 2_000][::20]
+    curve = freshness_curve(
+        events, points, 2_000, {f"i{n}": "c0" for n in range(60)}, lags=(0, 200), config=TrainConfig(use_sasrec=False)
+    )
+    assert curve[0]["already_seen"] == 0.0  # a store that is never behind excludes everything seen
+    assert curve[200]["already_seen"] > 0.0  # blind to the newest events: some come back
+    assert curve[0]["recall@10"] > 0 and 0 <= curve[200]["cold_start"] <= 1
