@@ -209,9 +209,11 @@ at 1 row, ml-stack notes) is not included. Clients run in the benchmark process 
 One client, sequential, 2,000 requests (k=10): p50 **{_percentile(one, 50) * 1000:.2f} ms**, p99
 **{_percentile(one, 99) * 1000:.2f} ms** (goal p99 ≤ 5 ms).
 
-With the online features (the feature-based ranker; `serving/features.py` reads the user's
-row from the Feast online store in Redis, one round trip that also gives the history, and the
-candidates' item rows from an in-process cache re-read once older than `STREAMREC_SERVE_ITEM_FEATURES_TTL_S`, 2 s): p50
+With the online features, wired as `streamrec serve` wires them (the feature-based ranker;
+`serving/features.py` reads the user's row from the Feast online store in Redis, one round trip
+that also gives the history, and the candidates' item rows from an in-process cache re-read once
+older than `STREAMREC_SERVE_ITEM_FEATURES_TTL_S`, 2 s; the seen-set read; the stream tail; the
+feature log on `served-features`): p50
 **{_percentile(featured, 50) * 1000:.2f} ms**, p99 **{_percentile(featured, 99) * 1000:.2f} ms**
 for the same 2,000 requests (2,000 users, so no answer comes from the answer cache).
 

@@ -1,6 +1,7 @@
 """The API process of `streamrec bench serve`: serves a pickled model with histories from a
-pickled dict (or, with an ``online`` marker file, histories and features from Feast), a real
-producer (ingest) and Redis dedup.
+pickled dict (or, with an ``online`` marker file, as production serves: histories and features
+from Feast, the seen-set, the stream tail and the feature log), a real producer (ingest) and
+Redis dedup.
 Run: python -m bench.serve_server DIR PORT [WORKERS]."""
 
 from __future__ import annotations
@@ -37,11 +38,24 @@ def build():
         settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
     )
     metrics = ApiMetrics()
-    if (root / "online").exists():  # the feature-based ranker: user and item rows from Feast
-        from serving.features import OnlineFeatures
+    if (root / "online").exists():  # the feature-based ranker, wired as in production (serving/main.py)
+        import threading
 
-        features = OnlineFeatures.for_settings(settings)
-        recommender = Recommender(state, None, TTLCache(settings.serve_cache_ttl_s), features=features)
+        from serving.features import OnlineFeatures
+        from serving.recent_events import RecentEvents, follow_interactions
+        from streams.stores.seen_items import SeenItems
+
+        seen, recent = SeenItems.for_settings(settings), RecentEvents(settings.serve_recent_events_s)
+        threading.Thread(target=follow_interactions, args=(settings, recent, threading.Event()), daemon=True).start()
+        recommender = Recommender(
+            state,
+            None,
+            TTLCache(settings.serve_cache_ttl_s),
+            features=OnlineFeatures.for_settings(settings),
+            seen=seen.read,
+            seen_among=seen.among,
+            recent=recent,
+        )
     else:
         recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
     return create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
