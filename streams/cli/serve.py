@@ -15,9 +15,14 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per
     in background threads of each worker, the Kafka path (recommendation-requests ->
     recommendations), the champion watch, experiment control, reward attribution and the online
     learner's snapshots."""
+    import signal
+
     import uvicorn
 
     settings = get_settings()
+    # uvicorn stops cleanly on SIGTERM, then raises the signal again, so the process would die of
+    # it (exit -15); a clean stop is exit 0, as for every other service
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         "serving.main:build_app",
         factory=True,
@@ -27,3 +32,7 @@ def serve(workers: int = typer.Option(1, help="uvicorn worker processes (one per
         log_level=settings.log_level.lower(),
         log_config=None,
     )  # uvicorn's access and error logs go through streamrec's logging set-up
+
+
+def _stopped(signum, frame) -> None:
+    raise SystemExit(0)
