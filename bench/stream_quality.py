@@ -190,6 +190,32 @@ def freshness_curve(
     return curve
 
 
+def plot_freshness(curve: dict, popularity: float, served: float, path: Path) -> Path:
+    """Recall@10 against how many of the newest events the answer is blind to, with streaming
+    popularity and the served lists as lines: what the stream's freshness buys."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lags = sorted(curve)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
+    ax.plot(lags, [curve[lag]["recall@10"] for lag in lags], "o-", label="first model, blind to the newest n events")
+    ax.axhline(popularity, color="grey", linestyle="--", label="streaming popularity (never blind)")
+    ax.axhline(served, color="tab:green", linestyle=":", label="served by /recommend (measured)")
+    ax.set_xscale("symlog", linthresh=5)
+    ax.set_xticks(lags, [str(lag) for lag in lags])
+    ax.set_xlabel("newest events not yet seen by the answer (at 500 events/s, 5 = 10 ms)")
+    ax.set_ylabel("recall@10")
+    ax.set_title("What freshness is worth (MovieLens replay)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def retimed(events: list[Interaction], end: datetime) -> list[Interaction]:
     """The same events shifted so the last one happens at ``end`` (their spacing kept)."""
     if not events:
@@ -267,6 +293,13 @@ def run(
     result = score_points(sequence, points, baselines)
     progress("what freshness is worth: the first model, in-process, blind to the newest events")
     result["freshness"] = freshness_curve(sequence, points, len(first), main_categories(data.items))
+    rows = result["rows"]
+    plot_freshness(
+        result["freshness"],
+        rows["streaming popularity"]["recall@10"],
+        rows["streamrec (served by /recommend)"]["recall@10"],
+        Path("docs/img/stream_quality_freshness.png"),
+    )
     return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest), retrain_every)
 
 
@@ -378,6 +411,8 @@ events/s, 5 events are 10 ms):
 | blind to the newest | recall@10 | vs popularity | NDCG@10 | already-seen per list | cold-start |
 |---|---|---|---|---|---|
 {freshness}
+
+![recall@10 against the newest events not yet seen](img/stream_quality_freshness.png)
 
 Already-seen items per list, by how long before the request their event was sent:
 {", ".join(f"{b}: {v:.2f}" for b, v in result["already_seen_by_age"].items())}.

@@ -62,3 +62,11 @@ def test_the_freshness_curve_scores_a_model_blind_to_the_newest_events():
     assert curve[0]["already_seen"] == 0.0  # a store that is never behind excludes everything seen
     assert curve[200]["already_seen"] > 0.0  # blind to the newest events: some come back
     assert curve[0]["recall@10"] > 0 and 0 <= curve[200]["cold_start"] <= 1
+
+
+def test_the_freshness_plot_is_written(tmp_path):
+    from bench.stream_quality import plot_freshness
+
+    curve = {0: {"recall@10": 0.05}, 5: {"recall@10": 0.04}, 25: {"recall@10": 0.02}}
+    path = plot_freshness(curve, 0.046, 0.041, tmp_path / "img" / "f.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
