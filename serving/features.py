@@ -59,8 +59,10 @@ class OnlineFeatures:
     @classmethod
     def for_settings(cls, settings) -> OnlineFeatures:
         from streams.stores.feast import FeatureReader, open_store
+        from streams.stores.redis_client import open_redis
 
-        reader = FeatureReader(open_store(settings))
+        deadline = open_redis(settings, timeout_s=settings.serve_store_timeout_s)
+        reader = FeatureReader(open_store(settings), deadline if settings.online_store == "redis" else None)
         keys = {"user_features": "user_id", "item_features": "item_id", "item_catalog": "item_id"}
         return cls(lambda view, ids: reader.read(view, keys[view], ids), settings.serve_item_features_ttl_s)
 

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     serve_item_features_ttl_s: float = Field(
         2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
     )
+    serve_store_timeout_s: float = Field(
+        0.2,
+        description="deadline of each online-store read on the request path (user and item features, "
+        "the seen-set); past it the answer is the flagged fallback",
+    )
     serve_log_features: bool = Field(
         True, description="log the features each model-ranked list was ranked with to the served-features topic"
     )

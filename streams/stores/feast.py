@@ -148,10 +148,16 @@ class FeatureReader:
     call, without ``get_online_features``' per-call response building (its cost grows with the
     number of entities: the ~100 candidates of a request)."""
 
-    def __init__(self, store):
+    def __init__(self, store, client=None):
+        """``client``: the Redis client Feast's online store reads with. Feast's own has no
+        socket timeout and retries with back-off, so a Redis that stops answering would hold a
+        request for tens of seconds; serving passes one with its deadline
+        (:func:`streams.stores.redis_client.open_redis`)."""
         self._store = store
         self._provider = store._get_provider()
         self._views: dict[str, Any] = {}
+        if client is not None:
+            self._provider.online_store._client = client
 
     def read(self, view_name: str, key: str, entities: list[str]) -> dict[str, dict[str, Any] | None]:
         """Entity id -> its row as plain Python values (None when the store holds no row for it)."""

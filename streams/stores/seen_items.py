@@ -49,7 +49,11 @@ class SeenItems:
     def for_settings(cls, settings) -> SeenItems:
         from streams.stores.redis_client import open_redis
 
-        return cls(open_redis(settings, timeout_s=0.5), settings.topic_prefix, settings.seen_items_cap)
+        return cls(
+            open_redis(settings, timeout_s=settings.serve_store_timeout_s),
+            settings.topic_prefix,
+            settings.seen_items_cap,
+        )
 
     def add(self, events: Iterable[tuple[str, str, float]]) -> None:
         """(user id, item id, event time in epoch seconds) of applied or re-applied events."""
