@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -68,6 +69,21 @@ def load_stream(config: DemoConfig) -> tuple[list, int]:
     return messages, len(messages)
 
 
+def shifted_to(messages: list, end: datetime) -> list:
+    """The messages moved in time so the newest ends at ``end``, their spacing kept: a generated
+    or recorded stream played as if it had just happened. Serving reads features at the wall
+    clock, so a stream stamped months ago would reach the ranker with every recency feature
+    (idle time, item age, activity windows) far outside what it was trained on.
+
+    >>> a = Interaction(user_id="u", item_id="i", event_type="click", timestamp=datetime(2026, 1, 1, tzinfo=UTC))
+    >>> b = a.model_copy(update={"timestamp": datetime(2026, 1, 1, 0, 1, tzinfo=UTC)})
+    >>> [m.timestamp.minute for m in shifted_to([a, b], datetime(2027, 5, 5, 12, 30, tzinfo=UTC))]
+    [29, 30]
+    """
+    newest = max((m.timestamp for m in messages), default=end)
+    return [m.model_copy(update={"timestamp": m.timestamp + (end - newest)}) for m in messages]
+
+
 def recommend(http: httpx.Client, api: str, users: list[str]) -> dict[str, dict]:
     return {u: http.post(f"{api}/recommend", json={"user_id": u, "k": 5, "explain": True}).json() for u in users}
 
@@ -89,6 +105,7 @@ def run_closed_loop(
     api = f"http://{settings.serve_host}:{settings.serve_port}"
     services = [Service(name, [name], settings, log_dir) for name in ("worker", "learner", "trainer", "serve")]
     messages, split = load_stream(config)
+    messages = [*shifted_to(messages[:split], datetime.now(UTC)), *messages[split:]]  # phase 1: just happened
     result.shift_index = sum(isinstance(m, Interaction) for m in messages[:split])  # in interactions
     result.item_categories = {m.item_id: list(m.categories) for m in messages if isinstance(m, Item)}
     produced_at: list[float] = []
@@ -109,6 +126,8 @@ def run_closed_loop(
             def send(batch: list, rate: float | None) -> None:
                 started = time.monotonic()
                 for message in batch:
+                    if rate and isinstance(message, Interaction):  # a live stream: stamped as it is sent
+                        message = message.model_copy(update={"timestamp": datetime.now(UTC)})
                     producer.send(message)
                     if isinstance(message, Interaction):
                         produced_at.append(time.monotonic())
