@@ -38,14 +38,16 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, servi
         time.sleep(0.25)
 
 
-def load_stream(config: DemoConfig) -> tuple[list, int]:
-    """The messages and the index (in messages) where phase 2 starts."""
+def load_stream(config: DemoConfig) -> tuple[list, int, SimulationFacts | None]:
+    """The messages, the index (in messages) where phase 2 starts, and the generator's facts
+    (None for a dataset)."""
     if config.dataset is not None:  # a real dataset: the "shift" is simply the second part of its history
         from streams.sources.datasets import load
         from streams.sources.files import SourceReport
 
         data = load(Path(config.dataset), SourceReport(), limit=config.events or None)
-        return [*data.items, *data.interactions], len(data.items) + int(len(data.interactions) * config.shift_at)
+        split = len(data.items) + int(len(data.interactions) * config.shift_at)
+        return [*data.items, *data.interactions], split, None
     facts = SimulationFacts()
     # a small closed world (300 users, 300 items, 10 categories): users come back often enough
     # that the taste shift shows in their behaviour within a few thousand events
@@ -64,9 +66,9 @@ def load_stream(config: DemoConfig) -> tuple[list, int]:
     for index, message in enumerate(messages):  # the message index of the shift's interaction
         if isinstance(message, Interaction):
             if interactions == facts.shift_event_index:
-                return messages, index
+                return messages, index, facts
             interactions += 1
-    return messages, len(messages)
+    return messages, len(messages), facts
 
 
 def shifted_to(messages: list, end: datetime) -> list:
@@ -104,7 +106,7 @@ def run_closed_loop(
     result, began = result or DemoResult(), time.monotonic()
     api = f"http://{settings.serve_host}:{settings.serve_port}"
     services = [Service(name, [name], settings, log_dir) for name in ("worker", "learner", "trainer", "serve")]
-    messages, split = load_stream(config)
+    messages, split, facts = load_stream(config)
     messages = [*shifted_to(messages[:split], datetime.now(UTC)), *messages[split:]]  # phase 1: just happened
     result.shift_index = sum(isinstance(m, Interaction) for m in messages[:split])  # in interactions
     result.item_categories = {m.item_id: list(m.categories) for m in messages if isinstance(m, Item)}
@@ -216,7 +218,8 @@ def run_closed_loop(
             result.evaluation = _evaluation(settings, result.final_version)
             if result.closed and config.experiment_requests:
                 phase(f"experiment: v{result.first_version} vs v{result.retrained_version}, Thompson sampling")
-                result.experiment = run_experiment(http, api, producer, messages[split:], result, config)
+                users = generator_users(facts) if facts is not None else category_users(messages[split:], result)
+                result.experiment = run_experiment(http, api, producer, users, result, config)
                 phase("experiment done")
     finally:
         watch.close()
@@ -241,23 +244,66 @@ def tastes_after_shift(messages: list, categories: dict[str, list[str]], top: in
     return {u: {c for c, _ in sorted(cs.items(), key=lambda kv: -kv[1])[:top]} for u, cs in counts.items()}
 
 
+class SimulatedUsers:
+    """Who takes part in the live experiment and how they react to a served list: each looks
+    down the list and clicks the first item that tempts them (``chance(user, item)``), or none."""
+
+    def __init__(self, users: list[str], chance: Callable[[str, str], float], rule: str):
+        self.users, self.chance, self.rule = users, chance, rule
+
+    def click(self, user: str, items: list[str], rng) -> str | None:
+        """The item clicked (a cascade: top-down, one click at most), or None.
+
+        >>> users = SimulatedUsers(["u"], lambda u, i: 1.0 if i == "b" else 0.0, "test")
+        >>> import random
+        >>> users.click("u", ["a", "b", "c"], random.Random(0)), users.click("u", ["a"], random.Random(0))
+        ('b', None)
+        """
+        for item in items:
+            if rng.random() < self.chance(user, item):
+                return item
+        return None
+
+
+def generator_users(facts: SimulationFacts) -> SimulatedUsers:
+    """The synthetic stream's own users: they click an item they look at with the generator's
+    probability for their current (post-shift) tastes (:func:`~streams.sources.synthetic.click_probability`),
+    the same rule that produced the stream the models learned from."""
+    from streams.sources.synthetic import click_probability
+
+    def chance(user: str, item: str) -> float:
+        category = facts.item_category.get(item)
+        return 0.0 if category is None else click_probability(facts.tastes[user], category)
+
+    return SimulatedUsers(sorted(facts.tastes), chance, "the generator's click rule on the users' current tastes")
+
+
+def category_users(after_shift: list, result: DemoResult) -> SimulatedUsers:
+    """For a dataset (no generator): a user likes an item in one of their two favourite
+    categories after the shift, looked at with probability 1/2."""
+    tastes = tastes_after_shift(after_shift, result.item_categories)
+
+    def chance(user: str, item: str) -> float:
+        return 0.5 if set(result.item_categories.get(item, [])) & tastes[user] else 0.0
+
+    return SimulatedUsers(sorted(tastes), chance, "an item of one of the user's two top categories after the shift")
+
+
 def run_experiment(
     http: httpx.Client,
     api: str,
     producer: EventProducer,
-    after_shift: list,
+    simulated: SimulatedUsers,
     result: DemoResult,
     config: DemoConfig,
     block: int = 100,
 ) -> dict:
-    """The previous champion against the new one on live traffic: simulated users click a served
-    list with probability = its share of items in their current tastes; the clicks go to
+    """The previous champion against the new one on live traffic (Thompson sampling, at least
+    10 % of traffic on each): simulated users look at each served list and may click; the clicks go to
     ``interactions`` with the list's recommendation id, and the API's attribution counts them."""
     import random
 
     rng = random.Random(config.seed)
-    tastes = tastes_after_shift(after_shift, result.item_categories)
-    users = sorted(tastes)
     created = http.post(
         f"{api}/experiments",
         json={
@@ -276,15 +322,14 @@ def run_experiment(
     for start in range(0, config.experiment_requests, block):
         served = []
         for _ in range(block):
-            user = rng.choice(users)
+            user = rng.choice(simulated.users)
             body = http.post(f"{api}/recommend", json={"user_id": user, "k": 5}).json()
             served.append(body.get("variant"))
-            items = body.get("items", [])
-            liked = [i["item_id"] for i in items if set(result.item_categories.get(i["item_id"], [])) & tastes[user]]
-            if items and rng.random() < len(liked) / len(items):
+            clicked = simulated.click(user, [i["item_id"] for i in body.get("items", [])], rng)
+            if clicked is not None:
                 producer.send(
                     Interaction(
-                        user_id=user, item_id=liked[0], event_type="click", recommendation_id=body["recommendation_id"]
+                        user_id=user, item_id=clicked, event_type="click", recommendation_id=body["recommendation_id"]
                     )
                 )
         producer.flush()
@@ -295,6 +340,7 @@ def run_experiment(
     http.post(f"{api}/experiments/{experiment_id}/stop")
     return {
         "experiment_id": experiment_id,
+        "users": simulated.rule,
         "variants": results.get("variants", []),
         "decision": results.get("decision"),
         "allocation": shares,

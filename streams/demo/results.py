@@ -15,7 +15,7 @@ class DemoConfig:
     dataset: Path | None = None  # MovieLens dir or OTTO jsonl instead of the synthetic stream
     timeout_s: float = 900.0
     sample_users: int = 2
-    experiment_requests: int = 800  # after the loop closes: previous vs new champion, Thompson sampling (0 = skip)
+    experiment_requests: int = 1_600  # after the loop closes: previous vs new champion, Thompson sampling (0 = skip)
 
 
 @dataclass

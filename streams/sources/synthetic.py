@@ -56,6 +56,10 @@ class SimulationFacts:
     shift_event_index: int | None = None
     users: int = 0
     items: int = 0
+    # the users' tastes (user id -> weight per category) and each item's category, as they are at
+    # the end of the stream: what simulated users act on (see :func:`affinity`)
+    tastes: dict[str, list[float]] = field(default_factory=dict)
+    item_category: dict[str, int] = field(default_factory=dict)
     events_by_type: dict[str, int] = field(default_factory=dict)
 
 
@@ -130,6 +134,22 @@ def simulate(cfg: SimulationConfig, facts: SimulationFacts | None = None) -> Ite
             heapq.heappush(pending, (t, next(seq), event))
             generated += 1
     facts.users, facts.items = len(world.activity), len(world.item_category)
+    facts.tastes = {f"u{u}": [float(w) for w in world.tastes[u]] for u in range(len(world.activity))}
+    facts.item_category = {f"i{i}": c for i, c in enumerate(world.item_category)}
+
+
+def affinity(taste: list[float], category: int) -> float:
+    """How much a user likes an item of ``category``, 0..1: the generator's own rule.
+
+    >>> affinity([0.5, 0.1, 0.4], 1), affinity([0.5, 0.1, 0.4], 0)
+    (0.30000000000000004, 1.0)
+    """
+    return min(1.0, taste[category] * 3.0)
+
+
+def click_probability(taste: list[float], category: int) -> float:
+    """The generator's chance that a user who looks at an item clicks it (see ``_funnel``)."""
+    return 0.1 + 0.6 * affinity(taste, category)
 
 
 def _session(world: _World, user: int, session_id: str, clock: float, seq, cfg: SimulationConfig):
@@ -140,8 +160,8 @@ def _session(world: _World, user: int, session_id: str, clock: float, seq, cfg: 
     for _ in range(1 + rng.poisson(cfg.session_mean_items - 1)):
         category = theme if rng.random() < 0.7 else int(rng.choice(cfg.n_categories, p=taste))
         item = world.pick_item(category)
-        affinity = min(1.0, taste[world.item_category[item]] * 3.0)  # 0..1, how much the user likes it
-        for event_type, value in _funnel(rng, affinity):
+        liking = affinity(list(taste), world.item_category[item])
+        for event_type, value in _funnel(rng, liking):
             t += rng.exponential(cfg.event_gap_s)
             yield (
                 t,
