@@ -246,7 +246,9 @@ def tastes_after_shift(messages: list, categories: dict[str, list[str]], top: in
 
 class SimulatedUsers:
     """Who takes part in the live experiment and how they react to a served list: each looks
-    down the list and clicks the first item that tempts them (``chance(user, item)``), or none."""
+    down the list, reaching the item at position r (0-based) with probability 1 / (r + 1)
+    (position bias: the top of a list gets most of the attention), and clicks the first item
+    they reach that tempts them (``chance(user, item)``), or none."""
 
     def __init__(self, users: list[str], chance: Callable[[str, str], float], rule: str):
         self.users, self.chance, self.rule = users, chance, rule
@@ -254,13 +256,13 @@ class SimulatedUsers:
     def click(self, user: str, items: list[str], rng) -> str | None:
         """The item clicked (a cascade: top-down, one click at most), or None.
 
-        >>> users = SimulatedUsers(["u"], lambda u, i: 1.0 if i == "b" else 0.0, "test")
+        >>> users = SimulatedUsers(["u"], lambda u, i: 1.0 if i == "a" else 0.0, "test")
         >>> import random
-        >>> users.click("u", ["a", "b", "c"], random.Random(0)), users.click("u", ["a"], random.Random(0))
-        ('b', None)
+        >>> users.click("u", ["a", "b", "c"], random.Random(0)), users.click("u", ["b"], random.Random(0))
+        ('a', None)
         """
-        for item in items:
-            if rng.random() < self.chance(user, item):
+        for position, item in enumerate(items):
+            if rng.random() < self.chance(user, item) / (position + 1):
                 return item
         return None
 
