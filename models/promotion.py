@@ -1,7 +1,10 @@
 """Whether a challenger becomes champion: pure, so the rule is tested without MLflow.
 
 A challenger must reach every baseline trained in the same job (not only popularity) and beat
-the champion on the same holdout.
+the champion on the same holdout. The champion is the incumbent: when the paired interval of
+the difference is known, it must lie above zero (``QualityGates.clearly_better``). A point
+estimate ahead by noise is no reason to switch -- in the demo, three retrained models promoted
+that way all converted worse live than the champion they replaced would have.
 
 >>> baselines = {"popularity": {"ndcg@10": 0.05}, "item_knn": {"ndcg@10": 0.11}}
 >>> decide_promotion({"ndcg@10": 0.12}, baselines, champion=None, gates=QualityGates())
@@ -10,6 +13,11 @@ Promotion(promote=True, reason='no champion yet; reaches every baseline (best: i
 'ndcg@10 0.1000 is below the baseline item_knn 0.1100 trained in the same job'
 >>> decide_promotion({"ndcg@10": 0.101}, {}, champion={"ndcg@10": 0.1}, gates=QualityGates(margin=0.02)).reason
 'ndcg@10 0.1010 does not beat the champion 0.1000 by 2.0% on the same holdout'
+>>> close = decide_promotion({"ndcg@10": 0.12}, {}, {"ndcg@10": 0.11}, QualityGates(), 200, (-0.004, 0.024))
+>>> close.promote, close.reason
+(False, 'ndcg@10 0.1200 is ahead of the champion 0.1100 only within the noise (difference +0.0100, 95% interval [-0.0040, +0.0240], 200 users)')
+>>> decide_promotion({"ndcg@10": 0.12}, {}, {"ndcg@10": 0.11}, QualityGates(), 200, (0.002, 0.018)).promote
+True
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ class QualityGates:
     margin: float = 0.0  # relative improvement over the champion needed to promote
     min_over_baselines: float = 1.0  # the new model must reach this multiple of every baseline of its job
     min_test_users: int = 20  # fewer users in the holdout: too little evidence to decide either way
+    clearly_better: bool = True  # replacing a champion needs the paired interval above zero
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,10 @@ def decide_promotion(
         else ""
     )
     if value > needed or (gates.margin == 0 and value >= champion[m] and value > 0):
+        if gates.clearly_better and champion_interval is not None and champion_interval[0] <= 0:
+            return Promotion(
+                False, f"{m} {value:.4f} is ahead of the champion {champion[m]:.4f} only within the noise{quoted}"
+            )
         return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout{quoted}")
     return Promotion(
         False,

@@ -12,6 +12,7 @@ import pytest
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
 from models.batch.ranker import RankerConfig
+from models.promotion import QualityGates
 from streams.core.contracts import Interaction, ModelUpdate, RetrainRequest, decode
 from streams.kafka.producer import EventProducer
 from streams.kafka.readers import read_topic
@@ -91,7 +92,10 @@ def test_registry_aliases_promotion_rollback_and_failure(trainer_settings, event
     assert registry.version_tags("2")["promotion"] == worse.reason
 
     again = run_training(s, request("same data, same config"), frame, GOOD)
-    assert again.status == "promoted" and registry.alias_version("champion") == "3"
+    assert again.status == "not_promoted" and "only within the noise" in again.reason  # a tie keeps the incumbent
+    assert registry.alias_version("champion") == "1"
+    tie = run_training(s, request("a tie may win when asked"), frame, GOOD, QualityGates(clearly_better=False))
+    assert tie.status == "promoted" and registry.alias_version("champion") == "4"
     update = registry.rollback()
     assert (update.alias, update.version) == ("champion", "1") and registry.alias_version("champion") == "1"
 
