@@ -3,8 +3,8 @@
 A challenger must reach every baseline trained in the same job (not only popularity) and beat
 the champion on the same holdout. The champion is the incumbent: when the paired interval of
 the difference is known, it must lie above zero (``QualityGates.clearly_better``). A point
-estimate ahead by noise is no reason to switch -- in the demo, three retrained models promoted
-that way all converted worse live than the champion they replaced would have.
+estimate ahead by noise is no reason to switch: in the demo, nine retrained models promoted
+that way all converted worse live than the champion they replaced.
 
 >>> baselines = {"popularity": {"ndcg@10": 0.05}, "item_knn": {"ndcg@10": 0.11}}
 >>> decide_promotion({"ndcg@10": 0.12}, baselines, champion=None, gates=QualityGates())
