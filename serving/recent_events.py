@@ -26,6 +26,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
@@ -86,8 +87,6 @@ def interaction_fields(value: bytes) -> Event | None:
     >>> interaction_fields(b"not json") is None
     True
     """
-    from datetime import datetime
-
     try:
         data = json.loads(value)
         user, item, event_id = data["user_id"], data["item_id"], data["event_id"]
