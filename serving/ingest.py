@@ -22,6 +22,7 @@ class Ingest:
     producer: object
     seen_events: Callable[[list[str]], list[bool]] | None
     metrics: ApiMetrics
+    ack_timeout_s: float = 2.0  # past it without the broker's acknowledgement: 503, and the caller retries
 
     def accept(self, events: list[Interaction]) -> dict[str, int]:
         seen = self.seen_events([e.event_id for e in events]) if self.seen_events is not None else [False] * len(events)
@@ -30,10 +31,8 @@ class Ingest:
             if not already and event.event_id not in batch_ids:  # repeats inside one batch count once
                 fresh.append(event)
                 batch_ids.add(event.event_id)
-        try:
-            for e in fresh:
-                self.producer.send(e)
-            self.producer.flush()  # raises when the broker did not take them: 503, and the caller retries
+        try:  # raises when the broker did not take them in time: 503, and the caller retries
+            self.producer.send_all_and_wait(fresh, self.ack_timeout_s)
         except (DeliveryError, KafkaException, BufferError):
             forget = getattr(self.seen_events, "forget", None)
             if forget is not None:  # not delivered, so a retry must not count as a duplicate

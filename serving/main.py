@@ -95,7 +95,7 @@ def build_app() -> FastAPI:
             settings,
             recommender,
             metrics,
-            Ingest(producer, redis_dedup(settings), metrics),
+            Ingest(producer, redis_dedup(settings), metrics, settings.serve_ingest_ack_timeout_s),
             admin,
             experiments,
             supervisor,

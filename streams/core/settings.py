@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     serve_item_features_ttl_s: float = Field(
         2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
     )
+    serve_ingest_ack_timeout_s: float = Field(
+        2.0, description="/events waits this long for the broker's acknowledgement, then answers 503 (retry)"
+    )
     serve_store_timeout_s: float = Field(
         0.2,
         description="deadline of each online-store read on the request path (user and item features, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,6 +121,43 @@ class EventProducer:
             reason = outcome.get("err") or "timed out waiting for the broker"
             raise DeliveryError(f"not acknowledged: {reason}")
         return outcome["msg"].partition(), outcome["msg"].offset()
+
+    def send_all_and_wait(self, messages: Sequence[Message], timeout_s: float = 2.0) -> None:
+        """Send ``messages`` and block until the broker acknowledged every one of them. Only
+        these count: records other callers queued, and failures before this call, do not (a
+        long-lived producer shared by concurrent requests). Raises :class:`DeliveryError` when
+        one failed or ``timeout_s`` passed first; the records may still arrive later, so the
+        caller's retry must be idempotent (event ids are)."""
+        if not self._report_successes:
+            raise RuntimeError("send_all_and_wait needs EventProducer(..., report_successes=True)")
+        if not messages:
+            return
+        lock, done = threading.Lock(), threading.Event()
+        left, errors = [len(messages)], []
+
+        def on_delivery(err: KafkaError | None, msg: Any) -> None:
+            with lock:
+                if err is not None:
+                    errors.append(f"{msg.topic()}: {err.str()}")
+                left[0] -= 1
+                if left[0] == 0:
+                    done.set()
+
+        for message in messages:
+            value = self._check_size(encode(message))
+            while True:
+                try:
+                    self._producer.produce(self.topic_for(message), value, message.kafka_key(), on_delivery=on_delivery)
+                    break
+                except BufferError:  # local queue full: let librdkafka drain, then retry
+                    self._producer.poll(0.05)
+            self.stats.sent += 1
+        deadline = time.monotonic() + timeout_s
+        while not done.is_set() and time.monotonic() < deadline:
+            self._producer.poll(0.01)
+        if errors or not done.is_set():
+            reason = "; ".join(errors[:3]) or f"no acknowledgement within {timeout_s:g} s"
+            raise DeliveryError(f"{left[0]} of {len(messages)} record(s) not acknowledged: {reason}")
 
     def _check_size(self, value: bytes) -> bytes:
         if len(value) > self._max_bytes:

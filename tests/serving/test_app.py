@@ -255,7 +255,7 @@ def test_ingest_that_the_broker_refused_can_be_retried(settings, model, redis_ur
         def send(self, message):
             pass
 
-        def flush(self):
+        def send_all_and_wait(self, messages, timeout_s):
             raise DeliveryError("broker unavailable")
 
     s = settings.model_copy(update={"redis_url": redis_url})
