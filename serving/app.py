@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -43,6 +44,12 @@ def create_app(services: Services) -> FastAPI:
     @app.exception_handler(DeliveryError)
     async def not_delivered(request: Request, error: DeliveryError) -> JSONResponse:
         return JSONResponse({"detail": f"the broker did not acknowledge the events; retry ({error})"}, status_code=503)
+
+    @app.exception_handler(redis.RedisError)
+    async def store_unavailable(request: Request, error: redis.RedisError) -> JSONResponse:
+        """An admin or experiment call whose Redis is away: a readable 503, not a 500 (the
+        request path of /recommend never gets here: it answers a flagged fallback instead)."""
+        return JSONResponse({"detail": f"a store is unavailable; retry ({type(error).__name__})"}, status_code=503)
 
     @app.middleware("http")
     async def request_metrics(request: Request, call_next):

@@ -210,3 +210,19 @@ def test_new_users_get_an_explored_list_that_learns_from_attributed_clicks(setti
     desktop = api.post("/recommend", json={"user_id": "new-desk", "k": 5, "context": {"device": "desktop"}}).json()
     assert after > 80 and after > 3 * max(before, 1), (before, after)
     assert desktop["items"] and desktop["fallback"] is False
+
+
+def test_experiments_answer_503_not_500_while_redis_is_away(settings, model):
+    import redis
+
+    from streams.infra.kafka import free_port
+
+    away = redis.Redis(port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2)
+    state = ModelState("ranker")
+    state.install(model, "1")
+    router = ExperimentRouter(
+        ExperimentStore(away, settings.topic_prefix), state, load_model=lambda v: model, resolve={"1": "1"}.get
+    )
+    api = TestClient(make_app(settings, state, lambda user: [], experiments=router))
+    listed = api.get("/experiments")
+    assert listed.status_code == 503 and "store is unavailable" in listed.json()["detail"]
