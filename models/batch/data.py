@@ -85,10 +85,16 @@ def histories(df: pd.DataFrame) -> dict[str, list[str]]:
     return {user: items.tolist() for user, items in liked.groupby("user_id", sort=False)["item_id"]}
 
 
+ENGAGED = 2  # the lowest grade that says "liked": a click, or a rating of 3 and above
+
+
 def targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Per user with a history: the new items of the window (not in the history) and their best grade."""
+    """Per user with a history: the new items of the window (not in the history) that they
+    engaged with, and their best grade. A view alone (grade 1), like a low rating, says what a
+    user was shown, not what they like: views follow exposure (what was popular or promoted),
+    so a model judged on them learns exposure, and loses where users choose (the live experiment)."""
     window = window.assign(grade=graded_labels(window))
-    window = window[window["grade"] > 0]
+    window = window[window["grade"] >= ENGAGED]
     out: dict[str, dict[str, int]] = {}
     seen: dict[str, set[str]] = {}
     for (user, item), grade in window.groupby(["user_id", "item_id"])["grade"].max().items():
