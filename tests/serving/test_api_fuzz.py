@@ -40,7 +40,7 @@ def wired_app(kafka_bootstrap, redis_url, tmp_path_factory):
     )
     catalog = TopicCatalog.load(s.topics_file, s.topic_prefix)
     apply_topics(s, catalog)
-    sim = SimulationConfig(n_events=5_000, n_users=60, n_items=50, n_categories=4, seed=3)
+    sim = SimulationConfig(n_events=8_000, n_users=100, n_items=50, n_categories=4, seed=3)  # >= 20 test users
     frame = frame_from_events([m for m in simulate(sim) if isinstance(m, Interaction)])
     run_training(
         s, RetrainRequest(model_name="ranker", trigger="manual", reason="fuzz"), frame, TrainConfig(use_sasrec=False)
