@@ -105,9 +105,9 @@ def score_points(events: list[Interaction], points: list[Point], baselines: dict
         seen.setdefault(e.user_id, {})[e.item_id] = e.timestamp.timestamp()
     rows = {}
     served = [hit_and_ndcg(p.served, p.target) for p in points]
-    rows["streamrec (served by /recommend)"] = _row(served, already)
+    rows["streamrec (served by /recommend)"] = scores_row(served, already)
     for name, lists in baselines.items():
-        rows[name] = _row([hit_and_ndcg(lists[p.index], p.target) for p in points], [0] * len(points))
+        rows[name] = scores_row([hit_and_ndcg(lists[p.index], p.target) for p in points], [0] * len(points))
     known = [p for p in points if p.last_event_age_s is not None and p.last_event_age_s >= 0.5]
     in_flight = [p for p in points if p.last_event_age_s is not None and p.last_event_age_s < 0.5]
     new = [p for p in points if p.earlier_events == 0]
@@ -128,7 +128,7 @@ def score_points(events: list[Interaction], points: list[Point], baselines: dict
     }
 
 
-def _row(scores: list[tuple[float, float]], already: list[int]) -> dict[str, float]:
+def scores_row(scores: list[tuple[float, float]], already: list[int]) -> dict[str, float]:
     hits, ndcgs = zip(*scores, strict=True) if scores else ((), ())
     return {
         "recall@10": float(np.mean(hits)) if hits else float("nan"),
@@ -139,81 +139,6 @@ def _row(scores: list[tuple[float, float]], already: list[int]) -> dict[str, flo
 
 def _share(points: list[Point], test) -> float:
     return sum(map(test, points)) / len(points) if points else float("nan")
-
-
-def freshness_curve(
-    events: list[Interaction],
-    points: list[Point],
-    bootstrap: int,
-    categories: dict[str, str],
-    lags=(0, 5, 25, 100),
-    config=None,
-) -> dict[int, dict[str, float]]:
-    """What freshness is worth: a model trained like the first one (on the first ``bootstrap``
-    events, with point-in-time online features), asked at the same points in-process while
-    blind to the newest ``lag`` events of the stream (history, seen items and features as of
-    ``lag`` events before the point). Lag 0 is the ceiling of a store that is never behind."""
-    from models.batch.data import frame_from_events
-    from models.batch.pipeline import TrainConfig, train_and_evaluate
-    from streams.features.point_in_time import PointInTime
-
-    first = frame_from_events(events[:bootstrap])
-    model = train_and_evaluate(first, config or TrainConfig(), point_in_time=PointInTime(first, categories)).model
-    replay = PointInTime(frame_from_events(events), categories)
-    at_points, user_items, truly_seen = {p.index for p in points}, {}, {}
-    for n, e in enumerate(events):
-        if n in at_points:
-            truly_seen[n] = set(user_items.get(e.user_id, ()))
-        user_items.setdefault(e.user_id, []).append(e.item_id)
-    curve = {}
-    for lag in lags:
-        stale, seen = {}, {}
-        wanted = {p.index - lag: p.index for p in points}
-        for n, e in enumerate(events):
-            if n in wanted:
-                stale[wanted[n]] = list(seen.get(events[wanted[n]].user_id, []))
-            seen.setdefault(e.user_id, []).append(e.item_id)
-        requests = []
-        for p in points:
-            history = stale.get(p.index, [])
-            at = events[max(p.index - lag, 0)].timestamp.timestamp()
-            requests.append((p.user, at, model.snapshot_items(history[-20:], model.pool(history[-20:], history))))
-        scores, already, cold = [], [], 0
-        for p, snapshot in zip(points, replay(requests), strict=True):
-            history = stale.get(p.index, [])
-            served = [i for i, _ in model.recommend(history[-20:], 10, exclude=history, features=snapshot)]
-            scores.append(hit_and_ndcg(served, p.target))
-            already.append(len(set(served) & truly_seen[p.index]))
-            cold += not history
-        row = _row(scores, already)
-        curve[lag] = row | {"cold_start": cold / len(points) if points else float("nan")}
-    return curve
-
-
-def plot_freshness(curve: dict, popularity: float, served: float, path: Path) -> Path:
-    """Recall@10 against how many of the newest events the answer is blind to, with streaming
-    popularity and the served lists as lines: what the stream's freshness buys."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    lags = sorted(curve)
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=120)
-    ax.plot(lags, [curve[lag]["recall@10"] for lag in lags], "o-", label="first model, blind to the newest n events")
-    ax.axhline(popularity, color="grey", linestyle="--", label="streaming popularity (never blind)")
-    ax.axhline(served, color="tab:green", linestyle=":", label="served by /recommend (measured)")
-    ax.set_xscale("symlog", linthresh=5)
-    ax.set_xticks(lags, [str(lag) for lag in lags])
-    ax.set_xlabel("newest events not yet seen by the answer (at 500 events/s, 5 = 10 ms)")
-    ax.set_ylabel("recall@10")
-    ax.set_title("What freshness is worth (MovieLens replay)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def retimed(events: list[Interaction], end: datetime) -> list[Interaction]:
@@ -291,6 +216,8 @@ def run(
     progress(f"scoring {len(points):,} points against the baselines")
     baselines = baseline_lists(sequence, points)
     result = score_points(sequence, points, baselines)
+    from bench.freshness import freshness_curve, plot_freshness
+
     progress("what freshness is worth: the first model, in-process, blind to the newest events")
     result["freshness"] = freshness_curve(sequence, points, len(first), main_categories(data.items))
     rows = result["rows"]

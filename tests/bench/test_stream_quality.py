@@ -49,7 +49,7 @@ def test_retimed_keeps_the_spacing_and_ends_at_the_given_time():
 
 
 def test_the_freshness_curve_scores_a_model_blind_to_the_newest_events():
-    from bench.stream_quality import freshness_curve
+    from bench.freshness import freshness_curve
     from models.batch.pipeline import TrainConfig
     from streams.sources.synthetic import SimulationConfig, simulate
 
@@ -65,7 +65,7 @@ def test_the_freshness_curve_scores_a_model_blind_to_the_newest_events():
 
 
 def test_the_freshness_plot_is_written(tmp_path):
-    from bench.stream_quality import plot_freshness
+    from bench.freshness import plot_freshness
 
     curve = {0: {"recall@10": 0.05}, 5: {"recall@10": 0.04}, 25: {"recall@10": 0.02}}
     path = plot_freshness(curve, 0.046, 0.041, tmp_path / "img" / "f.png")
