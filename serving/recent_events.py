@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -46,7 +46,8 @@ class RecentEvents:
         clock: Callable[[], float] = time.time,
     ):
         self.horizon_s, self.per_user, self.max_users, self.clock = horizon_s, per_user, max_users, clock
-        self._users: OrderedDict[str, deque[tuple[float, str, str]]] = OrderedDict()
+        # user -> event id -> (event time, item), oldest first: a re-sent copy is one lookup
+        self._users: OrderedDict[str, dict[str, tuple[float, str]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def add(self, events: Iterable[Event]) -> None:
@@ -54,12 +55,14 @@ class RecentEvents:
             for user, item, at, event_id in events:
                 kept = self._users.get(user)
                 if kept is None:
-                    kept = self._users[user] = deque(maxlen=self.per_user)
+                    kept = self._users[user] = {}
                     if len(self._users) > self.max_users:
                         self._users.popitem(last=False)
-                elif any(e == event_id for _, _, e in kept):
+                elif event_id in kept:
                     continue  # a re-sent copy
-                kept.append((at, item, event_id))
+                kept[event_id] = (at, item)
+                if len(kept) > self.per_user:
+                    del kept[next(iter(kept))]
                 self._users.move_to_end(user)
 
     def since(self, user: str, after: float) -> list[str]:
@@ -67,12 +70,12 @@ class RecentEvents:
         floor = max(after, self.clock() - self.horizon_s)
         with self._lock:
             kept = self._users.get(user)
-            return [item for at, item, _ in sorted(kept) if at > floor] if kept else []
+            return [item for at, item in sorted(kept.values()) if at > floor] if kept else []
 
     def newest(self, user: str) -> float | None:
         with self._lock:
             kept = self._users.get(user)
-            return max(at for at, _, _ in kept) if kept else None
+            return max(at for at, _ in kept.values()) if kept else None
 
     def __len__(self) -> int:
         return len(self._users)
