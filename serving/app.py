@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from serving.deps import UNAUTHORISED, Services, needs_api_key
 from serving.limits import BodyLimit
+from serving.openapi import install as install_openapi
 from serving.routers import events, experiments, health, models, recommend
 from streams.core.errors import DeliveryError, InvalidEvent
 
@@ -63,6 +64,7 @@ def create_app(services: Services) -> FastAPI:
     for module in (recommend, events, models, experiments, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.serve_max_body_bytes)  # outside the metrics middleware
+    install_openapi(app, settings, services.api_keys)
     return app
 
 

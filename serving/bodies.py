@@ -3,19 +3,19 @@ contracts (:mod:`streams.core.contracts`), so HTTP and Kafka accept the same val
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
-from streams.core.contracts import Context, Id, RecommendationRequest, ScoredItem
+from streams.core.contracts import Context, Id, JsonInt, RecommendationRequest, ScoredItem
 
 
 class RecommendBody(BaseModel):
     model_config = {"extra": "forbid"}
     user_id: Id
-    k: int = Field(10, ge=1, description="list length; at most STREAMREC_SERVE_MAX_K")
+    k: JsonInt = Field(10, ge=1, description="list length; at most STREAMREC_SERVE_MAX_K")
     context: Context = Field(default_factory=dict)
-    exclude_seen: bool = True
+    exclude_seen: StrictBool = True
     exclude: list[Id] = Field(default_factory=list, max_length=1000)
-    explain: bool = False
+    explain: StrictBool = False
 
     def request(self) -> RecommendationRequest:
         """The same request as one on the ``recommendation-requests`` topic."""
@@ -51,5 +51,5 @@ class RetrainBody(BaseModel):
     model_config = {"extra": "forbid"}
     model_name: Id = "ranker"
     reason: str = Field(min_length=1, max_length=2048)
-    force: bool = False
-    dry_run: bool = False
+    force: StrictBool = False
+    dry_run: StrictBool = False

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from models.bandits import (
     Arm,
@@ -31,7 +31,7 @@ from models.bandits import (
     thompson_choice,
 )
 from streams.core import events
-from streams.core.contracts import EventType
+from streams.core.contracts import EventType, JsonInt
 
 Policy = Literal["fixed", "epsilon_greedy", "thompson", "canary"]
 Status = Literal["draft", "running", "stopped", "promoted", "rolled_back", "completed"]
@@ -47,10 +47,10 @@ class Variant(BaseModel):
 class Guardrails(BaseModel):
     model_config = {"extra": "forbid"}
     max_latency_ratio: float = Field(
-        1.5, gt=1.0, description="a variant's mean latency may be at most this x control's (+1 ms)"
+        1.5, gt=1.0, strict=True, description="a variant's mean latency may be at most this x control's (+1 ms)"
     )
     max_fallback_rate_increase: float = Field(
-        0.01, ge=0.0, le=1.0, description="a variant's fallback rate may exceed control's by this much"
+        0.01, ge=0.0, le=1.0, strict=True, description="a variant's fallback rate may exceed control's by this much"
     )
 
 
@@ -62,15 +62,15 @@ class ExperimentSpec(BaseModel):
     model_name: str = Field("ranker", min_length=1, max_length=128)
     variants: list[Variant] = Field(min_length=2, max_length=8)
     policy: Policy = "thompson"
-    weights: list[float] | None = Field(None, description="fixed split only: one weight per variant")
-    epsilon: float = Field(0.1, ge=0.0, le=1.0)
-    canary_stages: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0], min_length=1)
+    weights: list[float] | None = Field(None, strict=True, description="fixed split only: one weight per variant")
+    epsilon: float = Field(0.1, ge=0.0, le=1.0, strict=True)
+    canary_stages: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0], min_length=1, strict=True)
     reward_events: list[EventType] = Field(
         default_factory=lambda: sorted(EventType(e) for e in events.positive_names())
     )
-    min_impressions: int = Field(200, ge=1, description="per variant (per canary stage) before any decision")
-    confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    auto_promote: bool = False
+    min_impressions: JsonInt = Field(200, ge=1, description="per variant (per canary stage) before any decision")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, strict=True)
+    auto_promote: StrictBool = False
     guardrails: Guardrails = Field(default_factory=Guardrails)
 
     @model_validator(mode="after")

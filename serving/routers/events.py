@@ -19,5 +19,5 @@ def post_event(event: Interaction, ingest: IngestDep) -> dict:
 @router.post("/batch", status_code=202, response_model=IngestResponse, response_model_exclude_none=True)
 def post_events(events: list[Interaction], ingest: IngestDep, settings: SettingsDep) -> dict:
     if len(events) > settings.serve_max_batch:
-        raise HTTPException(413, f"{len(events)} events is over the batch limit of {settings.serve_max_batch}")
+        raise HTTPException(422, f"{len(events)} events is over the batch limit of {settings.serve_max_batch}")
     return ingest.accept(events)

@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException
 
 from serving.deps import ApiKey, ExperimentsDep
 from serving.experiments.plan import Experiment, ExperimentSpec, results
+from serving.openapi import answers
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
+UNKNOWN = answers(e404="no experiment with this id")
 
 
 def find(experiments: ExperimentsDep, experiment_id: str) -> Experiment:
@@ -31,12 +33,16 @@ def list_all(experiments: ExperimentsDep) -> list[Experiment]:
     return experiments.store.all()
 
 
-@router.get("/{experiment_id}")
+@router.get("/{experiment_id}", responses=UNKNOWN)
 def one(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     return find(experiments, experiment_id)
 
 
-@router.post("/{experiment_id}/start", dependencies=[ApiKey])
+@router.post(
+    "/{experiment_id}/start",
+    dependencies=[ApiKey],
+    responses=UNKNOWN | answers(e409="it is not a draft, or another experiment runs on the same model"),
+)
 def start(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     experiment = find(experiments, experiment_id)
     if experiment.status == "running":
@@ -60,7 +66,7 @@ def start(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     return running
 
 
-@router.post("/{experiment_id}/stop", dependencies=[ApiKey])
+@router.post("/{experiment_id}/stop", dependencies=[ApiKey], responses=UNKNOWN | answers(e409="it is not running"))
 def stop(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     experiment = find(experiments, experiment_id)
     if experiment.status != "running":
@@ -73,7 +79,7 @@ def stop(experiment_id: str, experiments: ExperimentsDep) -> Experiment:
     return stopped
 
 
-@router.get("/{experiment_id}/results")
+@router.get("/{experiment_id}/results", responses=UNKNOWN)
 def result(experiment_id: str, experiments: ExperimentsDep) -> dict:
     experiment = find(experiments, experiment_id)
     return results(experiment, experiments.store.stats(experiment_id))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from serving.admin import RegistryUnavailable
 from serving.bodies import PromoteBody, RetrainBody
 from serving.deps import AdminDep, ApiKey, RecommenderDep, ServicesDep
+from serving.openapi import answers
 from streams.core.contracts import RetrainRequest
 
 router = APIRouter(tags=["models"])
@@ -26,7 +27,7 @@ def models(recommender: RecommenderDep, services: ServicesDep) -> dict:
     return out
 
 
-@router.post("/models/{name}/promote", dependencies=[ApiKey])
+@router.post("/models/{name}/promote", dependencies=[ApiKey], responses=answers(e404="no such model version"))
 def promote(name: str, body: PromoteBody, admin: AdminDep) -> dict:
     try:
         update = admin.promote(name, body.version)
@@ -35,7 +36,9 @@ def promote(name: str, body: PromoteBody, admin: AdminDep) -> dict:
     return update.model_dump(mode="json")
 
 
-@router.post("/models/{name}/rollback", dependencies=[ApiKey])
+@router.post(
+    "/models/{name}/rollback", dependencies=[ApiKey], responses=answers(e409="no earlier champion to return to")
+)
 def rollback(name: str, admin: AdminDep) -> dict:
     try:
         update = admin.rollback(name)

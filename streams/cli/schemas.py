@@ -26,8 +26,10 @@ def rendered_schemas() -> dict[str, str]:
     rendered = {
         f"{name}.json": json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n" for name, cls in CONTRACTS.items()
     }
+    # as deployed with API keys; without keys the running API's /openapi.json leaves the key out
+    keyed = Settings(_env_file=None, serve_api_keys="any")
     nothing_connects = Services(
-        Settings(_env_file=None), Recommender(ModelState("ranker"), lambda user: []), ApiMetrics()
+        keyed, Recommender(ModelState("ranker"), lambda user: []), ApiMetrics()
     )
     app = create_app(nothing_connects)
     rendered["openapi.json"] = json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"

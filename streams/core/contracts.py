@@ -25,8 +25,10 @@ import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -60,7 +62,17 @@ def _utf8(value: str) -> str:
     return value
 
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True), AfterValidator(_utf8)]
+def _json_integer(value: object) -> object:
+    """What JSON Schema calls an integer: 3 and 3.0, not "3" or true."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# an int as JSON Schema means it: 3.0 passes, "3" and true do not (pydantic's lax int takes both)
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+# taken as given (no stripping), so the schema and the validation agree on every id
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"\S"), AfterValidator(_utf8)]
 UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
 ContextValue = str | int | float | bool | None
 Context = Annotated[dict[str, ContextValue], Field(max_length=64)]
@@ -90,15 +102,23 @@ class Message(BaseModel):
         return str(getattr(self, self.key_field)).encode()
 
 
+def _explicit_events_need_a_value(schema: dict) -> None:
+    """The JSON Schema states the rule :meth:`Interaction._rating_has_value` enforces."""
+    explicit = [name for name in events.names() if events.kind(name).explicit]
+    schema["if"] = {"properties": {"event_type": {"enum": explicit}}, "required": ["event_type"]}
+    schema["then"] = {"properties": {"value": {"type": "number"}}, "required": ["value"]}
+
+
 class Interaction(Message):
     """A user did something with an item. Topic ``interactions``, key ``user_id``."""
 
+    model_config = ConfigDict(json_schema_extra=_explicit_events_need_a_value)
     key_field: ClassVar[str] = "user_id"
     event_id: Id = Field(default_factory=_new_id, description="stable across retries and replays")
     user_id: Id
     item_id: Id
     event_type: EventType
-    value: float | None = Field(None, description="rating value or event weight")
+    value: float | None = Field(None, strict=True, description="rating value or event weight")
     session_id: Id | None = None
     recommendation_id: Id | None = Field(None, description="set when the item came from a served list")
     context: Context = Field(default_factory=dict, description="device, location, ...")
@@ -137,10 +157,10 @@ class RecommendationRequest(Message):
     key_field: ClassVar[str] = "user_id"
     request_id: Id = Field(default_factory=_new_id)
     user_id: Id
-    k: int = Field(10, ge=1, le=1000)
+    k: JsonInt = Field(10, ge=1, le=1000)
     context: Context = Field(default_factory=dict)
-    exclude_seen: bool = True
-    explain: bool = False
+    exclude_seen: StrictBool = True
+    explain: StrictBool = False
 
 
 class ScoredItem(BaseModel):

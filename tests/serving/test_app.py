@@ -3,6 +3,7 @@ down, or has never seen the user). Ingest talks to the real broker and dedupes i
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from models.batch.data import frame_from_events
 from models.batch.pipeline import TrainConfig
@@ -119,8 +120,6 @@ def test_a_chunked_body_cannot_pass_the_size_limit(settings, model):
 
 
 def test_write_endpoints_need_the_api_key(settings, model):
-    from pydantic import SecretStr
-
     locked = settings.model_copy(update={"serve_api_keys": SecretStr("k1,k2")})
     api = client(locked, model, {})
     event = {"user_id": "u1", "item_id": "i1", "event_type": "click"}
@@ -333,3 +332,18 @@ def test_the_api_key_is_checked_before_the_body(settings, model):
         ).status_code
         == 422
     )
+
+
+def test_the_openapi_document_names_the_key_only_when_keys_are_configured(settings, model):
+    open_doc = client(settings, model, {}).get("/openapi.json").json()
+    keyed = settings.model_copy(update={"serve_api_keys": SecretStr("k1")})
+    keyed_doc = client(keyed, model, {}).get("/openapi.json").json()
+    retrain, events = ("/retrain", "post"), ("/events", "post")
+    for path, method in (retrain, events):
+        assert "security" not in open_doc["paths"][path][method]
+        assert "401" not in open_doc["paths"][path][method]["responses"]
+        assert keyed_doc["paths"][path][method]["security"] and "401" in keyed_doc["paths"][path][method]["responses"]
+    assert "securitySchemes" not in open_doc["components"] and "securitySchemes" in keyed_doc["components"]
+    recommend = keyed_doc["paths"]["/recommend"]["post"]
+    assert "security" not in recommend and {"400", "413", "422", "503"} <= set(recommend["responses"])
+    assert keyed_doc["components"]["schemas"]["RecommendBody"]["properties"]["k"]["maximum"] == settings.serve_max_k
