@@ -28,9 +28,7 @@ def rendered_schemas() -> dict[str, str]:
     }
     # as deployed with API keys; without keys the running API's /openapi.json leaves the key out
     keyed = Settings(_env_file=None, serve_api_keys="any")
-    nothing_connects = Services(
-        keyed, Recommender(ModelState("ranker"), lambda user: []), ApiMetrics()
-    )
+    nothing_connects = Services(keyed, Recommender(ModelState("ranker"), lambda user: []), ApiMetrics())
     app = create_app(nothing_connects)
     rendered["openapi.json"] = json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
     return rendered

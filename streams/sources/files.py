@@ -80,7 +80,8 @@ def _json_lines(path: Path) -> Iterator[tuple[int, str, None]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
-    """CSV with a header row; empty cells are absent fields; ``context`` may hold JSON."""
+    """CSV with a header row; empty cells are absent fields; ``value`` is read as a number and
+    ``context`` may hold JSON."""
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
@@ -91,5 +92,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
                 try:
                     data["context"] = json.loads(data["context"])
                 except json.JSONDecodeError:
+                    pass  # validation reports the field
+            if "value" in data:  # CSV has no numbers; the contract takes JSON numbers only
+                try:
+                    data["value"] = float(data["value"])
+                except ValueError:
                     pass  # validation reports the field
             yield reader.line_num, ",".join(f"{k}={v}" for k, v in row.items() if k), data
