@@ -3,13 +3,14 @@ object on ``app.state``, built once by :func:`serving.app.create_app`; tests bui
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from serving.admin import Admin
+from serving.dependencies import Probe
 from serving.experiments.router import ExperimentRouter
 from serving.ingest import Ingest
 from serving.metrics import ApiMetrics
@@ -27,6 +28,7 @@ class Services:
     admin: Admin | None = None
     experiments: ExperimentRouter | None = None
     supervisor: Supervisor | None = None  # the background threads, when the app runs them
+    probes: dict[str, Probe] = field(default_factory=dict)  # dependency -> probe, for /ready
 
     @property
     def api_keys(self) -> set[str]:

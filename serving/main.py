@@ -17,6 +17,7 @@ def build_app() -> FastAPI:
     from serving.admin import Admin
     from serving.app import create_app
     from serving.cache import TTLCache
+    from serving.dependencies import production_probes
     from serving.deps import Services
     from serving.experiments.attribution import attribute_rewards
     from serving.experiments.router import run_controller
@@ -99,6 +100,7 @@ def build_app() -> FastAPI:
             admin,
             experiments,
             supervisor,
+            production_probes(settings, producer),
         )
     )
     app.router.lifespan_context = lifespan

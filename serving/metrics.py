@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class ApiMetrics:
@@ -17,4 +17,10 @@ class ApiMetrics:
             buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )
         self.fallbacks = Counter("streamrec_api_fallbacks", "answers from the fallback list", ["reason"], registry=r)
+        self.dependency_up = Gauge(
+            "streamrec_api_dependency_up",
+            "1 when the dependency answered /ready's last probe",
+            ["dependency"],
+            registry=r,
+        )
         self.events = Counter("streamrec_api_events", "events accepted", ["outcome"], registry=r)

@@ -26,6 +26,7 @@ class ModelState:
         self._served = Served(None, model_name, "none")
         self._lock = threading.Lock()  # one reload at a time; readers never take it
         self.reloads = 0
+        self.registry_error: str | None = None  # the last champion check's failure; None when it worked
 
     @property
     def served(self) -> Served:

@@ -105,7 +105,8 @@ class ManagedProcess:
 
 
 def start_time(pid: int) -> str | None:
-    """When the process started (clock ticks since boot, /proc/<pid>/stat field 22); None if it is gone.
+    """When the process started (clock ticks since boot, /proc/<pid>/stat field 22); None if it
+    is gone or a zombie (dead, not yet reaped: a crashed child of ours must read as gone).
 
     >>> start_time(os.getpid()) is not None, start_time(2**22 + 1)
     (True, None)
@@ -114,7 +115,8 @@ def start_time(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rpartition(")")[2].split()[19]  # fields after the command name start at field 3
+    fields = stat.rpartition(")")[2].split()  # fields after the command name start at field 3
+    return None if fields[0] == "Z" else fields[19]
 
 
 def tail(path: Path, lines: int = 15) -> str:

@@ -159,6 +159,10 @@ class EventProducer:
             reason = "; ".join(errors[:3]) or f"no acknowledgement within {timeout_s:g} s"
             raise DeliveryError(f"{left[0]} of {len(messages)} record(s) not acknowledged: {reason}")
 
+    def reachable(self, timeout_s: float = 0.5) -> None:
+        """Ask a broker for metadata; raises ``KafkaException`` when none answers in time."""
+        self._producer.list_topics(timeout=timeout_s)
+
     def _check_size(self, value: bytes) -> bytes:
         if len(value) > self._max_bytes:
             raise InvalidEvent(f"record of {len(value)} bytes exceeds max_event_bytes={self._max_bytes}")

@@ -21,6 +21,7 @@ def make_app(
     seen=None,
     recent=None,
     seen_among=None,
+    probes=None,
 ):
     metrics = ApiMetrics()
     recommender = Recommender(
@@ -35,4 +36,4 @@ def make_app(
         seen_among=seen_among,
     )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
-    return create_app(Services(settings, recommender, metrics, ingest, admin, experiments))
+    return create_app(Services(settings, recommender, metrics, ingest, admin, experiments, probes=probes or {}))
