@@ -3,31 +3,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
 from streams.stores.redis_client import RedisUnavailable
+from streams.stores.registry_errors import RegistryUnavailable, registry_errors
 
-
-class RegistryUnavailable(Exception):
-    """The model registry (MLflow) could not answer."""
-
-
-@contextmanager
-def _registry_errors(what: str):
-    """MLflow's errors as RegistryUnavailable; a missing model or version as LookupError."""
-    from mlflow.exceptions import MlflowException
-    from requests import RequestException
-
-    try:
-        yield
-    except MlflowException as error:
-        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-            raise LookupError(f"{what}: {error.message}") from None
-        raise RegistryUnavailable(f"{what}: {type(error).__name__}: {error.message}") from None
-    except (RequestException, OSError) as error:
-        raise RegistryUnavailable(f"{what}: {type(error).__name__}: {error}") from None
+__all__ = ["Admin", "RegistryUnavailable"]
 
 
 class Admin:
@@ -40,7 +21,7 @@ class Admin:
         return Registry.for_settings(self.settings, name)
 
     def models(self, name: str) -> dict:
-        with _registry_errors(f"the versions of {name}"):
+        with registry_errors(f"the versions of {name}"):
             registry = self._registry(name)
             versions = registry.client.search_model_versions(f"name = '{name}'")
             # search results carry no aliases in MLflow; the registered model holds them
@@ -63,7 +44,7 @@ class Admin:
             }
 
     def promote(self, name: str, version: str, reason: str = "promoted by hand (API)") -> ModelUpdate:
-        with _registry_errors(f"{name} v{version}"):
+        with registry_errors(f"{name} v{version}"):
             registry = self._registry(name)
             registry.client.get_model_version(name, version)  # LookupError when there is no such version
             update = registry.promote(version, {"manual": 1.0})[0]
@@ -72,7 +53,8 @@ class Admin:
         return update
 
     def rollback(self, name: str) -> ModelUpdate:
-        update = self._registry(name).rollback()
+        with registry_errors(f"rolling back {name}"):
+            update = self._registry(name).rollback()
         self.producer.send_and_wait(update)
         return update
 

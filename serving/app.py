@@ -24,6 +24,7 @@ from serving.limits import BodyLimit
 from serving.openapi import install as install_openapi
 from serving.routers import events, experiments, health, models, recommend
 from streams.core.errors import DeliveryError, InvalidEvent
+from streams.stores.registry_errors import RegistryUnavailable
 
 
 def create_app(services: Services) -> FastAPI:
@@ -51,6 +52,10 @@ def create_app(services: Services) -> FastAPI:
         """An admin or experiment call whose Redis is away: a readable 503, not a 500 (the
         request path of /recommend never gets here: it answers a flagged fallback instead)."""
         return JSONResponse({"detail": f"a store is unavailable; retry ({type(error).__name__})"}, status_code=503)
+
+    @app.exception_handler(RegistryUnavailable)
+    async def registry_unavailable(request: Request, error: RegistryUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": f"the model registry is unavailable; retry ({error})"}, status_code=503)
 
     @app.middleware("http")
     async def request_metrics(request: Request, call_next):

@@ -54,9 +54,9 @@ def watch_champion(settings: Settings, state: ModelState, stop: threading.Event,
             version = registry.alias_version("champion")
             if version is not None and state.reload(registry.load, version):
                 log.info("serving %s v%s", settings.serve_model, version)
-            state.registry_error = None
+            state.registry_status = "up"
         except Exception as error:  # noqa: BLE001 -- keep serving the current model
-            state.registry_error = f"{type(error).__name__}: {str(error)[:200]}"
+            state.registry_status = f"down: {type(error).__name__}: {str(error)[:200]}"
             log.warning("champion check failed: %s", error)
         stop.wait(every_s)
 

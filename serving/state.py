@@ -26,7 +26,7 @@ class ModelState:
         self._served = Served(None, model_name, "none")
         self._lock = threading.Lock()  # one reload at a time; readers never take it
         self.reloads = 0
-        self.registry_error: str | None = None  # the last champion check's failure; None when it worked
+        self.registry_status: str | None = None  # the last champion check: "up" or "down: why"; None before one
 
     @property
     def served(self) -> Served:

@@ -30,8 +30,8 @@ def ready(recommender: RecommenderDep, services: ServicesDep, metrics: MetricsDe
         body["background"] = services.supervisor.status()
         down = any(status != "up" for status in body["background"].values())
     dependencies = check(services.probes)
-    if services.probes or state.registry_error is not None:
-        dependencies["registry"] = "up" if state.registry_error is None else f"down: {state.registry_error}"
+    if state.registry_status is not None:  # a champion watcher runs
+        dependencies["registry"] = state.registry_status
     for name, status in dependencies.items():
         metrics.dependency_up.labels(name).set(status == "up")
     body["dependencies"] = dependencies

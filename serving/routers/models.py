@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from serving.admin import RegistryUnavailable
 from serving.bodies import PromoteBody, RetrainBody
 from serving.deps import AdminDep, ApiKey, RecommenderDep, ServicesDep
 from serving.openapi import answers
 from streams.core.contracts import RetrainRequest
+from streams.stores.registry_errors import RegistryUnavailable
 
 router = APIRouter(tags=["models"])
 
@@ -31,7 +31,7 @@ def models(recommender: RecommenderDep, services: ServicesDep) -> dict:
 def promote(name: str, body: PromoteBody, admin: AdminDep) -> dict:
     try:
         update = admin.promote(name, body.version)
-    except (RegistryUnavailable, LookupError) as error:  # e.g. no such model or version
+    except LookupError as error:  # no such model or version (an outage is a 503, see serving.app)
         raise HTTPException(404, f"cannot promote {name} v{body.version}: {error}") from None
     return update.model_dump(mode="json")
 
@@ -42,7 +42,7 @@ def promote(name: str, body: PromoteBody, admin: AdminDep) -> dict:
 def rollback(name: str, admin: AdminDep) -> dict:
     try:
         update = admin.rollback(name)
-    except ValueError as error:
+    except (ValueError, LookupError) as error:  # nothing to roll back to
         raise HTTPException(409, str(error)) from None
     return update.model_dump(mode="json")
 

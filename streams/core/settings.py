@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     mlflow_port: int = 5000
+    registry_timeout_s: float = Field(
+        5.0, description="one MLflow HTTP call answers or fails within this (MLflow's default: 120 s)"
+    )
+    registry_retries: int = Field(1, ge=0, description="MLflow HTTP retries per call (MLflow's default: 7)")
     trainer_metrics_port: int = Field(9110, description="Prometheus metrics of `streamrec trainer` (0 = off)")
     trainer_webhook_url: str | None = Field(None, description="Slack-compatible webhook for failed training runs")
     trainer_promotion_margin: float = Field(

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from streams.core.contracts import ModelUpdate
+from streams.stores.registry_errors import RegistryUnavailable, is_outage, limit_http_calls
 
 
 class TwoStagePyfunc(mlflow.pyfunc.PythonModel):
@@ -43,6 +44,7 @@ class Registry:
     @classmethod
     def for_settings(cls, settings, model_name: str) -> Registry:
         """The registry of ``model_name`` at the configured tracking URI (artifacts under the run dir)."""
+        limit_http_calls(settings.registry_timeout_s, settings.registry_retries)
         return cls(settings.mlflow_tracking_uri, model_name, settings.run_dir / "mlartifacts")
 
     def start_run(self, run_name: str, tags: dict[str, str]):
@@ -82,9 +84,13 @@ class Registry:
         return version
 
     def alias_version(self, alias: str) -> str | None:
+        """The version the alias points at; None when there is no such alias or model. Raises
+        :class:`~streams.stores.registry_errors.RegistryUnavailable` when the registry is away."""
         try:
             return str(self.client.get_model_version_by_alias(self.model_name, alias).version)
-        except MlflowException:
+        except MlflowException as error:
+            if is_outage(error):
+                raise RegistryUnavailable(f"{self.model_name}@{alias}: {error.message}") from None
             return None
 
     def load(self, version: str):

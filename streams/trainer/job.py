@@ -1,7 +1,8 @@
 """One training job: a RetrainRequest in, an MLflow run, maybe a registered version and alias
 changes out. Idempotent per request id (a finished run of the same request is not repeated
 unless ``force``). A failure marks the run FAILED with its reason, notifies the webhook, and
-leaves the champion where it was."""
+leaves the champion where it was. An unreachable registry is not a failure of the job: it raises
+:class:`~streams.stores.registry_errors.RegistryUnavailable` and the trainer retries the request."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from models.batch.pipeline import OURS, TrainConfig, evaluation_chart, format_ta
 from models.promotion import QualityGates, decide_promotion
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
+from streams.stores.registry_errors import RegistryUnavailable, is_outage, registry_errors
 
 log = logging.getLogger("streamrec.trainer")
 
@@ -67,7 +69,8 @@ def run_training(
 
     config, gates = config or TrainConfig(), gates or QualityGates()
     registry = Registry.for_settings(settings, request.model_name)
-    done = registry.find_run(request.request_id)
+    with registry_errors("finding an earlier run of this request"):
+        done = registry.find_run(request.request_id)
     if done is not None and not request.force:
         return TrainingOutcome(
             request.request_id, "skipped", f"request already trained in run {done.info.run_id}", done.info.run_id
@@ -81,6 +84,15 @@ def run_training(
         "code_version": code_version(),
         "dry_run": str(request.dry_run).lower(),
     }
+    try:
+        return _recorded_run(settings, registry, request, events, config, gates, tags, progress, categories)
+    except Exception as error:
+        if is_outage(error):  # nothing was promoted; the caller retries the request later
+            raise RegistryUnavailable(f"training {request.request_id}: {type(error).__name__}: {error}") from None
+        raise
+
+
+def _recorded_run(settings, registry, request, events, config, gates, tags, progress, categories) -> TrainingOutcome:
     with registry.start_run(f"{request.trigger.value}-{request.request_id[:8]}", tags) as run:
         run_id = run.info.run_id
         try:
@@ -89,6 +101,9 @@ def run_training(
             return outcome
         except Exception as error:  # any failure is recorded and notified, and the champion stays
             import mlflow
+
+            if is_outage(error):
+                raise  # the registry is away: nothing to record it in; the request is retried
 
             reason = f"{type(error).__name__}: {error}"
             mlflow.set_tag("failure", reason[:5000])

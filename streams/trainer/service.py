@@ -14,6 +14,7 @@ from streams.core.topics import TopicCatalog
 from streams.kafka.producer import EventProducer
 from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.stores.archive import read_archive
+from streams.stores.registry_errors import RegistryUnavailable
 from streams.trainer.job import TrainingOutcome, run_training
 from streams.trainer.metrics import TrainerMetrics
 
@@ -39,6 +40,24 @@ def item_categories(settings: Settings) -> dict[str, str] | None:
     except RedisUnavailable as error:
         log.warning("item categories unavailable (%s): training without online features", error)
         return None
+
+
+def until_the_registry_answers(job, stop: threading.Event | None, progress, first_wait_s: float = 1.0):
+    """``job()``, again after a growing pause (up to 30 s) while the registry is unreachable: the
+    request stays uncommitted, so it is neither lost nor half-done. Raises RegistryUnavailable if
+    ``stop`` is set meanwhile (the offset stays uncommitted for the next trainer)."""
+    wait = first_wait_s
+    while True:
+        try:
+            return job()
+        except RegistryUnavailable as error:
+            progress(f"the registry is unavailable ({error}); retrying in {wait:.0f} s")
+            log.warning("registry unavailable, retrying in %.0f s: %s", wait, error)
+            if stop is not None and stop.wait(wait):
+                raise
+            if stop is None:
+                time.sleep(wait)
+            wait = min(wait * 2, 30.0)
 
 
 def run_trainer(
@@ -76,14 +95,18 @@ def run_trainer(
                 for request in batch.events():
                     progress(f"retrain request {request.request_id} ({request.trigger.value}): {request.reason}")
                     began = time.monotonic()
-                    outcome = run_training(
-                        settings,
-                        request,
-                        training_events(settings, request),
-                        config,
-                        gates,
+                    outcome = until_the_registry_answers(
+                        lambda request=request: run_training(
+                            settings,
+                            request,
+                            training_events(settings, request),
+                            config,
+                            gates,
+                            progress,
+                            categories=item_categories(settings),
+                        ),
+                        stop,
                         progress,
-                        categories=item_categories(settings),
                     )
                     metrics.observe(request.trigger.value, outcome, time.monotonic() - began)
                     for update in outcome.updates:
