@@ -153,6 +153,31 @@ def loop(
         console.print(f"written to {write_section('loop', text)}")
 
 
+@app.command()
+def faults(
+    events: int = typer.Option(20_000, "--events", "-n"),
+    copies: int = typer.Option(2_000, help="events re-sent by their producer (same event_id)"),
+    rate: float = typer.Option(1_000.0, help="events/s while the worker is killed"),
+    seconds: float = typer.Option(10.0, help="length of each serving phase"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """Faults users meet: re-sent events, a SIGKILLed worker, poison records; Redis, the broker
+    and MLflow failing under a loaded API; A/A experiments."""
+    from bench.faults import a_a_false_promotions, markdown, stream_faults
+    from bench.outages import serving_outages
+    from bench.report import write_section
+
+    settings = get_settings()
+    stream = stream_faults(settings, events, copies, rate, progress=console.print)
+    phases = serving_outages(settings, seconds, progress=console.print)
+    a_a = a_a_false_promotions(200)
+    command = f"streamrec bench faults --events {events} --copies {copies} --rate {rate:.0f} --seconds {seconds:.0f}"
+    text = markdown(stream, phases, a_a, command)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('faults', text)}")
+
+
 @app.command(name="all")
 def all_benchmarks(
     dataset: str = typer.Option("../shared/datasets/ml-latest-small", help="MovieLens directory for learner/train"),

@@ -96,9 +96,10 @@ class Settings(BaseSettings):
         "(the newest; older ones may be recommended again)",
     )
     worker_session_timeout_s: float = Field(
-        8.0,
+        4.0,
         description="a worker silent this long leaves the group and its "
-        "partitions move to the others (Kafka's session timeout)",
+        "partitions move to the others (Kafka's session timeout; below 6 s the broker's "
+        "group.min.session.timeout.ms must allow it, as ours and the compose file's do)",
     )
     worker_group: str = Field("streamrec-features", description="Faust app id = Kafka consumer group")
 

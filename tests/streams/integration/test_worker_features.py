@@ -196,6 +196,7 @@ def test_a_standby_worker_takes_over_a_killed_workers_partitions_within_seconds(
         took = time.monotonic() - killed
     finally:
         lag.close()
+    print(f"TOOK {took:.1f}s")
     assert took < settings.worker_session_timeout_s + 12, f"took over after {took:.1f}s"
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, standby)
 
