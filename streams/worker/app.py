@@ -87,7 +87,7 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
         broker_commit_interval=1.0,
         # a killed worker's partitions move to the survivors within seconds, not Faust's default minute
         broker_session_timeout=settings.worker_session_timeout_s,
-        broker_heartbeat_interval=min(1.0, settings.worker_session_timeout_s / 4),
+        broker_heartbeat_interval=min(0.5, settings.worker_session_timeout_s / 8),  # a rebalance is seen soon
         datadir=str(settings.run_dir / "faust" / worker_id),
     )
     raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -189,6 +189,7 @@ def test_a_standby_worker_takes_over_a_killed_workers_partitions_within_seconds(
     lag = GroupLag(settings, settings.worker_group, catalog.name("interactions"))
     try:
         wait_for(lambda: lag() == 0, 120, "both workers to drain the first half", on_timeout=standby.log)
+        wait_for(standby.status, 120, "the standby to be ready (stores open)", on_timeout=standby.log)
         doomed.kill9()
         killed = time.monotonic()
         publish(settings, catalog, events[3_000:])  # every partition gets new events, the dead one's too
@@ -196,8 +197,8 @@ def test_a_standby_worker_takes_over_a_killed_workers_partitions_within_seconds(
         took = time.monotonic() - killed
     finally:
         lag.close()
-    print(f"TOOK {took:.1f}s")
-    assert took < settings.worker_session_timeout_s + 12, f"took over after {took:.1f}s"
+    print(f"took over {took:.1f} s after the SIGKILL")
+    assert took < 12.0, f"took over after {took:.1f}s (goal 10 s, measured by bench faults)"
     wait_until_features_match(settings, feast_reader(settings), items, events, 120, standby)
 
 
