@@ -83,6 +83,7 @@ def serving_outages(settings: Settings, seconds: float, progress) -> list[Phase]
     phases: list[Phase] = []
     try:
         apply_topics(s, TopicCatalog.load(s.topics_file, s.topic_prefix))
+        _feature_definitions(s)
         _train_a_champion(s)
         api.start()
         base = f"http://127.0.0.1:{s.serve_port}"
@@ -110,6 +111,13 @@ def serving_outages(settings: Settings, seconds: float, progress) -> list[Phase]
             _signal(service, signal.SIGCONT)
             service.stop()
     return phases
+
+
+def _feature_definitions(s: Settings) -> None:
+    """What a worker does first (``feast apply``): without it the API has no feature views."""
+    from streams.stores.feast import apply_definitions, open_store
+
+    apply_definitions(open_store(s), s.feature_repo)
 
 
 def _train_a_champion(s: Settings) -> None:
