@@ -115,7 +115,7 @@ def stream_faults(settings: Settings, n_events: int, copies: int, rate: float, p
         _wait(lambda: lag() == 0, 300, "the survivor to drain everything")
         samples.append((time.monotonic(), 0))
         takeover = _recovered_after(samples, killed, threshold=max(lag_before, int(rate)))
-        resumed = max((s for s in samples if s[0] >= killed), key=lambda s: s[1])[0] - killed
+        resumed = max((sample for sample in samples if sample[0] >= killed), key=lambda sample: sample[1])[0] - killed
         progress(
             f"faults: the survivor resumed the dead partitions {resumed:.1f} s after the kill, caught up at {takeover:.1f} s"
         )
