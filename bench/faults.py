@@ -151,7 +151,8 @@ def with_copies(events: list[Interaction], copies: int, rng: random.Random, late
     """The stream as sent: every event, plus ``copies`` re-sent ones (same event_id). Most come
     1-2,000 events after their original (a producer retrying); ``late_share`` come at the end
     (a file produced twice). Returns (sent, ids of the copies inside the dedupe window: fewer than
-    its capacity of newer events of the same user between the original and the copy).
+    its capacity of events of the same user applied between the original and the copy, copies
+    applied again beyond the window included).
 
     >>> from streams.core.contracts import Interaction
     >>> evs = [Interaction(user_id="u", item_id=f"i{n}", event_type="view") for n in range(200)]
@@ -169,15 +170,15 @@ def with_copies(events: list[Interaction], copies: int, rng: random.Random, late
         keyed.append((at, events[n]))
     keyed.sort(key=lambda pair: pair[0])
     sent = [e for _, e in keyed]
-    first_at, newer, inside = {}, {}, set()
+    first_at, applied, inside = {}, {}, set()  # applied: per user, positions of events that took a slot
     for position, event in enumerate(sent):
-        if event.event_id not in first_at:
-            first_at[event.event_id] = position
-            newer.setdefault(event.user_id, []).append(position)
-        else:
-            between = [p for p in newer[event.user_id] if p > first_at[event.event_id]]
+        if event.event_id in first_at:
+            between = [p for p in applied[event.user_id] if p > first_at[event.event_id]]
             if len(between) < DEFAULT_CAPACITY:
                 inside.add(event.event_id)
+                continue
+        first_at.setdefault(event.event_id, position)  # a copy beyond the window is applied again,
+        applied.setdefault(event.user_id, []).append(position)  # and takes a slot like any event
     return sent, inside
 
 
