@@ -322,7 +322,7 @@ def markdown(stream: StreamFaults, phases: list, a_a: tuple[int, int], command: 
         f"| events lost (archive) | {stream.lost} | 0 |",
         f"| events counted twice: archive rows / users' `events_total` | "
         f"{stream.double_counted_archive} / {stream.double_counted_features} | 0 |",
-        f"| re-sent within the dedupe window (< 64 newer events of the user): counted twice | "
+        f"| re-sent within the dedupe window (< 64 of the user's events applied in between): counted twice | "
         f"{stream.by_window[1]} of {stream.by_window[0]} | 0 |",
         f"| re-sent after the window (a file produced again much later): counted twice | "
         f"{stream.by_window[3]} of {stream.by_window[2]} | the stated bound: these count again |",
