@@ -6,9 +6,7 @@ from __future__ import annotations
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
 from streams.stores.redis_client import RedisUnavailable
-from streams.stores.registry_errors import RegistryUnavailable, registry_errors
-
-__all__ = ["Admin", "RegistryUnavailable"]
+from streams.stores.registry_errors import registry_errors
 
 
 class Admin:

@@ -21,7 +21,7 @@ RedisUnavailable = (redis.RedisError, OSError)
 
 class Breaker:
     """After a call that timed out or could not connect, the calls of every client of that Redis in
-    this process fail at once for ``cooldown_s``; then one call tries again. A frozen Redis costs
+    this process fail at once for ``cooldown_s``; then calls try again. A frozen Redis costs
     one deadline per cooldown instead of one per call: on the API's event loop, every call waiting
     out its deadline holds every request.
 
