@@ -9,6 +9,9 @@ re-published with its original event id.
 >>> big = dead_letter(ValueError("too big"), b"k", b"x" * (MAX_VALUE_BYTES + 5), "t", 0, 1, "g")
 >>> len(big.value) == MAX_VALUE_BYTES, dict(big.headers)["value.original.bytes"]
 (True, b'921605')
+>>> tombstone = dead_letter(ValueError("no value"), b"k", None, "t", 0, 2, "g")
+>>> tombstone.value, dict(tombstone.headers)["value.null"]
+(b'', b'true')
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ def dead_letter_headers(
 
 
 def _fit(value: bytes | None, headers: list[tuple[str, bytes]]) -> bytes:
-    value = value or b""
+    if value is None:  # a tombstone: no bytes to keep, and a header to tell it from an empty value
+        headers.append(("value.null", b"true"))
+        return b""
     if len(value) > MAX_VALUE_BYTES:
         headers += [("value.truncated", b"true"), ("value.original.bytes", str(len(value)).encode())]
         return value[:MAX_VALUE_BYTES]
