@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, idempotent and quick when already done:
-#   1. system packages: redis-server, kcat, Java 17+, Maven (Debian/Ubuntu apt, as root);
+#   1. system packages: redis-server, kcat, Java 17+, Maven, Prometheus' promtool (Debian/Ubuntu apt, as root);
 #   2. a Python venv with the pinned dependency set (requirements.lock) + streamrec itself;
 #   3. the Kafka broker jars from Maven Central (infra/kafka/target/libs).
 # The venv lives in ~/.cache/streamrec/venv-<hash of the lock> and .venv links to it, so
@@ -15,6 +15,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v kcat >/dev/null || missing+=(kcat)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+command -v promtool >/dev/null || missing+=(prometheus)  # promtool checks and tests the alert rules
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     say "installing ${missing[*]} (apt-get)"
