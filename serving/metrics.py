@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
+
+from streams.core.metrics_http import service_registry
 
 
 class ApiMetrics:
     def __init__(self):
-        self.registry = r = CollectorRegistry()
+        self.registry = r = service_registry()
         self.requests = Counter("streamrec_api_requests", "HTTP requests", ["endpoint", "status"], registry=r)
         self.latency = Histogram(
             "streamrec_api_latency_seconds",

@@ -1,6 +1,7 @@
-"""The Prometheus alert rules (infra/monitoring/alerts.yml) are valid, every metric they name is
+"""Monitoring: the Prometheus alert rules (infra/monitoring/alerts.yml) are valid, every metric they name is
 one the code exports, and each alert fires on the series that should raise it and stays quiet on
-healthy ones (promtool's rule unit tests, infra/monitoring/alerts_test.yml)."""
+healthy ones (promtool's rule unit tests, infra/monitoring/alerts_test.yml); every service
+exports its process metrics."""
 
 import re
 import shutil
@@ -55,3 +56,24 @@ def test_every_metric_the_rules_name_is_exported(project_root):
 def _alerts(monitoring) -> set[str]:
     groups = yaml.safe_load((monitoring / "alerts.yml").read_text())["groups"]
     return {rule["alert"] for group in groups for rule in group["rules"]}
+
+
+def test_every_service_exports_its_process_metrics():
+    from prometheus_client import generate_latest
+
+    from serving.metrics import ApiMetrics
+    from streams.core.settings import Settings
+    from streams.learner.metrics import LearnerMetrics
+    from streams.trainer.metrics import TrainerMetrics
+    from streams.worker.metrics import WorkerMetrics
+
+    services = {
+        "api": ApiMetrics(),
+        "worker": WorkerMetrics(Settings(_env_file=None), "w1"),
+        "learner": LearnerMetrics(),
+        "trainer": TrainerMetrics(),
+    }
+    for name, metrics in services.items():
+        text = generate_latest(metrics.registry)
+        for metric in (b"process_cpu_seconds_total", b"process_resident_memory_bytes", b"python_info"):
+            assert metric in text, f"{name} does not export {metric.decode()}"

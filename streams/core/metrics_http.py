@@ -1,8 +1,23 @@
-"""Serve a Prometheus registry (on localhost unless told otherwise), on the configured port or the next free one."""
+"""A service's Prometheus registry (with the process's own ``process_*`` and ``python_info``
+metrics), served on localhost unless told otherwise, on the configured port or the next free one.
+
+>>> from prometheus_client import generate_latest
+>>> b"process_cpu_seconds_total" in generate_latest(service_registry())
+True
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector, start_http_server
+
+
+def service_registry() -> CollectorRegistry:
+    """A registry of one service: its own metrics go here, next to CPU, memory, open files and
+    start time of the process (``process_*``) and the Python version (``python_info``)."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry
 
 
 def serve_registry(

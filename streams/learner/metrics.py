@@ -10,17 +10,17 @@ time -> learned and published).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from streams.core.contracts import DriftEvent, Message, ModelUpdate
-from streams.core.metrics_http import serve_registry
+from streams.core.metrics_http import serve_registry, service_registry
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class LearnerMetrics:
     def __init__(self):
-        self.registry = r = CollectorRegistry()
+        self.registry = r = service_registry()
         self.events = Counter("streamrec_learner_events", "interactions learned", registry=r)
         self.invalid = Counter("streamrec_learner_invalid", "records that failed validation (not learned)", registry=r)
         self.published = Counter("streamrec_learner_published", "messages published", ["message"], registry=r)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-from streams.core.metrics_http import serve_registry
+from streams.core.metrics_http import serve_registry, service_registry
 
 
 class TrainerMetrics:
     def __init__(self):
-        self.registry = r = CollectorRegistry()
+        self.registry = r = service_registry()
         self.runs = Counter("streamrec_trainer_runs", "training requests handled", ["trigger", "status"], registry=r)
         self.seconds = Histogram(
             "streamrec_trainer_run_seconds",

@@ -17,9 +17,9 @@ import time
 from collections import deque
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-from streams.core.metrics_http import serve_registry
+from streams.core.metrics_http import serve_registry, service_registry
 from streams.core.settings import Settings
 from streams.stores.keys import RedisKeys
 
@@ -36,7 +36,7 @@ def workers_key(prefix: str) -> str:
 class WorkerMetrics:
     def __init__(self, settings: Settings, worker_id: str):
         self.settings, self.worker_id = settings, worker_id
-        self.registry = CollectorRegistry()
+        self.registry = service_registry()
         r = self.registry
         self.records = Counter("streamrec_worker_records", "records processed", ["source", "outcome"], registry=r)
         self.dead_lettered = Counter(
