@@ -57,7 +57,7 @@ if [[ ! -x .venv/bin/streamrec ]] || ! .venv/bin/python -I -c "import streams, p
 fi
 
 # -- 3. Kafka jars
-if ! ls infra/kafka/target/libs/kafka_2.13-*.jar >/dev/null 2>&1; then
+if ! ls infra/kafka/target/libs/kafka_2.13-*.jar infra/kafka/target/libs/kafka-tools-[0-9]*.jar >/dev/null 2>&1; then
   say "fetching the Kafka broker jars (Maven Central)"
   mvn -B -q -f infra/kafka/pom.xml package
 fi

@@ -122,3 +122,7 @@ def feature_settings(settings, redis_url, tmp_path) -> Settings:
             "worker_batch_size": 500,
         }
     )
+
+
+# tests/containers drives the compose stack that `make compose-test` brings up; never in `make test`
+collect_ignore_glob = [] if os.environ.get("STREAMREC_CONTAINERS") == "1" else ["containers/*"]

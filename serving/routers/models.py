@@ -18,7 +18,12 @@ router = APIRouter(tags=["models"])
 def models(recommender: RecommenderDep, services: ServicesDep) -> dict:
     state = recommender.state
     served = state.served
-    out = {"serving": {"model_name": served.model_name, "version": served.version}, "reloads": state.reloads}
+    online = recommender.online  # the learner's snapshot this process blends in (None: none loaded, or off)
+    out = {
+        "serving": {"model_name": served.model_name, "version": served.version},
+        "reloads": state.reloads,
+        "online_learner": {"snapshot_version": online.version if online is not None else None},
+    }
     if services.admin is not None:
         try:
             out["registry"] = services.admin.models(served.model_name)

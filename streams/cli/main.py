@@ -8,6 +8,7 @@ from streams.cli import (
     backfill,
     bench,
     demo,
+    features,
     infra,
     learner,
     models,
@@ -58,6 +59,7 @@ def options(
 
 app.add_typer(infra.app, name="infra")
 app.add_typer(topics.app, name="topics")
+app.add_typer(features.app, name="features")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(bench.app, name="bench")
 app.add_typer(worker.app, name="worker")

@@ -11,7 +11,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]  # the checkout, or site-packages when installed
@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     # -- features
     online_store: str = Field("redis", description="redis, or sqlite (Feast's local store) without Redis")
     feast_project: str = "streamrec"
-    archive_dir: Path = Field(PROJECT_ROOT / ".run" / "archive", description="date-partitioned Parquet of all events")
+    archive_dir: Path = Field(
+        None, description="date-partitioned Parquet of all events (default: <run_dir>/archive)", validate_default=False
+    )
     worker_batch_size: int = Field(2000, description="max events per micro-batch")
     worker_batch_wait_s: float = Field(0.05, description="max wait to fill a micro-batch")
     worker_processing_process: bool = Field(
@@ -178,6 +180,12 @@ class Settings(BaseSettings):
     allow_system_install: bool = Field(
         True, description="let `streamrec infra up` apt-get install redis-server when missing"
     )
+
+    @model_validator(mode="after")
+    def _archive_under_run_dir(self) -> Settings:
+        if self.archive_dir is None:  # follows STREAMREC_RUN_DIR (one shared volume in containers)
+            object.__setattr__(self, "archive_dir", self.run_dir / "archive")
+        return self
 
     def kafka_client_config(self) -> dict[str, str]:
         """librdkafka settings shared by every client (producer, consumer, admin)."""
