@@ -1,5 +1,5 @@
 # The two commands of the README. Both do all set-up first (infra/setup.sh, idempotent).
-.PHONY: setup demo test lint test-unit bench infra-up infra-down schemas clean
+.PHONY: setup demo test lint test-unit bench infra-up infra-down schemas clean compose-test
 
 setup:
 	@bash infra/setup.sh
@@ -20,6 +20,10 @@ test-unit: setup
 bench: setup
 	.venv/bin/streamrec infra up --only kafka
 	.venv/bin/streamrec bench produce
+
+# docker-compose.yml in real containers with podman (not in `make test`: ~15 min the first time)
+compose-test: setup
+	bash infra/containers/compose-test.sh
 
 infra-up: setup
 	.venv/bin/streamrec infra up

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -116,6 +116,8 @@ def _wait(futures: dict, verb: str) -> None:
         try:
             fut.result(TIMEOUT_S)
         except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue  # another process applied it first (set-up run by several pods at once)
             errors.append(f"{getattr(key, 'name', key)}: {exc.args[0].str() if exc.args else exc}")
     if errors:
         raise InfraError(f"could not {verb} topic(s): " + "; ".join(errors))

@@ -72,3 +72,22 @@ def test_plan_creates_grows_configures_and_never_shrinks():
     assert any(isinstance(a, Refuse) and a.topic == "shrink" for a in actions)
     assert not any(getattr(a, "topic", None) == "unrelated" for a in actions)  # never deletes
     assert len(actions) == 4
+
+
+def test_a_topic_another_process_created_meanwhile_is_not_an_error():
+    """Set-up runs in several pods at once (Kubernetes init containers): a lost create race is fine,
+    any other failure names its topic."""
+    from concurrent.futures import Future
+
+    from confluent_kafka import KafkaError, KafkaException
+
+    from streams.core.errors import InfraError
+    from streams.kafka.admin import _wait
+
+    created, raced, refused = Future(), Future(), Future()
+    created.set_result(None)
+    raced.set_exception(KafkaException(KafkaError(KafkaError.TOPIC_ALREADY_EXISTS)))
+    refused.set_exception(KafkaException(KafkaError(KafkaError.POLICY_VIOLATION)))
+    _wait({"a": created, "b": raced}, "create")
+    with pytest.raises(InfraError, match="could not create topic.*c:"):
+        _wait({"a": created, "c": refused}, "create")
