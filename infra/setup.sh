@@ -2,7 +2,8 @@
 # Everything a fresh machine needs, idempotent and quick when already done:
 #   1. system packages: redis-server, kcat, Java 17+, Maven, Prometheus' promtool (Debian/Ubuntu apt, as root);
 #   2. a Python venv with the pinned dependency set (requirements.lock) + streamrec itself;
-#   3. the Kafka broker jars from Maven Central (infra/kafka/target/libs).
+#   3. the Kafka broker jars from Maven Central (infra/kafka/target/libs);
+#   4. helm, built from its Go module into ~/.cache/streamrec/bin (the chart's lint/render test).
 # The venv lives in ~/.cache/streamrec/venv-<hash of the lock> and .venv links to it, so
 # clones on one machine share one install (torch alone is ~3 GB); a new lock gets a new venv.
 set -euo pipefail
@@ -61,4 +62,14 @@ if ! ls infra/kafka/target/libs/kafka_2.13-*.jar infra/kafka/target/libs/kafka-t
   say "fetching the Kafka broker jars (Maven Central)"
   mvn -B -q -f infra/kafka/pom.xml package
 fi
-say "ready: $(.venv/bin/python --version), Kafka jars in infra/kafka/target/libs"
+# -- 4. helm (tests/test_helm_chart.py renders and lints deploy/helm/streamrec offline)
+HELM_VERSION=v3.22.0
+if ! "$cache/bin/helm" version --short 2>/dev/null | grep -q "${HELM_VERSION%.*}"; then
+  if command -v go >/dev/null; then
+    say "building helm $HELM_VERSION from its Go module (first time: a few minutes)"
+    GOBIN="$cache/bin" GOFLAGS=-trimpath go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  else
+    say "no Go toolchain: helm not built (install Go 1.24+ or put helm on the PATH for the chart test)"
+  fi
+fi
+say "ready: $(.venv/bin/python --version), Kafka jars in infra/kafka/target/libs, helm in $cache/bin"
