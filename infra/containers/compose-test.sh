@@ -2,13 +2,15 @@
 # `make compose-test`: docker-compose.yml in real containers (podman, no Docker engine needed),
 # driven from outside as a user would (tests/containers/). Not part of `make test`: the first run
 # builds images for ~15 minutes; later runs reuse them.
-#   1. tools: podman + runc + debootstrap (apt), podman-compose (PyPI, in the streamrec cache);
+#   1. tools: podman + runc + debootstrap (apt); Docker Compose v2 built from its Go module (in the
+#      streamrec cache), talking to podman's Docker-compatible API;
 #   2. images: a Debian base from debootstrap (no registry here), stand-ins for Kafka, Redis,
 #      MLflow and Prometheus at the versions the compose file names (infra/containers/*.Containerfile),
 #      and ours from the Dockerfile, installed offline from a wheel directory;
 #   3. `compose up` of infrastructure + app + Prometheus on ports of their own (2xxxx);
 #   4. the checks (pytest tests/containers), then `compose down -v`, whatever happened.
-# KEEP_STACK=1 leaves the stack running for a look (then: podman-compose -p streamrec-ct down -v).
+# KEEP_STACK=1 leaves the stack running for a look (then: DOCKER_HOST=unix:///run/streamrec-podman.sock
+# ~/.cache/streamrec/bin/docker-compose -p streamrec-ct --profile app --profile monitoring down -v).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 say() { printf '\033[1m[compose-test %3ds]\033[0m %s\n' "$((SECONDS))" "$*"; }
@@ -27,11 +29,30 @@ if [[ ! -f /etc/containers/containers.conf ]]; then
   mkdir -p /etc/containers
   printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > /etc/containers/containers.conf
 fi
-if [[ ! -x "$cache/podman-compose/bin/podman-compose" ]]; then
-  say "installing podman-compose (PyPI)"
-  python3 -m venv "$cache/podman-compose" && "$cache/podman-compose/bin/pip" install -q "podman-compose==1.6.0"
+COMPOSE_VERSION=v2.40.3
+if [[ ! -x "$cache/bin/docker-compose" ]]; then
+  say "building Docker Compose $COMPOSE_VERSION from its Go module (first time: a few minutes)"
+  src=$(go mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  work=$(mktemp -d) && cp -r "$src/." "$work" && chmod -R u+w "$work"
+  (cd "$work" && go build -trimpath -o "$cache/bin/docker-compose" ./cmd)  # `go install` refuses its go.mod
+  rm -rf "$work"
 fi
-compose() { "$cache/podman-compose/bin/podman-compose" -p streamrec-ct "$@"; }
+# podman's Docker-compatible API, for compose
+export DOCKER_HOST=unix:///run/streamrec-podman.sock
+api_service="" healthchecks=""
+down() {
+  [[ -n "$healthchecks" ]] && kill "$healthchecks" 2>/dev/null
+  if [[ "${KEEP_STACK:-0}" == 1 ]]; then say "stack left running (KEEP_STACK=1)"; return; fi
+  say "compose down -v"
+  compose --profile app --profile monitoring down -v >/dev/null 2>&1 || true
+  [[ -n "$api_service" ]] && kill "$api_service" 2>/dev/null
+  return 0
+}
+trap down EXIT
+podman system service --time=0 "$DOCKER_HOST" >/dev/null 2>&1 &
+api_service=$!
+for _ in $(seq 50); do [[ -S /run/streamrec-podman.sock ]] && break; sleep 0.2; done
+compose() { "$cache/bin/docker-compose" -p streamrec-ct "$@"; }
 
 # -- 2. images
 if ! podman image exists "$base"; then
@@ -64,18 +85,10 @@ export KAFKA_IMAGE=localhost/streamrec-standin/kafka:4.1.1 REDIS_IMAGE=localhost
   STREAMREC_IMAGE=localhost/streamrec:compose-test BASE_IMAGE="$base" \
   KAFKA_PORT=29092 REDIS_PORT=26379 MLFLOW_PORT=25000 API_PORT=28000 PROMETHEUS_PORT=29090
 services=(kafka redis mlflow topics worker learner trainer api prometheus)  # Grafana: no stand-in (not checked)
-healthchecks=""
-down() {
-  [[ -n "$healthchecks" ]] && kill "$healthchecks" 2>/dev/null || true
-  if [[ "${KEEP_STACK:-0}" == 1 ]]; then say "stack left running (KEEP_STACK=1)"; return; fi
-  say "compose down -v"
-  compose --profile app --profile monitoring down -v >/dev/null 2>&1 || true
-}
-trap down EXIT
 compose --profile app --profile monitoring down -v >/dev/null 2>&1 || true
 # podman without systemd schedules no health checks: run them here, as an engine would
 ( while true; do
-    for c in $(podman ps --filter label=io.podman.compose.project=streamrec-ct --format '{{.Names}}'); do
+    for c in $(podman ps --filter label=com.docker.compose.project=streamrec-ct --format '{{.Names}}'); do
       podman healthcheck run "$c" >/dev/null 2>&1 || true
     done
     sleep 3
