@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from river import metrics, stats, utils
 
+from models.evaluation.auc import BinnedAUC
 from models.learners.base import Features, Learner
 
 
@@ -112,7 +113,7 @@ class ProbabilisticPrequential:
         self.learner = learner
         self.logloss = metrics.LogLoss()
         self.rolling_logloss = utils.Rolling(metrics.LogLoss, window_size=window)
-        self.auc = metrics.ROCAUC(n_thresholds=50)
+        self.auc = BinnedAUC()
         self.n = 0
 
     def update(self, user: str, item: str, y: int, x: Features | None = None) -> float:

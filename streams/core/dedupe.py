@@ -43,7 +43,12 @@ class RecentIds:
 
     def __contains__(self, event_id: str) -> bool:
         mark, packed = fingerprint(event_id), self._packed
-        return any(packed[i : i + FINGERPRINT_BYTES] == mark for i in range(0, len(packed), FINGERPRINT_BYTES))
+        at = packed.find(mark)
+        while at != -1:  # a match must start on an entry's boundary
+            if at % FINGERPRINT_BYTES == 0:
+                return True
+            at = packed.find(mark, at + 1)
+        return False
 
     def add(self, event_id: str) -> None:
         self._packed = (self._packed + fingerprint(event_id))[-self.capacity * FINGERPRINT_BYTES :]
