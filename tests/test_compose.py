@@ -60,7 +60,8 @@ def test_the_image_is_multi_stage_non_root_and_runtime_only(project_root):
     assert "libgomp1" in dockerfile  # LightGBM's OpenMP runtime
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.M)
     assert users and users[-1] not in ("root", "0")
-    assert "-c requirements.lock ." in dockerfile and "[dev]" not in dockerfile  # no test tools
+    assert "-c /src/requirements.lock -r /src/runtime.txt" in dockerfile  # pinned runtime dependencies
+    assert "[dev]" not in dockerfile and "--no-deps" in dockerfile  # no test tools; the code on top
     ignored = (project_root / ".dockerignore").read_text().split()
     for path in (".git", ".venv", ".run", "tests", ".env"):
         assert path in ignored, path
