@@ -48,7 +48,7 @@ Command: `{command}`. Dataset: {self.dataset} ({self.ratings:,} ratings), replay
 broker in event-time order. The learner (`streamrec learner`: implicit ranker, rating model and contextual
 engagement model, concept and data drift
 monitors, retrain policy, snapshots) reads it back. Prequential (test-then-train) evaluation: each
-rating is predicted before it is learned. The rating model is River `BiasedMF`, 10 factors, SGD
+rating is predicted before it is learned. The rating model is River `BiasedMF`'s update rule (on numpy), 10 factors, SGD
 0.025/0.05, with predictions clipped to [0.5, 5].
 
 | measure | through Kafka (`streamrec learner`) | same learner in-process (baseline, same run) |
