@@ -4,8 +4,11 @@
 ``streamrec_learner_published_total{message}``, ``streamrec_learner_drift_total{detector,subject}``,
 ``streamrec_learner_rollbacks_total``, ``streamrec_learner_metric{name}`` (the prequential metrics:
 hit_rate, rolling_hit_rate, rating_mae, click_logloss, click_auc, ...),
-``streamrec_learner_snapshot_version`` and ``streamrec_learner_latency_seconds`` (record produce
-time -> learned and published).
+``streamrec_learner_snapshot_version``, ``streamrec_learner_latency_seconds`` (record produce
+time -> learned and published), and, from a thread that asks the broker every 2 s whether the
+learner is busy or stuck, ``streamrec_learner_consumer_lag`` (end offsets minus the learner's
+committed offsets) and ``streamrec_learner_behind_seconds`` (while records wait: now minus the
+produce time of the newest learned record, a lower bound on the oldest waiting record's age).
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ class LearnerMetrics:
         self.latency = Histogram(
             "streamrec_learner_latency_seconds", "record produce time -> learned", buckets=LATENCY_BUCKETS, registry=r
         )
+        self.lag = Gauge("streamrec_learner_consumer_lag", "records not yet learned (broker-side)", registry=r)
+        self.behind = Gauge(
+            "streamrec_learner_behind_seconds",
+            "while records wait: now - produce time of the newest learned record (0 when caught up)",
+            registry=r,
+        )
+        self.newest_learned_at = 0.0  # produce time (epoch s) of the newest learned record
         self.port: int | None = None
         self._server = None
 
@@ -50,6 +60,10 @@ class LearnerMetrics:
             self.drift.labels(message.detector, message.subject).inc()
         elif isinstance(message, ModelUpdate) and message.metrics.get("rolled_back"):
             self.rollbacks.inc()
+
+    def observe_lag(self, lag: int, now: float) -> None:
+        self.lag.set(lag)
+        self.behind.set(max(0.0, now - self.newest_learned_at) if lag > 0 and self.newest_learned_at else 0.0)
 
     def observe_loop(self, metrics: dict[str, float], snapshot_version: int) -> None:
         for name, value in metrics.items():

@@ -22,7 +22,7 @@ from streams.core.contracts import Interaction, decode
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.producer import EventProducer
-from streams.kafka.readers import partitions
+from streams.kafka.readers import GroupLag, partitions
 from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.metrics import LearnerMetrics
@@ -84,6 +84,10 @@ def run_learner(
     )  # short: latency at low rates
     metrics.start(settings.learner_metrics_port, settings.metrics_host)
     loop.metrics_port = metrics.port
+    lag_stop = threading.Event()  # set when the learner returns, whatever made it return
+    threading.Thread(
+        target=_watch_lag, args=(settings, topic, metrics, lag_stop), name="learner-lag", daemon=True
+    ).start()
     status_client = _redis_or_none(settings)
     last_status = 0.0
     last_data = began = time.monotonic()
@@ -120,6 +124,7 @@ def run_learner(
             for record in batch.records:
                 produced = record.timestamp_ms / 1000
                 if produced > 0:
+                    metrics.newest_learned_at = max(metrics.newest_learned_at, produced)
                     report.latencies.append((produced, learned_at - produced))
                     metrics.latency.observe(learned_at - produced)
             if time.monotonic() - last_status > 1.0:
@@ -132,11 +137,28 @@ def run_learner(
             for out in loop.checkpoint():
                 producer.send(out)
                 report.published[type(out).__name__] = report.published.get(type(out).__name__, 0) + 1
+            lag_stop.set()
             metrics.stop()
             if status_client is not None:
                 _safely(_publish_status, status_client, settings, loop)
     report.seconds = time.monotonic() - began
     return report
+
+
+LAG_EVERY_S = 2.0
+
+
+def _watch_lag(settings: Settings, topic: str, metrics: LearnerMetrics, stop: threading.Event) -> None:
+    """Broker-side lag, independent of the learning loop: it grows while a batch is stuck."""
+    lag = GroupLag(settings, f"{settings.worker_group}-learner", topic)
+    try:
+        while not stop.wait(LAG_EVERY_S):
+            try:
+                metrics.observe_lag(lag(), time.time())
+            except Exception:  # noqa: BLE001 - the broker may be away for a while; lag is best effort
+                continue
+    finally:
+        lag.close()
 
 
 def _redis_or_none(settings: Settings):

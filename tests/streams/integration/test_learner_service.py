@@ -63,3 +63,41 @@ def test_learns_once_across_restarts_and_publishes_model_updates(feature_setting
     assert updates[-1].metrics["events"] == 9_000 and updates[-1].uri.startswith("file://")
     status = read_status(settings)
     assert status["metrics"]["events"] == 9_000 and str(status["snapshot_version"]) == updates[-1].version
+
+
+def _gauge(text: str, name: str) -> float:
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def test_lag_and_seconds_behind_grow_while_a_batch_is_stuck(feature_settings, catalog):
+    """The broker is asked every 2 s, so a learner stuck inside a batch shows it."""
+    import time
+
+    settings = feature_settings.model_copy(update={"learner_metrics_port": free_port()})
+    events = [
+        m
+        for m in simulate(SimulationConfig(n_events=3_000, n_users=100, n_items=100, seed=4))
+        if isinstance(m, Interaction)
+    ]
+    publish(settings, catalog, events[:1_000])
+    seen = {}
+
+    def stuck_once(loop, n):
+        if "stuck" not in seen:
+            seen["stuck"] = True
+            publish(settings, catalog, events[1_000:])  # arrives while this batch is "stuck"
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                text = scrape(loop.metrics_port)
+                if (
+                    _gauge(text, "streamrec_learner_consumer_lag") > 0
+                    and _gauge(text, "streamrec_learner_behind_seconds") > 0
+                ):
+                    seen["lag"] = _gauge(text, "streamrec_learner_consumer_lag")
+                    break
+                time.sleep(0.5)
+
+    report = run_learner(settings, LearnerConfig(), idle_exit_s=6, on_batch=stuck_once)
+    assert report.processed == 3_000
+    # the batch being learned is not committed yet, so it counts too: 2,000 produced meanwhile + up to 1,000
+    assert 2_000 <= seen.get("lag", 0) <= 3_000, seen
