@@ -49,6 +49,7 @@ down() {
   return 0
 }
 trap down EXIT
+trap "exit 143" TERM INT  # so that the EXIT trap brings the stack down
 podman system service --time=0 "$DOCKER_HOST" >/dev/null 2>&1 &
 api_service=$!
 for _ in $(seq 50); do [[ -S /run/streamrec-podman.sock ]] && break; sleep 0.2; done
@@ -96,7 +97,7 @@ compose --profile app --profile monitoring down -v >/dev/null 2>&1 || true
         # whole seconds; containers without a health check give no number (checked once a minute)
         every=$(podman inspect --format '{{.Config.Healthcheck.Interval.Seconds}}' "$c" 2>/dev/null | cut -d. -f1)
         due[$c]=$(( now + ${every:-60} ))
-        [[ -n "$every" ]] && podman healthcheck run "$c" >/dev/null 2>&1
+        [[ -z "$every" ]] || podman healthcheck run "$c" >/dev/null 2>&1 || true  # unhealthy is a state, not an error
       fi
     done
     sleep 1
