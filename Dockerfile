@@ -45,6 +45,7 @@ COPY feature_repo /src/feature_repo
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src \
     && /opt/venv/bin/pip check && rm -rf /src
 ENV PATH=/opt/venv/bin:$PATH \
+    GIT_PYTHON_REFRESH=quiet \
     STREAMREC_RUN_DIR=/data \
     STREAMREC_METRICS_HOST=0.0.0.0 \
     STREAMREC_SERVE_HOST=0.0.0.0

@@ -29,6 +29,8 @@ def models(recommender: RecommenderDep, services: ServicesDep) -> dict:
             out["registry"] = services.admin.models(served.model_name)
         except RegistryUnavailable as error:  # still say what is served
             out["registry_error"] = str(error)[:500]
+        except LookupError:  # nothing registered under this name yet (before the first training)
+            out["registry"] = {"champion": None, "challenger": None, "versions": []}
     return out
 
 

@@ -44,7 +44,7 @@ def wait_for(what: str, check, timeout_s: float, every_s: float = 2.0):
             last = check()
             if last:
                 return last
-        except (httpx.HTTPError, OSError) as error:
+        except (httpx.HTTPError, OSError, ValueError) as error:  # not up yet, or not an answer yet
             last = repr(error)
         time.sleep(every_s)
     raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last})")
@@ -114,7 +114,9 @@ def test_a_retrain_asked_over_http_ends_with_a_champion(events):
     assert answer.status_code == 202, answer.text
 
     def champion():
-        registry = get(f"{API}/models").json().get("registry", {})
+        models = get(f"{API}/models")
+        assert models.status_code == 200, models.text  # also before anything is registered
+        registry = models.json().get("registry", {})
         return registry if registry.get("champion") else None
 
     registry = wait_for("a champion in MLflow", champion, 900, every_s=5)

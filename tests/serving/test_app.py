@@ -188,6 +188,20 @@ def test_the_kafka_path_answers_requests_with_the_same_pipeline(feature_settings
 
 
 @pytest.mark.integration
+def test_models_answers_before_anything_is_registered(settings, catalog, tmp_path):
+    """A fresh deployment: the registry has no model of that name yet (found by make compose-test)."""
+    from serving.admin import Admin
+    from streams.kafka.producer import EventProducer
+
+    s = settings.model_copy(update={"mlflow_tracking_uri": f"sqlite:///{tmp_path}/mlflow.db", "run_dir": tmp_path})
+    with EventProducer(s, catalog) as producer:
+        api = TestClient(make_app(s, ModelState("ranker"), {}.get, producer, admin=Admin(s, producer)))
+        answer = api.get("/models")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["registry"] == {"champion": None, "challenger": None, "versions": []}
+
+
+@pytest.mark.integration
 def test_admin_endpoints_and_hot_reload_against_mlflow_and_kafka(settings, catalog, tmp_path):
     import threading
     import time
