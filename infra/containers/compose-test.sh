@@ -41,10 +41,11 @@ fi
 export DOCKER_HOST=unix:///run/streamrec-podman.sock
 api_service="" healthchecks=""
 down() {
+  set +e  # bring everything down, whatever already stopped
   [[ -n "$healthchecks" ]] && kill "$healthchecks" 2>/dev/null
-  if [[ "${KEEP_STACK:-0}" == 1 ]]; then say "stack left running (KEEP_STACK=1)"; return; fi
+  if [[ "${KEEP_STACK:-0}" == 1 ]]; then say "stack left running (KEEP_STACK=1)"; return 0; fi
   say "compose down -v"
-  compose --profile app --profile monitoring down -v >/dev/null 2>&1 || true
+  compose --profile app --profile monitoring down -v >/dev/null 2>&1
   [[ -n "$api_service" ]] && kill "$api_service" 2>/dev/null
   return 0
 }
