@@ -22,6 +22,35 @@ from streams.core.topics import TopicCatalog
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def required_tool(name: str, installed_by: str) -> str:
+    """The path of a program a test needs: a failure in CI when it is missing, a skip elsewhere."""
+    path = shutil.which(name)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"CI needs {name} ({installed_by})", pytrace=False)
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+def wait_for(what: str, check, timeout_s: float, every_s: float = 1.0, retry_on=(OSError, ValueError)):
+    """``check()``'s first truthy answer; fails naming ``what`` and the last answer after ``timeout_s``.
+    Exceptions in ``retry_on`` (besides httpx's errors) count as "not yet"."""
+    import time
+
+    import httpx
+
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (httpx.HTTPError, *retry_on) as error:
+            last = repr(error)
+        time.sleep(every_s)
+    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last})")
+
+
 def _no_broker(reason: str):
     if IN_CI:
         pytest.fail(f"CI needs a real Kafka broker: {reason}", pytrace=False)

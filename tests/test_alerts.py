@@ -4,23 +4,17 @@ healthy ones (promtool's rule unit tests, infra/monitoring/alerts_test.yml); eve
 exports its process metrics."""
 
 import re
-import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from tests.conftest import IN_CI
+from tests.conftest import required_tool
 
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if IN_CI:
-            pytest.fail("CI needs promtool (infra/setup.sh installs Debian's prometheus package)", pytrace=False)
-        pytest.skip("promtool not installed")
-    return path
+    return required_tool("promtool", "infra/setup.sh installs Debian's prometheus package")
 
 
 def _run(promtool: str, *args: str, cwd) -> subprocess.CompletedProcess:

@@ -2,9 +2,7 @@
 local processes (`streamrec worker|learner|trainer|serve`): every target up, every rule loaded,
 the process metrics of each service stored."""
 
-import shutil
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -12,17 +10,12 @@ import yaml
 
 from streams.demo.processes import Service
 from streams.infra.kafka import free_port
-from tests.conftest import IN_CI
+from tests.conftest import required_tool, wait_for
 
 
 @pytest.fixture(scope="module")
 def prometheus_binary() -> str:
-    path = shutil.which("prometheus")
-    if path is None:
-        if IN_CI:
-            pytest.fail("CI needs prometheus (infra/setup.sh installs Debian's prometheus package)", pytrace=False)
-        pytest.skip("prometheus not installed")
-    return path
+    return required_tool("prometheus", "infra/setup.sh installs Debian's prometheus package")
 
 
 def local_config(project_root, ports: dict[str, int]) -> dict:
@@ -34,19 +27,6 @@ def local_config(project_root, ports: dict[str, int]) -> dict:
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
     return config
-
-
-def wait_for(what: str, check, timeout_s: float):
-    deadline, last = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except httpx.HTTPError as error:
-            last = repr(error)
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last})")
 
 
 @pytest.mark.integration

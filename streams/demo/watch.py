@@ -87,6 +87,16 @@ class Watch:
             self.champion = e.version
         return f"{e.model_name} v{e.version} -> {e.alias}"
 
+    def _feature_freshness(self) -> float | None:
+        """The slowest worker's freshness p99 over its last 15 s (record produced -> features written)."""
+        from streams.worker.metrics import read_statuses
+
+        try:
+            found = [w["freshness_p99_s"] for w in read_statuses(self.settings) if w.get("freshness_p99_s") is not None]
+        except Exception:  # noqa: BLE001 - a figure of the live view, never a reason to stop it
+            return None
+        return max(found, default=None)
+
     def _sample(self) -> None:
         from streams.stores.learner_status import read_status
         from streams.stores.redis_client import RedisUnavailable
@@ -125,6 +135,7 @@ class Watch:
                     sample["worker_lag"] = worker_lag()
                 except KafkaException:
                     sample["worker_lag"] = None
+                sample["feature_freshness_p99_s"] = self._feature_freshness()
                 try:
                     ready = http.get(f"{self.api}/ready").json()
                     self.served = ready.get("model_version") if ready.get("model_loaded") else None

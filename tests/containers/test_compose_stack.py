@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
+
+from tests.conftest import wait_for
 
 PORT = {
     name: int(os.environ.get(var, default))
@@ -34,20 +35,6 @@ PORT = {
 API = f"http://localhost:{PORT['api']}"
 PROMETHEUS = f"http://localhost:{PORT['prometheus']}"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(what: str, check, timeout_s: float, every_s: float = 2.0):
-    """``check()``'s first truthy answer; fails with ``what`` and the last answer after ``timeout_s``."""
-    deadline, last = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (httpx.HTTPError, OSError, ValueError) as error:  # not up yet, or not an answer yet
-            last = repr(error)
-        time.sleep(every_s)
-    raise AssertionError(f"{what}: not within {timeout_s:.0f} s (last: {last})")
 
 
 def get(url: str, **kwargs) -> httpx.Response:
