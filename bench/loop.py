@@ -53,8 +53,9 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
     root = settings.run_dir / "bench-loop" / run_id
     result = run_closed_loop(demo_settings(settings, f"b{run_id}", root), config, root / "logs", say=progress)
     phases = result.phases
-    phase2 = next((v for k, v in phases.items() if k.startswith("serving v")), None)
-    served_new = [v for k, v in phases.items() if k.startswith("serving v")][-1:] or [None]
+    phase2 = next((v for k, v in phases.items() if k.startswith("phase 2 starts")), None)
+    new_version = result.final_version if result.final_version != result.first_version else None
+    served_new = [phases.get(f"serving v{new_version}") if new_version else None]
     drift = next((m["t"] for m in result.markers if m["kind"] == "drift-events"), None)
     request = next(
         (m["t"] for m in result.markers if m["kind"] == "retrain-requests" and "(drift)" in m["label"]), None

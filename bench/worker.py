@@ -26,7 +26,7 @@ from streams.kafka.admin import apply_topics
 from streams.kafka.producer import EventProducer
 from streams.sources.publish import publish
 from streams.sources.synthetic import SimulationConfig, simulate
-from streams.worker.metrics import read_statuses
+from streams.stores.worker_status import read_statuses
 
 
 @dataclass

@@ -39,7 +39,7 @@ def worker(
 @app.command()
 def status() -> None:
     """Each worker's last heartbeat: processed, dead-lettered, lag, freshness."""
-    from streams.worker.metrics import read_statuses
+    from streams.stores.worker_status import read_statuses
 
     rows = read_statuses(get_settings())
     if not rows:

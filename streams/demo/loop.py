@@ -171,6 +171,7 @@ def run_closed_loop(
             result.answers["before"] = recommend(http, api, users)
 
             first = len(produced_at)
+            phase(f"phase 2 starts: the new regime at {config.rate:,.0f} events/s")
             send(messages[split:], config.rate)
             phase(f"phase 2: {len(produced_at) - first:,} events after the shift produced")
             retry = {"sent": False}

@@ -152,7 +152,7 @@ def _experiment_summary(result: DemoResult) -> str:
 def write_report(result: DemoResult, path: Path) -> Path:
     samples = result.samples
     t = [s["t"] for s in samples]
-    phase2 = next((v for k, v in result.phases.items() if k.startswith("serving v")), None)  # then the shift
+    phase2 = next((v for k, v in result.phases.items() if k.startswith("phase 2 starts")), None)  # the shift
     markers = [m for m in result.markers if not _online_snapshot(m)]  # snapshots every few seconds would hide the rest
     figures = [
         _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], markers, phase2),
@@ -167,9 +167,12 @@ def write_report(result: DemoResult, path: Path) -> Path:
             phase2,
         ),
         _figure(
-            "Freshness: age of the oldest event the learner has not learned yet",
+            "Freshness: age of the oldest event the learner has not learned yet, and the features' p99",
             "seconds",
-            [("freshness", t, [s.get("freshness_s") for s in samples])],
+            [
+                ("learner: oldest unlearned event", t, [s.get("freshness_s") for s in samples]),
+                ("features: p99 of the slowest worker", t, [s.get("feature_freshness_p99_s") for s in samples]),
+            ],
             markers,
             phase2,
         ),

@@ -89,7 +89,7 @@ class Watch:
 
     def _feature_freshness(self) -> float | None:
         """The slowest worker's freshness p99 over its last 15 s (record produced -> features written)."""
-        from streams.worker.metrics import read_statuses
+        from streams.stores.worker_status import read_statuses
 
         try:
             found = [w["freshness_p99_s"] for w in read_statuses(self.settings) if w.get("freshness_p99_s") is not None]

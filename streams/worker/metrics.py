@@ -21,16 +21,12 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from streams.core.metrics_http import serve_registry, service_registry
 from streams.core.settings import Settings
-from streams.stores.keys import RedisKeys
+from streams.stores.worker_status import workers_key
 
 log = logging.getLogger("streamrec.worker")
 HEARTBEAT_S = 2.0
 FRESHNESS_WINDOW_S = 15.0  # status quantiles cover the records processed in this last stretch
 FRESHNESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-
-def workers_key(prefix: str) -> str:
-    return RedisKeys(prefix).workers
 
 
 class WorkerMetrics:
@@ -146,20 +142,3 @@ class WorkerMetrics:
             except Exception as exc:  # noqa: BLE001 - keep beating
                 log.debug("heartbeat failed: %s", exc)
             time.sleep(HEARTBEAT_S)
-
-
-GONE_AFTER_S = 600.0  # a worker silent this long is gone (killed, or its host lost): forgotten
-
-
-def read_statuses(settings: Settings, now: float | None = None) -> list[dict]:
-    """Every worker's last heartbeat, by name; a worker silent for over ``GONE_AFTER_S`` is
-    removed instead (a killed worker is not listed forever)."""
-    import redis
-
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
-    key, now = workers_key(settings.topic_prefix), time.time() if now is None else now
-    rows = {name: orjson.loads(v) for name, v in client.hgetall(key).items()}
-    gone = [name for name, row in rows.items() if now - row.get("heartbeat", 0) > GONE_AFTER_S]
-    if gone:
-        client.hdel(key, *gone)
-    return sorted((row for name, row in rows.items() if name not in gone), key=lambda r: r["worker"])

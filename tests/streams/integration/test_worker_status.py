@@ -6,7 +6,7 @@ import time
 import orjson
 import redis
 
-from streams.worker.metrics import GONE_AFTER_S, read_statuses, workers_key
+from streams.stores.worker_status import GONE_AFTER_S, read_statuses, workers_key
 
 
 def test_a_worker_silent_for_long_is_forgotten(settings, redis_url):

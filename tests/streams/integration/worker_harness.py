@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 
 from streams.core.settings import Settings
-from streams.worker.metrics import read_statuses
+from streams.stores.worker_status import read_statuses
 
 
 class WorkerProcess:
