@@ -64,8 +64,9 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
         (
             m["t"]
             for m in result.markers
-            if m["kind"] == "model-updates"
-            and m["label"].startswith(f"{settings.serve_model} v{result.final_version}")
+            if new_version
+            and m["kind"] == "model-updates"
+            and m["label"].startswith(f"{settings.serve_model} v{new_version}")
             and m["label"].endswith("champion")
         ),
         None,
@@ -88,7 +89,10 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
         ("first model: retrain request -> champion", gap(first_request, first_promoted)),
         ("phase 2 start -> first drift event", gap(phase2, drift)),
         ("drift event -> retrain request (settle: new-regime events)", gap(drift, request)),
-        ("retrain request -> promoted to champion (training included)", gap(request, promoted)),
+        (
+            "retrain request -> promoted to champion (training included)",
+            gap(request, promoted) if new_version else f"not promoted: v{result.first_version} kept ({result.note})",
+        ),
         ("promoted -> served by the API (hot reload)", gap(promoted, served_new[0] if result.closed else None)),
         ("phase 2 start -> new model served", gap(phase2, served_new[0] if result.closed else None)),
         ("whole run (services up to shutdown)", f"{phases.get('stopped', 0):.0f} s"),
