@@ -85,9 +85,10 @@ def run_learner(
     metrics.start(settings.learner_metrics_port, settings.metrics_host)
     loop.metrics_port = metrics.port
     lag_stop = threading.Event()  # set when the learner returns, whatever made it return
-    threading.Thread(
-        target=_watch_lag, args=(settings, topic, metrics, lag_stop), name="learner-lag", daemon=True
-    ).start()
+    if metrics.port is not None:  # the gauges are only read from /metrics
+        threading.Thread(
+            target=_watch_lag, args=(settings, topic, metrics, lag_stop), name="learner-lag", daemon=True
+        ).start()
     status_client = _redis_or_none(settings)
     last_status = 0.0
     last_data = began = time.monotonic()
