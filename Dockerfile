@@ -7,7 +7,7 @@
 #   docker build --build-arg BASE_IMAGE=python:3.12-slim -t streamrec:latest .
 # BASE_IMAGE must be Debian-based with Python 3.11/3.12, or Debian bookworm without Python (then
 # Debian's python3 is installed): `make compose-test` builds on a bare debootstrap image.
-# The image is large (~6 GB): PyPI's Linux torch wheels bring the CUDA libraries, and the API
+# The image is large (7.3 GB): PyPI's Linux torch wheels bring the CUDA libraries, and the API
 # needs torch to load a champion that contains the sequence model.
 ARG BASE_IMAGE=python:3.11-slim
 
