@@ -18,11 +18,11 @@ def apply_cmd() -> None:
 
     The worker also applies them when it starts; a deployment runs this once beforehand so that
     the API and the trainer find the registry complete whichever service starts first."""
-    from streams.stores.feast import apply_definitions, definitions, open_store
+    from streams.stores.feast import apply_definitions, open_store
 
     settings = get_settings()
-    apply_definitions(open_store(settings), settings.feature_repo)
-    console.print(f"[green]✓[/] {len(definitions(settings.feature_repo))} Feast definitions applied")
+    applied = apply_definitions(open_store(settings), settings.feature_repo)
+    console.print(f"[green]✓[/] {applied} Feast definitions applied")
 
 
 @app.command("list")

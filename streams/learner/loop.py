@@ -153,7 +153,7 @@ class LearningLoop:
             }
             detections += state.data_drift.update({"reference_score": reference_score, "rating": rating} | categorical)
         out += [self._drift_event(d) for d in detections]
-        # the metrics cost ~0.2 ms (River's ROC AUC walks its thresholds): only when the policy reads them
+        # building the metrics dict reads every metric (the AUC walks its bins): only when the policy reads them
         metrics = self.metrics() if self.config.policy.min_metrics else None
         decision = decide(self.config.policy, self.history, self.clock(), detections=detections, metrics=metrics)
         if decision.retrain:

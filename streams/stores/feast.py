@@ -74,9 +74,11 @@ def _is_feast_object(value: Any) -> bool:
     return isinstance(value, (Entity, FeatureService, FeatureView, PushSource))
 
 
-def apply_definitions(store, repo: Path) -> None:
-    """``feast apply`` in code (idempotent)."""
-    store.apply(definitions(repo))
+def apply_definitions(store, repo: Path) -> int:
+    """``feast apply`` in code (idempotent); how many objects were applied."""
+    objects = definitions(repo)
+    store.apply(objects)
+    return len(objects)
 
 
 class FeatureWriter:
