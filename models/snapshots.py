@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,23 +59,40 @@ class SnapshotStore:
 
     def save(self, learner, events_seen: int, metrics: dict[str, float], online: Learner | None = None) -> Snapshot:
         """``learner``: the full state to resume from; ``online``: the ranker other processes load."""
-        existing = self.list()
-        version = existing[-1].version + 1 if existing else 1
+        version = self._claim_version()
         path = self.directory / f"snapshot-{version:06d}.pkl"
-        _atomic_write(path, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
+        if learner is not None:  # scale-out learners publish the online model alone
+            atomic_write(path, pickle.dumps(learner, protocol=pickle.HIGHEST_PROTOCOL))
         if online is not None:  # written before the sidecar, which makes the snapshot visible
-            _atomic_write(
+            atomic_write(
                 self._online_path(version),
                 pickle.dumps(OnlineModel(online, version, events_seen), protocol=pickle.HIGHEST_PROTOCOL),
             )
         snapshot = Snapshot(version, path, events_seen, dict(metrics), time.time())
         meta = {k: v for k, v in asdict(snapshot).items() if k != "path"}
-        _atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
+        atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
         for old in self.list()[: -self.keep]:
             old.path.unlink(missing_ok=True)
             self._online_path(old.version).unlink(missing_ok=True)
             old.path.with_suffix(".json").unlink(missing_ok=True)
+            self._claim_path(old.version).unlink(missing_ok=True)
         return snapshot
+
+    def _claim_version(self) -> int:
+        """The next version, claimed with an exclusive create: processes sharing the directory
+        (scale-out learners) never write the same one."""
+        claimed = [int(p.stem.split("-")[1]) for p in self.directory.glob("version-*.claim")]
+        existing = self.list()
+        version = max([*claimed, existing[-1].version if existing else 0]) + 1
+        while True:
+            try:
+                os.close(os.open(self._claim_path(version), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return version
+            except FileExistsError:
+                version += 1
+
+    def _claim_path(self, version: int) -> Path:
+        return self.directory / f"version-{version:06d}.claim"
 
     def list(self) -> list[Snapshot]:
         out = []
@@ -158,7 +176,7 @@ class RollbackGuard:
         return False, f"{self.metric} {now:.4g} vs {at_snapshot:.4g} at the snapshot"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}-{threading.get_ident()}")
     tmp.write_bytes(data)
     os.replace(tmp, path)

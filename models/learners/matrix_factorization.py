@@ -22,11 +22,23 @@ True
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from models.learners.base import Features, Learner
+
+
+@dataclass(frozen=True)
+class ItemTable:
+    """The item side of one model, as another process publishes it: averaged in by ``weight``."""
+
+    weight: int  # the updates behind it
+    mean: float
+    bias: dict[str, float]
+    factors: dict[str, np.ndarray]
+    items: list[str]  # in the order they were first seen (the negatives' pool)
 
 
 class MatrixFactorization(Learner):
@@ -116,6 +128,54 @@ class MatrixFactorization(Learner):
         scores = np.clip(scores, self.y_min, self.y_max)
         return [items[n] for n in sorted(range(len(items)), key=lambda n: (-scores[n], items[n]))]
 
+    # -- scale-out: user rows travel with their partition, item rows are averaged across processes
+    def export_users(self, users: Iterable[str]) -> dict[str, tuple[float, np.ndarray | None]]:
+        """The rows of ``users`` this model holds (bias, factors)."""
+        return {u: (self.user_bias[u], self.user_factors.get(u)) for u in users if u in self.user_bias}
+
+    def import_users(self, rows: dict[str, tuple[float, np.ndarray | None]]) -> None:
+        for user, (bias, factors) in rows.items():
+            self.user_bias[user] = bias
+            if factors is not None:
+                self.user_factors[user] = np.array(factors, dtype=float)
+
+    def drop_users(self, users: Iterable[str]) -> None:
+        for user in users:
+            self.user_bias.pop(user, None)
+            self.user_factors.pop(user, None)
+
+    def item_table(self) -> ItemTable:
+        return ItemTable(
+            self.n,
+            self.mean,
+            dict(self.item_bias),
+            {i: v.copy() for i, v in self.item_factors.items()},
+            list(self._items),
+        )
+
+    def merge_items(self, others: Sequence[ItemTable]) -> None:
+        """Average this model's item rows with ``others``', each weighted by its updates; an item
+        a table does not hold does not count there (federated averaging of the item side).
+
+        >>> a, b = MatrixFactorization(seed=1), MatrixFactorization(seed=2)
+        >>> a.learn_one("u1", "x", 5.0); b.learn_one("u2", "y", 1.0)
+        >>> a.merge_items([b.item_table()])
+        >>> sorted(a.item_bias), a.item_bias["y"] == b.item_bias["y"], a._items
+        (['x', 'y'], True, ['x', 'y'])
+        """
+        tables = [self.item_table(), *(t for t in others if t.weight > 0)]
+        total = sum(t.weight for t in tables)
+        if total == 0 or len(tables) == 1:
+            return
+        self.mean = sum(t.weight * t.mean for t in tables) / total
+        self.item_bias = _weighted(tables, lambda t: t.bias)
+        self.item_factors = _weighted(tables, lambda t: t.factors)
+        for table in tables[1:]:
+            for item in table.items:
+                if item not in self._known:
+                    self._known.add(item)
+                    self._items.append(item)
+
     def __setstate__(self, state: dict) -> None:
         """Snapshots written before this class held River's ``BiasedMF`` load as its parameters."""
         model = state.pop("model", None)
@@ -133,3 +193,15 @@ class MatrixFactorization(Learner):
             self.user_bias, self.item_bias = dict(model.u_biases), dict(model.i_biases)
             self.user_factors = {k: np.array(v, dtype=float) for k, v in model.u_latents.items()}
             self.item_factors = {k: np.array(v, dtype=float) for k, v in model.i_latents.items()}
+
+
+def _weighted(tables: Sequence[ItemTable], rows) -> dict:
+    """Per key, the average of the tables' values, weighted by each table's updates."""
+    sums: dict = {}
+    weights: dict[str, float] = {}
+    for table in tables:
+        w = float(max(table.weight, 1))
+        for key, value in rows(table).items():
+            sums[key] = sums[key] + w * value if key in sums else w * value
+            weights[key] = weights.get(key, 0.0) + w
+    return {key: total / weights[key] for key, total in sums.items()}

@@ -34,7 +34,7 @@ from models.learners import (
     is_positive,
 )
 from models.policy import ModelHistory, RetrainPolicy, decide
-from models.snapshots import RollbackGuard, SnapshotSchedule, SnapshotStore
+from models.snapshots import RollbackGuard, Snapshot, SnapshotSchedule, SnapshotStore
 from streams.core.contracts import (
     DriftEvent,
     Interaction,
@@ -78,6 +78,7 @@ class LearnerState:
         self.data_drift: DataDriftWatch | None = None  # starts with the first reference
         self.offsets: dict[int, int] = {}
         self.recent_ids: dict[str, RecentIds] = {}  # per user: the newest event ids learned (re-sent copies)
+        self.user_partition: dict[str, int] = {}  # scale-out only: which partition each user's events come from
         self.duplicates = 0
         self.events = 0
         self.first_event_at: float | None = None
@@ -90,11 +91,13 @@ def reference_monitor(config: LearnerConfig) -> ErrorMonitor:
 
 
 class LearningLoop:
+    tracks_partitions = False  # scale-out learners hand users over with their partitions
+
     def __init__(self, config: LearnerConfig, snapshots: Path, clock=time.time):
         self.config, self.clock = config, clock
         self.store = SnapshotStore(snapshots)
         self.schedule = SnapshotSchedule(config.snapshot_every_events, config.snapshot_every_seconds)
-        latest = self.store.latest()
+        latest = self._resume_from()
         self.state: LearnerState = self.store.load(latest) if latest else LearnerState(config)
         self.snapshot_hit_rate = latest.metrics.get("hit_rate") if latest else None
         self.snapshot_version = latest.version if latest else 0
@@ -102,6 +105,22 @@ class LearningLoop:
         self.history = ModelHistory(last_trained_at=clock())
         self.rollback_reasons: list[str] = []
         self.pending_request = None  # (decision, due at event count): a drift retrain waiting for data
+        self.suppressed = 0  # scale-out: detections and requests left to the process that claimed them first
+
+    def _resume_from(self) -> Snapshot | None:
+        """The snapshot whose state this loop starts from (the newest)."""
+        return self.store.latest()
+
+    def claim(self, trigger: str) -> bool:
+        """May this process publish a drift or retrain request now? One process alone decides here;
+        scale-out learners ask the group (:class:`~streams.learner.sharded.ShardedLearningLoop`)."""
+        return True
+
+    def adopt_request(self) -> None:
+        """Another process asked for a retrain: measure drift from here, and wait out the cooldown."""
+        self.history.last_request_at = self.clock()
+        self.history.events_since_training = 0
+        self.refresh_reference()
 
     def process(self, partition: int, offset: int, event: Interaction, live: bool = True) -> list[Message]:
         """Learn one event; what to publish. ``live`` False: the event is backlog (read long after
@@ -118,6 +137,8 @@ class LearningLoop:
             state.duplicates += 1
             return []  # a re-sent copy (same event_id, another offset): learned once already
         ids.add(event.event_id)
+        if self.tracks_partitions:
+            state.user_partition[event.user_id] = partition
         state.events += 1
         self.history.events_since_training += 1
         ts = event.timestamp.timestamp()
@@ -152,11 +173,18 @@ class LearningLoop:
                 f: _category(event.context.get(f)) for f in self.config.context_features
             }
             detections += state.data_drift.update({"reference_score": reference_score, "rating": rating} | categorical)
+        if detections and not self.claim("drift"):
+            detections = []  # another process raised this drift and asked for the retrain
+            self.suppressed += 1
+            self.adopt_request()
         out += [self._drift_event(d) for d in detections]
         # building the metrics dict reads every metric (the AUC walks its bins): only when the policy reads them
         metrics = self.metrics() if self.config.policy.min_metrics else None
         decision = decide(self.config.policy, self.history, self.clock(), detections=detections, metrics=metrics)
-        if decision.retrain:
+        if decision.retrain and decision.trigger != "drift" and not self.claim(decision.trigger):
+            self.suppressed += 1
+            self.adopt_request()
+        elif decision.retrain:
             self.history.last_request_at = self.clock()
             self.history.events_since_training = 0  # the volume trigger counts from this request
             if decision.trigger == "drift" and self.config.drift_settle_events > 0:
