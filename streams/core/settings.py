@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         "learned, but kept out of the data-drift watch",
     )
     learner_metrics_port: int = Field(9109, description="Prometheus metrics of `streamrec learner` (0 = off)")
+    learner_scale_out: bool = Field(
+        False,
+        description="learners join one consumer group and split the partitions: user state moves with its "
+        "partition, item state is averaged at checkpoints, drift is claimed once (docs/learning.md)",
+    )
     seen_items_cap: int = Field(
         5_000,
         description="items kept per user in the seen-set that exclude_seen reads "

@@ -153,7 +153,12 @@ class ConsumeRunner(Generic[T]):
         batch_size: int = 1000,
         poll_timeout_s: float = 0.2,
         config: dict[str, Any] | None = None,
+        on_assign: Callable[[list[TopicPartition]], list[TopicPartition]] | None = None,
+        on_revoke: Callable[[list[TopicPartition]], None] | None = None,
+        on_lost: Callable[[list[TopicPartition]], None] | None = None,
     ):
+        """``on_assign`` / ``on_revoke`` / ``on_lost`` (group subscriptions): called in the poll
+        when the group moves partitions; ``on_assign`` returns them with the offsets to read from."""
         if (topics is None) == (assignment is None):
             raise ValueError("give topics (a group subscription) or an assignment, not both")
         if decode is not None and bad_records is None:
@@ -161,6 +166,7 @@ class ConsumeRunner(Generic[T]):
         self.settings, self.group, self.topics, self.assignment = settings, group, topics, assignment
         self.decode, self.bad_records, self.commit_mode = decode, bad_records, commit
         self.batch_size, self.poll_timeout_s, self.config = batch_size, poll_timeout_s, config or {}
+        self.on_assign, self.on_revoke, self.on_lost = on_assign, on_revoke, on_lost
         self.stats = RunStats()
         self.assigned = threading.Event()
         self.consumer: Consumer | None = None
@@ -177,7 +183,7 @@ class ConsumeRunner(Generic[T]):
         stop = stop or threading.Event()
         self.consumer = Consumer(consumer_config(self.settings, self.group, **self.config))
         if self.topics is not None:
-            self.consumer.subscribe(list(self.topics), on_assign=lambda *_: self.assigned.set())
+            self.consumer.subscribe(list(self.topics), **self._rebalance_callbacks())
         else:
             self.consumer.assign(list(self.assignment))
             self.assigned.set()
@@ -203,6 +209,19 @@ class ConsumeRunner(Generic[T]):
                 yield batch
         finally:
             self.consumer.close()
+
+    def _rebalance_callbacks(self) -> dict[str, Callable]:
+        def assigned(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            if self.on_assign is not None:
+                consumer.assign(self.on_assign(partitions))
+            self.assigned.set()
+
+        callbacks: dict[str, Callable] = {"on_assign": assigned}
+        if self.on_revoke is not None:
+            callbacks["on_revoke"] = lambda consumer, partitions: self.on_revoke(partitions)
+        if self.on_lost is not None:
+            callbacks["on_lost"] = lambda consumer, partitions: self.on_lost(partitions)
+        return callbacks
 
     def run(
         self,

@@ -1,17 +1,23 @@
 """The learner's Kafka edge: read ``interactions``, run the :class:`LearningLoop`, publish what it
 says (DriftEvent -> drift-events, RetrainRequest -> retrain-requests, ModelUpdate -> model-updates).
 
-One learner reads all partitions (``assign``, no group rebalancing). It resumes from the offsets
-stored in its latest snapshot, so a restart re-reads what the snapshot has not learned and
-nothing else: each event is learned once, whatever the crash. Scaling past one process is
-described in docs/learning.md (user-sharded state, periodic item-factor sync).
+By default one learner reads all partitions (``assign``, no group rebalancing). It resumes from
+the offsets stored in its latest snapshot, so a restart re-reads what the snapshot has not
+learned and nothing else: each event is learned once, whatever the crash.
+
+With ``STREAMREC_LEARNER_SCALE_OUT`` several learners join one consumer group and split the
+partitions; the group's rebalances hand each partition's state over
+(:mod:`streams.learner.sharded`), and a Redis claim lets one of them speak for drift.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import socket
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -26,7 +32,8 @@ from streams.kafka.readers import GroupLag, partitions
 from streams.kafka.runner import Batch, ConsumeRunner, SkipBadRecords
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.metrics import LearnerMetrics
-from streams.stores.learner_status import publish_status, snapshot_dir
+from streams.learner.sharded import ShardedLearningLoop
+from streams.stores.learner_status import claim_retrain, publish_status, read_retrain_claim, snapshot_dir
 from streams.stores.redis_client import open_redis
 
 
@@ -59,7 +66,19 @@ def run_learner(
             cooldown_s=settings.learner_retrain_cooldown_s,
         ),
     )
-    loop = LearningLoop(config, snapshot_dir(settings))
+    status_client = _redis_or_none(settings)
+    member = member_name() if settings.learner_scale_out else None
+    if member is None:
+        loop = LearningLoop(config, snapshot_dir(settings))
+        where = {
+            "assignment": [
+                TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
+                for p in partitions(settings, topic)
+            ]
+        }
+    else:
+        loop = _sharded_loop(settings, config, member, status_client)
+        where = _group_membership(loop, topic)
     gc.collect()
     gc.freeze()  # the loaded model's millions of objects are not scanned by every full collection
     report, stop = LearnerReport(published={}), stop or threading.Event()
@@ -72,10 +91,7 @@ def run_learner(
     runner = ConsumeRunner(
         settings,
         group=f"{settings.worker_group}-learner",
-        assignment=[
-            TopicPartition(topic, p, loop.state.offsets[p] + 1 if p in loop.state.offsets else OFFSET_BEGINNING)
-            for p in partitions(settings, topic)
-        ],
+        **where,
         decode=lambda value: decode(Interaction, value),
         bad_records=SkipBadRecords("learner", on_skip=skipped),
         commit="async",  # for lag monitoring only; snapshots hold the truth
@@ -89,7 +105,6 @@ def run_learner(
         threading.Thread(
             target=_watch_lag, args=(settings, topic, metrics, lag_stop), name="learner-lag", daemon=True
         ).start()
-    status_client = _redis_or_none(settings)
     last_status = 0.0
     last_data = began = time.monotonic()
 
@@ -98,6 +113,8 @@ def run_learner(
         metrics.observe_loop(loop.metrics(), loop.snapshot_version)
         if status_client is not None:
             _safely(_publish_status, status_client, settings, loop)
+            if member is not None:
+                _safely(_follow_claim, status_client, settings, loop)
         return time.monotonic()
 
     def idle() -> None:
@@ -183,4 +200,50 @@ def _safely(fn, *args) -> None:
 
 
 def _publish_status(client, settings: Settings, loop: LearningLoop) -> None:
-    publish_status(client, settings, loop.metrics(), loop.snapshot_version, loop.rollback_reasons, loop.state.offsets)
+    publish_status(
+        client,
+        settings,
+        loop.metrics(),
+        loop.snapshot_version,
+        loop.rollback_reasons,
+        loop.state.offsets,
+        member=getattr(loop, "member", None),
+    )
+
+
+# -- scale-out
+
+
+def member_name() -> str:
+    """This learner's name in the group: host, process and a random part (several may share a process in tests)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _sharded_loop(settings: Settings, config: LearnerConfig, member: str, client) -> ShardedLearningLoop:
+    claim = (
+        claim_retrain(client, settings, member, config.policy.cooldown_s)
+        if client is not None
+        else (lambda trigger: True)
+    )
+    return ShardedLearningLoop(config, snapshot_dir(settings), member, claim)
+
+
+def _group_membership(loop: ShardedLearningLoop, topic: str) -> dict:
+    """Subscribe; a partition the group assigns is read from right after its last learned offset."""
+
+    def assigned(tps: list[TopicPartition]) -> list[TopicPartition]:
+        starts = loop.assign(tp.partition for tp in tps)
+        return [TopicPartition(topic, p, OFFSET_BEGINNING if at is None else at) for p, at in starts.items()]
+
+    return {
+        "topics": [topic],
+        "on_assign": assigned,
+        "on_revoke": lambda tps: loop.revoke(tp.partition for tp in tps),
+        "on_lost": lambda tps: loop.revoke((tp.partition for tp in tps), save=False),
+    }
+
+
+def _follow_claim(client, settings: Settings, loop: ShardedLearningLoop) -> None:
+    claim = read_retrain_claim(client, settings)
+    if claim is not None:
+        loop.adopt(*claim)

@@ -46,6 +46,11 @@ class RedisKeys:
     def learner_status(self) -> str:
         return f"{self.root}learner"
 
+    @property
+    def learner_retrain_claim(self) -> str:
+        """Scale-out learners: who asked for the current retrain (and when); expires with the cooldown."""
+        return f"{self.root}learner:retrain-claim"
+
     # -- serving: ingest dedup, experiments, cold-start exploration
     @property
     def event_seen(self) -> str:
