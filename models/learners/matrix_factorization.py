@@ -22,23 +22,11 @@ True
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import numpy as np
 
 from models.learners.base import Features, Learner
-
-
-@dataclass(frozen=True)
-class ItemTable:
-    """The item side of one model, as another process publishes it: averaged in by ``weight``."""
-
-    weight: int  # the updates behind it
-    mean: float
-    bias: dict[str, float]
-    factors: dict[str, np.ndarray]
-    items: list[str]  # in the order they were first seen (the negatives' pool)
 
 
 class MatrixFactorization(Learner):
@@ -105,6 +93,8 @@ class MatrixFactorization(Learner):
         found = table.get(key)
         if found is None:
             found = table[key] = self._init.normal(0.0, 0.1, self.n_factors)
+            if table is self.item_factors and getattr(self, "item_init", None) is not None:
+                self.item_init[key] = found.copy()
         return found
 
     def predict_one(self, user: str, item: str, x: Features | None = None) -> float:
@@ -128,7 +118,7 @@ class MatrixFactorization(Learner):
         scores = np.clip(scores, self.y_min, self.y_max)
         return [items[n] for n in sorted(range(len(items)), key=lambda n: (-scores[n], items[n]))]
 
-    # -- scale-out: user rows travel with their partition, item rows are averaged across processes
+    # -- scale-out: user rows travel with their partition, item rows are synced across processes
     def export_users(self, users: Iterable[str]) -> dict[str, tuple[float, np.ndarray | None]]:
         """The rows of ``users`` this model holds (bias, factors)."""
         return {u: (self.user_bias[u], self.user_factors.get(u)) for u in users if u in self.user_bias}
@@ -144,37 +134,17 @@ class MatrixFactorization(Learner):
             self.user_bias.pop(user, None)
             self.user_factors.pop(user, None)
 
-    def item_table(self) -> ItemTable:
-        return ItemTable(
-            self.n,
-            self.mean,
-            dict(self.item_bias),
-            {i: v.copy() for i, v in self.item_factors.items()},
-            list(self._items),
-        )
+    def record_item_inits(self) -> None:
+        """Remember each new item's random initial factors from now on: what its learned change is
+        measured from when processes sync (:class:`~models.learners.delta_sync.DeltaSync`)."""
+        self.item_init: dict[str, np.ndarray] = {}
 
-    def merge_items(self, others: Sequence[ItemTable]) -> None:
-        """Average this model's item rows with ``others``', each weighted by its updates; an item
-        a table does not hold does not count there (federated averaging of the item side).
-
-        >>> a, b = MatrixFactorization(seed=1), MatrixFactorization(seed=2)
-        >>> a.learn_one("u1", "x", 5.0); b.learn_one("u2", "y", 1.0)
-        >>> a.merge_items([b.item_table()])
-        >>> sorted(a.item_bias), a.item_bias["y"] == b.item_bias["y"], a._items
-        (['x', 'y'], True, ['x', 'y'])
-        """
-        tables = [self.item_table(), *(t for t in others if t.weight > 0)]
-        total = sum(t.weight for t in tables)
-        if total == 0 or len(tables) == 1:
-            return
-        self.mean = sum(t.weight * t.mean for t in tables) / total
-        self.item_bias = _weighted(tables, lambda t: t.bias)
-        self.item_factors = _weighted(tables, lambda t: t.factors)
-        for table in tables[1:]:
-            for item in table.items:
-                if item not in self._known:
-                    self._known.add(item)
-                    self._items.append(item)
+    def item_origin(self, item: str) -> np.ndarray:
+        """An item's factors before anything was learned (drawn now for an item never seen here)."""
+        init = self.item_init.get(item)
+        if init is None:
+            init = self.item_init[item] = self._init.normal(0.0, 0.1, self.n_factors)
+        return init.copy()
 
     def __setstate__(self, state: dict) -> None:
         """Snapshots written before this class held River's ``BiasedMF`` load as its parameters."""
@@ -193,15 +163,3 @@ class MatrixFactorization(Learner):
             self.user_bias, self.item_bias = dict(model.u_biases), dict(model.i_biases)
             self.user_factors = {k: np.array(v, dtype=float) for k, v in model.u_latents.items()}
             self.item_factors = {k: np.array(v, dtype=float) for k, v in model.i_latents.items()}
-
-
-def _weighted(tables: Sequence[ItemTable], rows) -> dict:
-    """Per key, the average of the tables' values, weighted by each table's updates."""
-    sums: dict = {}
-    weights: dict[str, float] = {}
-    for table in tables:
-        w = float(max(table.weight, 1))
-        for key, value in rows(table).items():
-            sums[key] = sums[key] + w * value if key in sums else w * value
-            weights[key] = weights.get(key, 0.0) + w
-    return {key: total / weights[key] for key, total in sums.items()}

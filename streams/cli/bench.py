@@ -68,6 +68,25 @@ def learner(
         console.print(f"written to {write_section('learner', text)}")
 
 
+@app.command("learner-scale")
+def learner_scale(
+    dataset: str = typer.Option(
+        ..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl"
+    ),
+    repeats: int = typer.Option(2, help="runs of each (one process, two), alternating"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """One learner process against two in one consumer group: events/s and prequential metrics."""
+    from bench.learner_scale import run
+    from bench.report import write_section
+
+    result = run(get_settings(), dataset, repeats=repeats, progress=console.print)
+    text = result.markdown(f"streamrec bench learner-scale --dataset {dataset}")
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('learner-scale', text)}")
+
+
 @app.command()
 def train(
     dataset: str = typer.Option(..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small)"),

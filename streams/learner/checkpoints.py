@@ -3,14 +3,14 @@ directory (the learner's snapshot directory, on the shared volume in containers)
 
 - ``partitions/p-0003.pkl``: the state of partition 3 (:class:`~streams.learner.shards.PartitionState`),
   replaced atomically by its owner at each checkpoint and when the partition is revoked;
-- ``items/<member>.pkl``: each process's item side, replaced at each of its checkpoints. Sides
-  older than ``stale_after_s`` are left out of the average (a process that left the group).
+- ``items/<member>.pkl``: each process's item side (the sum of its own changes), replaced at each
+  of its checkpoints. A process that left keeps its file: a process that starts later adds its
+  changes too. (One file per process that ever ran; they are not compacted yet.)
 """
 
 from __future__ import annotations
 
 import pickle
-import time
 from pathlib import Path
 
 from models.snapshots import atomic_write
@@ -18,10 +18,9 @@ from streams.learner.shards import ItemSide, PartitionState
 
 
 class ShardFiles:
-    def __init__(self, directory: Path, stale_after_s: float = 600.0):
+    def __init__(self, directory: Path):
         self.partitions = Path(directory) / "partitions"
         self.items = Path(directory) / "items"
-        self.stale_after_s = stale_after_s
         self.partitions.mkdir(parents=True, exist_ok=True)
         self.items.mkdir(parents=True, exist_ok=True)
 
@@ -43,10 +42,10 @@ class ShardFiles:
         atomic_write(self.items / f"{side.member}.pkl", pickle.dumps(side, protocol=pickle.HIGHEST_PROTOCOL))
 
     def item_sides(self, except_member: str) -> list[ItemSide]:
-        """The other processes' sides, fresh ones only."""
-        out, now = [], time.time()
+        """Every other process's side."""
+        out = []
         for path in sorted(self.items.glob("*.pkl")):
-            if path.stem != except_member and now - path.stat().st_mtime <= self.stale_after_s:
+            if path.stem != except_member:
                 try:
                     out.append(pickle.loads(path.read_bytes()))
                 except (OSError, EOFError, pickle.UnpicklingError):

@@ -10,6 +10,8 @@ sync at checkpoints, and drift decided once for the group (see :mod:`streams.lea
   live) and publishes the DriftEvent and the RetrainRequest; the others stand down for the
   cooldown, and re-freeze their drift reference, as the claimant did. :meth:`adopt` does the same
   for a process whose own detectors did not fire.
+- **Item sync**: each checkpoint publishes this process's own changes to the item side and adds
+  the others' (:class:`~streams.learner.shards.ItemSync`).
 - **Serving**: each checkpoint publishes one online ranker for all users (this process's items,
   every partition's users) in the shared snapshot directory, so the API loads one model as before.
 - **No rollback guard**: rolling back one process's users alone is not defined yet.
@@ -25,11 +27,10 @@ from streams.core.contracts import Message, ModelUpdate
 from streams.learner.checkpoints import ShardFiles
 from streams.learner.loop import LearnerConfig, LearningLoop
 from streams.learner.shards import (
+    ItemSync,
     drop_partition,
     export_partition,
     import_partition,
-    item_side,
-    merge_item_sides,
     serving_ranker,
 )
 
@@ -49,7 +50,10 @@ class ShardedLearningLoop(LearningLoop):
         self.files = ShardFiles(snapshots)
         self.owned: set[int] = set()
         super().__init__(config, snapshots, clock)
-        merge_item_sides(self.state, self.files.item_sides(member))  # start from the group's items
+        for model in (self.state.ranker.learner, self.state.rating.learner):
+            model.record_item_inits()  # an item's learned change is measured from its initial factors
+        self.items = ItemSync()
+        self.items.sync(self.state, member, self.files.item_sides(member))  # start from the group's items
 
     def _resume_from(self):
         return None  # the state comes partition by partition (assign) and from the others' items
@@ -87,18 +91,25 @@ class ShardedLearningLoop(LearningLoop):
     def process(self, partition: int, offset: int, event, live: bool = True) -> list[Message]:
         if partition not in self.owned:
             return []  # fetched before a revoke; its next owner learns it
-        return super().process(partition, offset, event, live)
+        events = self.state.events
+        out = super().process(partition, offset, event, live)
+        if self.state.events != events and self.state.events % self.config.item_sync_every_events == 0:
+            self.sync_items()
+        return out
+
+    def sync_items(self) -> None:
+        """Publish this process's item changes and add the others'."""
+        self.files.save_items(self.items.sync(self.state, self.member, self.files.item_sides(self.member)))
 
     def _degraded(self) -> str | None:
         return None
 
     def checkpoint(self) -> list[Message]:
-        """Write the owned partitions and this process's items, average the others' items in, and
-        publish one ranker for serving."""
+        """Write the owned partitions, sync the item side with the others', and publish one
+        ranker for serving."""
         for p in sorted(self.owned):
             self.files.save_partition(export_partition(self.state, p))
-        self.files.save_items(item_side(self.state, self.member))
-        merge_item_sides(self.state, self.files.item_sides(self.member))
+        self.sync_items()
         online = serving_ranker(self.state, self.files.partition_states(except_=self.owned))
         snapshot = self.store.save(None, self.state.events, self.metrics(), online=online)
         self.snapshot_version = snapshot.version

@@ -1,6 +1,8 @@
 """Scale-out learning without Kafka: two loops split the partitions, hand them over, and raise
 one drift for the group."""
 
+import zlib
+
 import pytest
 
 from streams.core.contracts import DriftEvent, ModelUpdate, RetrainRequest
@@ -16,7 +18,7 @@ def partitioned(events):
     offsets = dict.fromkeys(range(PARTITIONS), 0)
     out = []
     for e in events:
-        p = hash(e.user_id) % PARTITIONS
+        p = zlib.crc32(e.user_id.encode()) % PARTITIONS
         out.append((p, offsets[p], e))
         offsets[p] += 1
     return out
@@ -94,7 +96,9 @@ def test_two_processes_raise_one_drift_and_one_retrain_request(tmp_path):
 
 
 def test_two_processes_learn_as_well_as_one(tmp_path):
-    """Item sides averaged at every checkpoint keep the prequential figures of one process."""
+    """Item changes synced every 1,000 events of each keep the prequential figures close to one
+    process's. The hit rate depends on how users split: -1.8 % to -6 % over random splits, -4.5 %
+    on this one; the goal of 2 % is not met on this stream (docs/benchmarks.md)."""
     events, _ = stream(n=30_000, shift_at=None, seed=9)
     records = partitioned(events)
     one = LearningLoop(config(), tmp_path / "one")
@@ -106,11 +110,18 @@ def test_two_processes_learn_as_well_as_one(tmp_path):
     b.assign([1, 3, 5])
     feed([a, b], records)
 
-    def pooled(name):
-        n = a.state.ranker.hit_rate.n + b.state.ranker.hit_rate.n
-        return (a.metrics()[name] * a.state.ranker.hit_rate.n + b.metrics()[name] * b.state.ranker.hit_rate.n) / n
+    def pooled(name, count):
+        n = count(a) + count(b)
+        return (a.metrics()[name] * count(a) + b.metrics()[name] * count(b)) / n
 
-    assert pooled("hit_rate") == pytest.approx(one.metrics()["hit_rate"], rel=0.05)
+    ranked, rated, clicked = (
+        (lambda loop: loop.state.ranker.hit_rate.n),
+        (lambda loop: loop.state.rating.n),
+        (lambda loop: loop.state.click.n),
+    )
+    assert pooled("hit_rate", ranked) == pytest.approx(one.metrics()["hit_rate"], rel=0.06)
+    assert pooled("rating_mae", rated) == pytest.approx(one.metrics()["rating_mae"], rel=0.02)
+    assert pooled("click_auc", clicked) == pytest.approx(one.metrics()["click_auc"], rel=0.02)
 
 
 def test_every_checkpoint_publishes_one_ranker_for_all_users(tmp_path):

@@ -1,0 +1,151 @@
+"""Scale-out learner benchmark: one `streamrec learner` process against two in one consumer group
+(STREAMREC_LEARNER_SCALE_OUT), on the same stream already in Kafka. Events/s from each run's
+first learned batch to its last (process start-up left out, the group's rebalance included),
+and the prequential metrics pooled over the processes, weighted by what each evaluated."""
+
+from __future__ import annotations
+
+import multiprocessing
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.core.settings import Settings
+from streams.core.topics import TopicCatalog
+from streams.kafka.admin import apply_topics
+from streams.kafka.producer import EventProducer
+from streams.sources.datasets import load
+from streams.sources.files import SourceReport
+from streams.sources.publish import publish
+
+METRICS = ("hit_rate", "rating_mae", "click_logloss", "click_auc")
+
+
+@dataclass
+class Run:
+    processes: int
+    events: int
+    seconds: float
+    metrics: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass
+class ScaleBenchResult:
+    dataset: str
+    events: int
+    runs: list[Run] = field(default_factory=list)
+
+    def median_rate(self, processes: int) -> float:
+        return statistics.median(r.rate for r in self.runs if r.processes == processes)
+
+    def metric(self, processes: int, name: str) -> float:
+        return statistics.median(r.metrics[name] for r in self.runs if r.processes == processes)
+
+    def markdown(self, command: str) -> str:
+        rows = "\n".join(
+            f"| {n} | {r.processes} | {r.events:,} | {r.seconds:.1f} | {r.rate:,.0f} | "
+            + " | ".join(f"{r.metrics[m]:.4f}" for m in METRICS)
+            + " |"
+            for n, r in enumerate(self.runs, 1)
+        )
+        speedup = self.median_rate(2) / self.median_rate(1)
+        changes = ", ".join(
+            f"{m} {100 * (self.metric(2, m) / self.metric(1, m) - 1):+.1f} %" for m in METRICS if self.metric(1, m)
+        )
+        return f"""## Learner scale-out (`streamrec bench learner-scale`)
+
+Command: `{command}`. Dataset: {self.dataset} ({self.events:,} events), in Kafka before the
+learners start. One run: one `streamrec learner` process (the default mode, all partitions),
+or two processes with `STREAMREC_LEARNER_SCALE_OUT=true` in one consumer group (user state per
+partition, item state averaged at every 5,000-event checkpoint, docs/learning.md "Scaling it").
+Events/s from the first learned batch of any process to the last (start-up left out; the
+group's first rebalance included). Metrics pooled over the processes, weighted by their
+evaluations. Runs alternate; Kafka and Redis run on the same 2 cores.
+
+| run | processes | events | seconds | events/s | hit rate@10 | rating MAE | click log loss | click AUC |
+|---|---|---|---|---|---|---|---|---|
+{rows}
+
+Two processes against one (medians): **{speedup:.2f}×** events/s (goal ≥ 1.6×); metrics {changes}
+(goal within 2 %)."""
+
+
+def run(settings: Settings, dataset_path, repeats: int = 2, progress=print) -> ScaleBenchResult:
+    data = load(dataset_path, SourceReport())
+    prefix = f"benchs{uuid.uuid4().hex[:6]}-"
+    s = settings.model_copy(update={"topic_prefix": prefix, "learner_metrics_port": 0})
+    catalog = TopicCatalog.load(s.topics_file, prefix)
+    apply_topics(s, catalog)
+    with EventProducer(s, catalog) as producer:
+        publish(producer, data.interactions, show_progress=False)
+    progress(f"{len(data.interactions):,} events of {data.name} in {prefix}interactions")
+    result = ScaleBenchResult(data.name, len(data.interactions))
+    for n in range(repeats):
+        for processes in (1, 2):
+            result.runs.append(_run(s, processes, f"{prefix}r{n}p{processes}"))
+            r = result.runs[-1]
+            progress(
+                f"{processes} process(es): {r.events:,} events in {r.seconds:.1f} s = {r.rate:,.0f}/s; {r.metrics}"
+            )
+    return result
+
+
+def _run(s: Settings, processes: int, group: str) -> Run:
+    """``processes`` learners on their own group and snapshot directory; wait until all are idle."""
+    run_dir = Path(tempfile.mkdtemp(prefix="streamrec-scale-"))
+    s = s.model_copy(update={"worker_group": group, "run_dir": run_dir, "learner_scale_out": processes > 1})
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_learner, args=(s, results)) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    reports = [results.get(timeout=900) for _ in workers]
+    for w in workers:
+        w.join(60)
+    first, last = min(r["first"] for r in reports), max(r["last"] for r in reports)
+    pooled = {}
+    for name, weight in (
+        ("hit_rate", "ranked"),
+        ("rating_mae", "rated"),
+        ("click_logloss", "clicks"),
+        ("click_auc", "clicks"),
+    ):
+        total = sum(r[weight] for r in reports)
+        pooled[name] = sum(r["metrics"].get(name, 0.0) * r[weight] for r in reports) / max(total, 1)
+    return Run(processes, sum(r["events"] for r in reports), last - first, pooled)
+
+
+def _learner(s: Settings, results) -> None:
+    """One `streamrec learner` (its service function) until idle for 5 s; what it learned, and when."""
+    from streams.learner.loop import LearnerConfig
+    from streams.learner.service import run_learner
+
+    seen = {"first": None, "last": None, "loop": None}
+
+    def on_batch(loop, n):
+        now = time.time()
+        seen["first"] = seen["first"] or now
+        seen["last"], seen["loop"] = now, loop
+
+    run_learner(
+        s, LearnerConfig(snapshot_every_events=5_000, snapshot_every_seconds=60), idle_exit_s=5, on_batch=on_batch
+    )
+    loop = seen["loop"]
+    results.put(
+        {
+            "first": seen["first"],
+            "last": seen["last"],
+            "events": loop.state.events,
+            "metrics": loop.metrics(),
+            "ranked": loop.state.ranker.hit_rate.n,
+            "rated": loop.state.rating.n,
+            "clicks": loop.state.click.n,
+        }
+    )
