@@ -13,7 +13,7 @@ alone learns the user's side of every model. The state splits in two:
   the state they were missing from.
 - **per process** (:class:`ItemSide`): item biases and factors, the click model's item and
   context weights, the item pools. Each process learns them from its own users; at every
-  item sync (:class:`ItemSync`, every 1,000 of its events) it publishes the sum of its own
+  item sync (:class:`ItemSync`, at every checkpoint and every 5,000 of its events) it publishes the sum of its own
   changes and adds the others' new changes once (:class:`~models.learners.delta_sync.DeltaSync`:
   a parameter server's semantics, as Monolith syncs sparse parameters periodically): biases and
   click weights whole, latent factors as an average; the global means are averaged.

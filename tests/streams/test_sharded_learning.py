@@ -96,9 +96,9 @@ def test_two_processes_raise_one_drift_and_one_retrain_request(tmp_path):
 
 
 def test_two_processes_learn_as_well_as_one(tmp_path):
-    """Item changes synced every 1,000 events of each keep the prequential figures close to one
-    process's. The hit rate depends on how users split: -1.8 % to -6 % over random splits, -4.5 %
-    on this one; the goal of 2 % is not met on this stream (docs/benchmarks.md)."""
+    """Item changes synced at each one's checkpoints keep the prequential figures close to one
+    process's. The hit rate depends on how users split (-1.8 % to -6 % over random splits); the
+    goal of 2 % is not met on this stream (docs/benchmarks.md has MovieLens)."""
     events, _ = stream(n=30_000, shift_at=None, seed=9)
     records = partitioned(events)
     one = LearningLoop(config(), tmp_path / "one")
