@@ -36,9 +36,14 @@ class ContextualLogistic(Learner):
     def __init__(self, lr: float = 0.05, l2: float = 1e-4):
         self.params: dict[str, Any] = dict(lr=lr, l2=l2)
         self.model = linear_model.LogisticRegression(optimizer=optim.SGD(lr), l2=l2)
+        self.changed: set[str] | None = None  # scale-out: shared weights changed since the last sync
 
     def learn_one(self, user: str, item: str, y: float, x: Features | None = None) -> None:
-        self.model.learn_one(encode_features(user, item, x), bool(y >= 0.5))
+        features = encode_features(user, item, x)
+        self.model.learn_one(features, bool(y >= 0.5))
+        changed = getattr(self, "changed", None)
+        if changed is not None:
+            changed.update(features)
 
     def predict_one(self, user: str, item: str, x: Features | None = None) -> float:
         return float(self.model.predict_proba_one(encode_features(user, item, x)).get(True, 0.0))
@@ -58,10 +63,15 @@ class ContextualLogistic(Learner):
             if f"{USER}{user}" in weights:
                 del weights[f"{USER}{user}"]
 
-    def shared_weights(self) -> dict[str, float]:
-        """Every weight but the users' (items, context, crosses), and the intercept."""
+    def track_changes(self) -> None:
+        """From now on, remember which weights change (``changed``, emptied by whoever syncs)."""
+        self.changed = set()
+
+    def shared_weights(self, keys=None) -> dict[str, float]:
+        """The weights but the users' (items, context, crosses) and the intercept; ``keys``: only those."""
         weights = self.model._weights
-        return {k: weights[k] for k in weights if not k.startswith(USER)} | {INTERCEPT: self.model.intercept}
+        keys = weights if keys is None else (k for k in keys if k in weights)
+        return {k: weights[k] for k in keys if not k.startswith(USER)} | {INTERCEPT: self.model.intercept}
 
     def set_shared_weights(self, shared: dict[str, float]) -> None:
         for key, value in shared.items():

@@ -1,22 +1,23 @@
-"""Parameters shared by processes that learn from different events, synced by summing changes
-(a parameter server's semantics, without the server): each process publishes the sum of every
-change it made itself, and adds each other process's new changes once. Averaging instead would
-halve every process's steps with two processes; summing keeps each event's update exactly once.
+"""Parameters shared by processes that learn from different events, synced by exchanging
+changes (a parameter server's semantics, without the server): each process publishes what it
+changed itself since its last sync, for the keys it touched, and adds each other process's
+changes once. Summing keeps every event's update exactly once (averaging whole models would
+halve each process's steps); ``share`` < 1 averages instead, where that learns better.
 
 >>> a, b = DeltaSync(), DeltaSync()
 >>> wa, wb = {"x": 0.0}, {"x": 0.0}
 >>> wa["x"] += 0.3; wb["x"] += 0.5; wb["y"] = 0.2   # each learns from its own events
->>> a_sums = a.sync(wa, {}); b_sums = b.sync(wb, {"a": a_sums})
->>> _ = a.sync(wa, {"b": b_sums})
+>>> from_a, from_b = a.take_changes(wa, {"x"}), b.take_changes(wb, {"x", "y"})
+>>> a.apply(wa, from_b, "b"); b.apply(wb, from_a, "a")
 >>> wa == wb == {"x": 0.8, "y": 0.2}
 True
->>> _ = a.sync(wa, {"b": b_sums}); wa["x"]   # what was added once is not added again
+>>> a.catch_up(wa, b.own, "b"); wa["x"]   # a total that holds nothing new adds nothing
 0.8
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 
@@ -24,32 +25,58 @@ def _copy(value):
     return value.copy() if hasattr(value, "copy") else value
 
 
+def _zero(key: str) -> float:
+    return 0.0
+
+
 class DeltaSync:
     def __init__(self):
-        self.base: dict[str, Any] = {}  # each key's value right after the last sync
-        self.own: dict[str, Any] = {}  # this process's changes, summed since it started
-        self.applied: dict[str, dict[str, Any]] = {}  # per other process: its sums as last added here
+        self.base: dict[str, Any] = {}  # each key's value as this process last synced it
+        self.own: dict[str, Any] = {}  # this process's own changes, summed since it started
+        self.applied: dict[str, dict[str, Any]] = {}  # per other process: its changes added here, summed
 
-    def sync(
+    def take_changes(
+        self, values: MutableMapping[str, Any], dirty: Iterable[str], origin: Callable[[str], Any] = _zero
+    ) -> dict[str, Any]:
+        """This process's changes to the ``dirty`` keys since it last synced them (to publish).
+        ``origin(key)``: a key's value before anything was learned (0, or its random init)."""
+        out = {}
+        for key in dirty:
+            if key not in values:
+                continue
+            value = values[key]
+            change = value - (self.base[key] if key in self.base else origin(key))
+            out[key] = change
+            self.own[key] = self.own[key] + change if key in self.own else _copy(change)
+            self.base[key] = _copy(value)
+        return out
+
+    def apply(
         self,
         values: MutableMapping[str, Any],
-        others: dict[str, dict[str, Any]],
-        origin: Callable[[str], Any] = lambda key: 0.0,
+        changes: dict[str, Any],
+        member: str,
+        origin: Callable[[str], Any] = _zero,
         share: float = 1.0,
-    ) -> dict[str, Any]:
-        """Fold this process's changes since the last sync into its sums, add the others' new
-        changes to ``values`` (in place), and return this process's sums (to publish).
-        ``origin(key)``: a key's value before anything was learned (0, or its random init).
-        ``share``: the part of the others' changes added (1: all; 1/n: an average of n processes)."""
-        for key in list(values):
-            start = self.base[key] if key in self.base else origin(key)
-            change = values[key] - start
-            self.own[key] = self.own[key] + change if key in self.own else _copy(change)
-        for member, sums in others.items():
-            seen = self.applied.setdefault(member, {})
-            for key, total in sums.items():
-                delta = (total - seen[key] if key in seen else total) * share
-                values[key] = values[key] + delta if key in values else origin(key) + delta
-                seen[key] = _copy(total)
-        self.base = {key: _copy(values[key]) for key in list(values)}
-        return {key: _copy(value) for key, value in self.own.items()}
+    ) -> None:
+        """Add another process's changes (``share`` of them) to ``values``, in place."""
+        applied = self.applied.setdefault(member, {})
+        for key, change in changes.items():
+            value = (values[key] if key in values else origin(key)) + change * share
+            values[key] = value
+            self.base[key] = _copy(value)
+            applied[key] = applied[key] + change if key in applied else _copy(change)
+
+    def catch_up(
+        self,
+        values: MutableMapping[str, Any],
+        total: dict[str, Any],
+        member: str,
+        origin: Callable[[str], Any] = _zero,
+        share: float = 1.0,
+    ) -> None:
+        """Add what ``member``'s ``total`` (all its own changes) holds beyond what was added here
+        (a process that starts after it, or whose next changes were already compacted away)."""
+        applied = self.applied.get(member, {})
+        missing = {k: v - applied[k] if k in applied else v for k, v in total.items()}
+        self.apply(values, missing, member, origin, share)

@@ -65,6 +65,7 @@ class MatrixFactorization(Learner):
         self.item_bias: dict[str, float] = {}
         self.user_factors: dict[str, np.ndarray] = {}
         self.item_factors: dict[str, np.ndarray] = {}
+        self.changed_items: set[str] | None = None  # scale-out: items changed since the last sync
 
     def learn_one(self, user: str, item: str, y: float, x: Features | None = None) -> None:
         self._step(user, item, float(y))
@@ -85,6 +86,8 @@ class MatrixFactorization(Learner):
         g = 2.0 * (self.mean + bu + bi + float(pu @ qi) - y)
         self.user_bias[user] = bu - self.bias_lr * (g + self.l2 * bu)
         self.item_bias[item] = bi - self.bias_lr * (g + self.l2 * bi)
+        if self.changed_items is not None:
+            self.changed_items.add(item)
         grad_u = g * qi + self.l2 * pu  # both from the factors before this step
         qi -= self.latent_lr * (g * pu + self.l2 * qi)
         pu -= self.latent_lr * grad_u
@@ -135,9 +138,11 @@ class MatrixFactorization(Learner):
             self.user_factors.pop(user, None)
 
     def record_item_inits(self) -> None:
-        """Remember each new item's random initial factors from now on: what its learned change is
-        measured from when processes sync (:class:`~models.learners.delta_sync.DeltaSync`)."""
+        """From now on, remember each new item's random initial factors (what its learned change
+        is measured from when processes sync, :class:`~models.learners.delta_sync.DeltaSync`) and
+        which items changed (``changed_items``, emptied by whoever syncs)."""
         self.item_init: dict[str, np.ndarray] = {}
+        self.changed_items = set()
 
     def item_origin(self, item: str) -> np.ndarray:
         """An item's factors before anything was learned (drawn now for an item never seen here)."""
@@ -149,6 +154,7 @@ class MatrixFactorization(Learner):
     def __setstate__(self, state: dict) -> None:
         """Snapshots written before this class held River's ``BiasedMF`` load as its parameters."""
         model = state.pop("model", None)
+        self.changed_items = None
         self.__dict__.update(state)
         if model is not None:
             p = self.params

@@ -34,6 +34,8 @@ from streams.learner.shards import (
     serving_ranker,
 )
 
+TOTAL_EVERY = 20  # syncs between two totals of a process's item changes
+
 
 class ShardedLearningLoop(LearningLoop):
     tracks_partitions = True
@@ -50,10 +52,8 @@ class ShardedLearningLoop(LearningLoop):
         self.files = ShardFiles(snapshots)
         self.owned: set[int] = set()
         super().__init__(config, snapshots, clock)
-        for model in (self.state.ranker.learner, self.state.rating.learner):
-            model.record_item_inits()  # an item's learned change is measured from its initial factors
-        self.items = ItemSync()
-        self.items.sync(self.state, member, self.files.item_sides(member))  # start from the group's items
+        self.items = ItemSync(self.state, member)
+        self.sync_items()  # start from the group's items
 
     def _resume_from(self):
         return None  # the state comes partition by partition (assign) and from the others' items
@@ -98,8 +98,14 @@ class ShardedLearningLoop(LearningLoop):
         return out
 
     def sync_items(self) -> None:
-        """Publish this process's item changes and add the others'."""
-        self.files.save_items(self.items.sync(self.state, self.member, self.files.item_sides(self.member)))
+        """Publish this process's item changes (and, every ``TOTAL_EVERY``, all of them), then add the others'."""
+        message = self.items.take(self.state)
+        self.files.save_changes(message)
+        if message.seq % TOTAL_EVERY == 0:
+            self.files.save_changes(self.items.total(self.state))
+        self.items.add(
+            self.state, self.files.changes_after(self.items.applied, self.member), max(self.files.processes(), 1)
+        )
 
     def _degraded(self) -> str | None:
         return None

@@ -13,10 +13,11 @@ alone learns the user's side of every model. The state splits in two:
   the state they were missing from.
 - **per process** (:class:`ItemSide`): item biases and factors, the click model's item and
   context weights, the item pools. Each process learns them from its own users; at every
-  item sync (:class:`ItemSync`, at every checkpoint and every 5,000 of its events) it publishes the sum of its own
-  changes and adds the others' new changes once (:class:`~models.learners.delta_sync.DeltaSync`:
-  a parameter server's semantics, as Monolith syncs sparse parameters periodically): biases and
-  click weights whole, latent factors as an average; the global means are averaged.
+  item sync (:class:`ItemSync`) it publishes what it changed since the last one, for the keys
+  it touched, and adds the others' changes once each
+  (:class:`~models.learners.delta_sync.DeltaSync`: a parameter server's semantics, as Monolith
+  syncs sparse parameters periodically): biases and click weights whole, latent factors as an
+  average; the global means are averaged.
 
 Pure functions over a :class:`~streams.learner.loop.LearnerState`; files are in
 :mod:`streams.learner.checkpoints`.
@@ -50,11 +51,16 @@ class PartitionState:
 
 
 @dataclass
-class ItemSide:
+class ItemChanges:
+    """What one process changed of the item side since its previous message (or, for a total,
+    since it started: what a process that starts later, or falls behind, catches up from)."""
+
     member: str
-    sums: dict[str, dict[str, Any]]  # per table: this process's own changes, summed
+    seq: int
+    changes: dict[str, dict[str, Any]]  # per table: key -> change
     means: dict[str, tuple[int, float]]  # per model: (its own updates, its global mean)
-    pools: dict[str, list[str]]  # the items each model samples from (negatives, evaluations)
+    pools: dict[str, list[str]]  # items new to its pools (negatives, evaluations)
+    total: bool = False
 
 
 def users_of(state, partition: int) -> list[str]:
@@ -103,47 +109,96 @@ def drop_partition(state, partition: int) -> None:
 
 
 class ItemSync:
-    """This process's side of the item sync: one :class:`DeltaSync` per shared table."""
+    """This process's side of the item sync: what it changed (the keys its models marked) goes
+    out as :class:`ItemChanges`; the others' come in once each, in order."""
 
-    def __init__(self):
-        self.tables: dict[str, DeltaSync] = {}
+    TABLES = ("ranker.bias", "ranker.factors", "rating.bias", "rating.factors", "click.weights")
 
-    def sync(self, state, member: str, others: Iterable[ItemSide]) -> ItemSide:
-        """Add the others' new changes into ``state``; this process's side to publish."""
-        others = list(others)
-        ranker, rating, click = state.ranker.learner, state.rating.learner, state.click.learner
-        sums = {}
-        for name, model in (("ranker", ranker), ("rating", rating)):
-            sums[f"{name}.bias"] = self._sync(f"{name}.bias", model.item_bias, others)
-            # latent factors: averaged, not summed -- summing two processes' moves in their own
-            # users' directions cost 5 % of the hit rate on the generator's stream (1/n: 2 %)
-            sums[f"{name}.factors"] = self._sync(
-                f"{name}.factors", model.item_factors, others, model.item_origin, share=1 / (1 + len(others))
+    def __init__(self, state, member: str):
+        self.member, self.seq = member, 0
+        self.tables = {name: DeltaSync() for name in self.TABLES}
+        self.applied: dict[str, int] = {}  # per other process: the last message added here
+        self.pool_marks: dict[str, int] = {}  # per pool: how much of it went out already
+        for model in (state.ranker.learner, state.rating.learner):
+            model.record_item_inits()
+        state.click.learner.track_changes()
+
+    def take(self, state) -> ItemChanges:
+        """This process's changes since its last message."""
+        changes = {}
+        for name, model in self._models(state):
+            changed, model.changed_items = model.changed_items, set()
+            changes[f"{name}.bias"] = self.tables[f"{name}.bias"].take_changes(model.item_bias, changed)
+            changes[f"{name}.factors"] = self.tables[f"{name}.factors"].take_changes(
+                model.item_factors, changed, model.item_origin
             )
-            n = sum(o.means[name][0] for o in others) + model.n
-            if n:
-                model.mean = (sum(k * m for k, m in (o.means[name] for o in others)) + model.n * model.mean) / n
-        weights = click.shared_weights()
-        sums["click.weights"] = self._sync("click.weights", weights, others)
-        click.set_shared_weights(weights)
-        pools = {"ranker.evaluation": state.ranker._items, "ranker": ranker._items, "rating": rating._items}
-        for name, pool in pools.items():
-            owner = state.ranker if name == "ranker.evaluation" else (ranker if name == "ranker" else rating)
-            for other in others:
-                for item in other.pools.get(name, ()):
-                    if item not in owner._known:
-                        owner._known.add(item)
-                        pool.append(item)
-        return ItemSide(
-            member,
-            sums,
-            {"ranker": (ranker.n, ranker.mean), "rating": (rating.n, rating.mean)},
-            {name: list(pool) for name, pool in pools.items()},
-        )
+        click = state.click.learner
+        changed, click.changed = click.changed, set()
+        changes["click.weights"] = self.tables["click.weights"].take_changes(click.shared_weights(changed), changed)
+        self.seq += 1
+        pools = {name: pool[self.pool_marks.get(name, 0) :] for name, (_, pool) in self._pools(state).items()}
+        return ItemChanges(self.member, self.seq, changes, self._means(state), pools)
 
-    def _sync(self, table: str, values, others: list[ItemSide], origin=lambda key: 0.0, share: float = 1.0) -> dict:
-        sync = self.tables.setdefault(table, DeltaSync())
-        return sync.sync(values, {o.member: o.sums[table] for o in others}, origin, share)
+    def total(self, state) -> ItemChanges:
+        """Every change of this process since it started, as of its last message."""
+        changes = {name: dict(sync.own) for name, sync in self.tables.items()}
+        pools = {name: list(pool) for name, (_, pool) in self._pools(state).items()}
+        return ItemChanges(self.member, self.seq, changes, self._means(state), pools, total=True)
+
+    def add(self, state, messages: Iterable[ItemChanges], processes: int) -> None:
+        """Add the others' messages (each once, in order; a total catches up). Biases and click
+        weights add whole; latent factors as an average over ``processes`` -- summing two
+        processes' moves, each in its own users' directions, cost 5 % of the hit rate."""
+        click = state.click.learner
+        weights = {}
+        for message in messages:
+            if message.member == self.member or message.seq <= self.applied.get(message.member, 0):
+                continue
+            join = "catch_up" if message.total else "apply"
+            for name, model in self._models(state):
+                getattr(self.tables[f"{name}.bias"], join)(
+                    model.item_bias, message.changes[f"{name}.bias"], message.member
+                )
+                getattr(self.tables[f"{name}.factors"], join)(
+                    model.item_factors,
+                    message.changes[f"{name}.factors"],
+                    message.member,
+                    model.item_origin,
+                    1 / max(processes, 1),
+                )
+                own, mean = model.n, model.mean
+                other_n, other_mean = message.means[name]
+                if own + other_n:
+                    model.mean = (own * mean + other_n * other_mean) / (own + other_n)
+            incoming = message.changes["click.weights"]
+            fresh = click.shared_weights(incoming.keys() - weights.keys())
+            weights |= {k: v for k, v in fresh.items() if k not in weights}  # keep what earlier messages added
+            getattr(self.tables["click.weights"], join)(weights, incoming, message.member)
+            for name, (known, pool) in self._pools(state).items():
+                for item in message.pools.get(name, ()):
+                    if item not in known:
+                        known.add(item)
+                        pool.append(item)
+            self.applied[message.member] = message.seq
+        click.set_shared_weights(weights)
+        self.pool_marks = {name: len(pool) for name, (_, pool) in self._pools(state).items()}
+
+    @staticmethod
+    def _models(state):
+        return (("ranker", state.ranker.learner), ("rating", state.rating.learner))
+
+    @staticmethod
+    def _pools(state) -> dict[str, tuple[set, list]]:
+        ranker, rating = state.ranker.learner, state.rating.learner
+        return {
+            "ranker.evaluation": (state.ranker._known, state.ranker._items),
+            "ranker": (ranker._known, ranker._items),
+            "rating": (rating._known, rating._items),
+        }
+
+    @staticmethod
+    def _means(state) -> dict[str, tuple[int, float]]:
+        return {name: (model.n, model.mean) for name, model in ItemSync._models(state)}
 
 
 def serving_ranker(state, parts: Iterable[PartitionState]) -> MatrixFactorization:

@@ -140,3 +140,25 @@ def test_every_checkpoint_publishes_one_ranker_for_all_users(tmp_path):
     online = SnapshotStore(tmp_path).load_online(SnapshotStore(tmp_path).latest()).learner
     everyone = {e.user_id for e in events if e.event_type.value != "view"}  # views do not train the ranker
     assert set(online.user_bias) == everyone
+
+
+def test_a_process_that_starts_later_catches_up_from_the_totals(tmp_path, monkeypatch):
+    """Item changes are compacted into totals; a newcomer adds every change once, not twice."""
+    from streams.learner import sharded
+
+    monkeypatch.setattr(sharded, "TOTAL_EVERY", 2)
+    events, _ = stream(n=6_000, shift_at=None)
+    group = Group(tmp_path, LearnerConfig(snapshot_every_events=10**9, item_sync_every_events=500))
+    a = group.member("a")
+    a.assign(range(PARTITIONS))
+    feed([a], partitioned(events))
+    a.sync_items()
+    files = sorted(p.name for p in (tmp_path / "items" / "a").iterdir())
+    assert any(f.startswith("total-") for f in files) and "00000001.pkl" not in files  # compacted
+
+    late = group.member("late")
+    bias = a.state.ranker.learner.item_bias
+    assert late.state.ranker.learner.item_bias == pytest.approx(bias)  # every change of a's, once
+    late.sync_items()  # nothing new: nothing added again
+    assert late.state.ranker.learner.item_bias == pytest.approx(bias)
+    assert set(late.state.ranker._items) == set(a.state.ranker._items)
