@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from models.learners.delta_sync import DeltaSync
 from models.learners.matrix_factorization import MatrixFactorization
 from streams.core.dedupe import RecentIds
@@ -61,6 +63,29 @@ class ItemChanges:
     means: dict[str, tuple[int, float]]  # per model: (its own updates, its global mean)
     pools: dict[str, list[str]]  # items new to its pools (negatives, evaluations)
     total: bool = False
+
+    def __getstate__(self) -> dict:
+        """Tables of vectors travel as one matrix each: pickling thousands of small arrays cost
+        more than the sync itself."""
+        state = dict(self.__dict__)
+        state["changes"] = {name: _pack(table) for name, table in self.changes.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["changes"] = {name: _unpack(table) for name, table in state["changes"].items()}
+        self.__dict__.update(state)
+
+
+def _pack(table: dict[str, Any]):
+    if table and isinstance(next(iter(table.values())), np.ndarray):
+        return ("matrix", list(table), np.stack(list(table.values())))
+    return table
+
+
+def _unpack(table):
+    if isinstance(table, tuple) and table[0] == "matrix":
+        return dict(zip(table[1], table[2], strict=True))
+    return table
 
 
 def users_of(state, partition: int) -> list[str]:
@@ -202,9 +227,10 @@ class ItemSync:
 
 
 def serving_ranker(state, parts: Iterable[PartitionState]) -> MatrixFactorization:
-    """One ranker for serving: this process's items (merged) and users, plus the users of the
-    partitions other processes own, from their latest checkpoints."""
-    ranker = copy.deepcopy(state.ranker.learner)
+    """One ranker for serving, to be pickled at once: this process's items (synced) and users,
+    plus the users of the partitions other processes own, from their latest checkpoints."""
+    ranker = copy.copy(state.ranker.learner)  # shares the live item rows: pickle it before learning goes on
+    ranker.user_bias, ranker.user_factors = dict(ranker.user_bias), dict(ranker.user_factors)
     for part in parts:
         ranker.import_users(part.ranker)
     return ranker
