@@ -71,7 +71,7 @@ class ScaleBenchResult:
 Command: `{command}`. Dataset: {self.dataset} ({self.events:,} events), in Kafka before the
 learners start. One run: one `streamrec learner` process (the default mode, all partitions),
 or two processes with `STREAMREC_LEARNER_SCALE_OUT=true` in one consumer group (user state per
-partition, item changes synced every 1,000 events of each, docs/learning.md "Scaling it").
+partition, item changes synced every 2,000 events of each, docs/learning.md "Scaling it").
 Events/s from the first learned batch of any process to the last (start-up left out; the
 group's first rebalance included). Metrics pooled over the processes, weighted by their
 evaluations. Runs alternate; Kafka and Redis run on the same 2 cores. "Cores busy": CPU seconds
