@@ -98,6 +98,15 @@ def test_the_manifests_match_the_code(helm):
     assert {a for a in args if a.startswith("--")} <= options
 
 
+def test_the_learner_scales_out_only_when_asked(helm):
+    one = render(helm)[("Deployment", "demo-streamrec-learner")]["spec"]
+    assert one["replicas"] == 1 and one["strategy"]["type"] == "Recreate"
+    objects = render(helm, "learner.scaleOut=true", "learner.replicas=3")
+    several = objects[("Deployment", "demo-streamrec-learner")]["spec"]
+    assert several["replicas"] == 3 and "strategy" not in several  # rolling: the group hands partitions over
+    assert objects[("ConfigMap", "demo-streamrec-config")]["data"]["STREAMREC_LEARNER_SCALE_OUT"] == "true"
+
+
 def test_values_scale_and_reuse_what_exists(helm):
     objects = render(
         helm,
