@@ -56,18 +56,23 @@ after the repartition), plus state in Redis and feature rows in Feast.
 | backfill, rebuilding state + features from scratch | **{self.backfill_rate:,.0f}** events/s | ≥ 20,000 |
 | backfill replay, everything already applied (rows rewritten) | **{self.replay_rate:,.0f}** events/s | |
 
-What limits it:
-- Faust's consumer. The decode-only agent above is the ceiling of one Faust process here.
-  It measured 6k–9.6k/s with uvloop across runs on this shared 2-core VM, and about 40% less
-  without uvloop.
-  `faust/transport/consumer.py::_drain_messages` awaits `wait_first()`, which creates two
-  asyncio tasks for every message. The item side adds little on top, because it receives
-  micro-batched records.
-- Our processing: the backfill rate (same code, no Faust) is its ceiling. It runs in a child
-  process (`STREAMREC_WORKER_PROCESSING_PROCESS`), so it overlaps with Faust's loop on the
-  second core; in a thread the two costs added up (2.7k events/s).
-- Feast's Redis `online_write_batch` costs about 0.15–0.2 ms per row (31 features), even
-  with protos built directly. One row per touched key per micro-batch."""
+What limits it (py-spy on the worker and its processing child, 200k-event backlog, 2026-11-30):
+- The machine: the Faust process (about 0.6–0.7 of a core), the processing child (a whole
+  core), the broker and Redis share the 2 cores.
+- The processing child, at 100 %: the item side (`process_routed`) about 27 %, the user side
+  about 30 %, Feast's Redis `online_write_batch` about 21 % (0.15–0.2 ms per row of 31
+  features, even with protos built directly; one row per touched key per micro-batch), Redis
+  state pipelines about 10 %, decoding 7 %. The event archive took 18 % while it wrote one
+  Parquet file per source partition and batch; one file per batch and date, built by columns,
+  costs 5x less (35 -> 6.5 ms per 2,000 events).
+- The Faust process: aiokafka's fetcher and connection, and Faust's per-message tasks
+  (`faust/transport/consumer.py::_drain_messages` awaits `wait_first()`, two asyncio tasks per
+  message); the decode-only agent above is its ceiling. aiokafka's loggers answered DEBUG and
+  built a log record for every fetch (8 % of the loop); the worker now sets them to INFO.
+- The backfill rate (same processing, no Faust) is the processing's ceiling. It runs in a
+  child process (`STREAMREC_WORKER_PROCESSING_PROCESS`) so that it overlaps with Faust's loop;
+  in a thread the two costs added up (2.7k events/s). Several worker processes split the
+  partitions: the way to use more cores (`docs/operations.md`)."""
 
 
 def run(

@@ -100,6 +100,9 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
 
     @app.task
     async def open_stores() -> None:
+        if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            # aiokafka's loggers answered DEBUG here and built a record for every fetch (8 % of the loop)
+            logging.getLogger("aiokafka").setLevel(logging.INFO)
         await backend.start()  # imports Feast (seconds); agents wait for it
         metrics.start()
         log.info("worker %s ready (group %s)", worker_id, group)
