@@ -57,14 +57,17 @@ after the repartition), plus state in Redis and feature rows in Feast.
 | backfill replay, everything already applied (rows rewritten) | **{self.replay_rate:,.0f}** events/s | |
 
 What limits it (py-spy on the worker and its processing child, 200k-event backlog, 2026-11-30):
-- The machine: the Faust process (about 0.6–0.7 of a core), the processing child (a whole
-  core), the broker and Redis share the 2 cores.
-- The processing child, at 100 %: the item side (`process_routed`) about 27 %, the user side
-  about 30 %, Feast's Redis `online_write_batch` about 21 % (0.15–0.2 ms per row of 31
-  features, even with protos built directly; one row per touched key per micro-batch), Redis
-  state pipelines about 10 %, decoding 7 %. The event archive took 18 % while it wrote one
-  Parquet file per source partition and batch; one file per batch and date, built by columns,
-  costs 5x less (35 -> 6.5 ms per 2,000 events).
+- Neither process saturates: py-spy found the Faust process busy about 60 % of the time and
+  the processing child about 55 %. Each agent awaits its batch's processing before it takes
+  the next, and the user and item sides take turns in the one child; a second child (two
+  batches in flight) measured the same (4,926 events/s). The broker and Redis share the 2
+  cores.
+- In the processing child: the item side (`process_routed`) about 27 %, the user side about
+  30 %, Feast's Redis `online_write_batch` about 21 % (0.15–0.2 ms per row of 31 features,
+  even with protos built directly; one row per touched key per micro-batch), Redis state
+  pipelines about 10 %, decoding 7 %. The event archive took 18 % while it wrote one Parquet
+  file per source partition and batch; one file per batch and date, built by columns, costs
+  5x less (35 -> 6.5 ms per 2,000 events).
 - The Faust process: aiokafka's fetcher and connection, and Faust's per-message tasks
   (`faust/transport/consumer.py::_drain_messages` awaits `wait_first()`, two asyncio tasks per
   message); the decode-only agent above is its ceiling. aiokafka's loggers answered DEBUG and
