@@ -57,11 +57,13 @@ after the repartition), plus state in Redis and feature rows in Feast.
 | backfill replay, everything already applied (rows rewritten) | **{self.replay_rate:,.0f}** events/s | |
 
 What limits it (py-spy on the worker and its processing child, 200k-event backlog, 2026-11-30):
-- Neither process saturates: py-spy found the Faust process busy about 60 % of the time and
-  the processing child about 55 %. Each agent awaits its batch's processing before it takes
-  the next, and the user and item sides take turns in the one child; a second child (two
-  batches in flight) measured the same (4,926 events/s). The broker and Redis share the 2
-  cores.
+- Batches in flight. py-spy found the Faust process busy about 60 % of the time and the
+  processing child about 55 % while each agent awaited its batch's processing before taking
+  the next (4,926–5,024 events/s). Now two batches are in flight: the child processes batch
+  n+1 while the Faust process sends batch n's results on and acks it (processing and acks
+  stay in order; `streams/worker/app.py::batches`): 6,302–6,329 events/s. A second child
+  instead (the user and item sides in parallel) gained nothing. The broker and Redis share
+  the 2 cores.
 - In the processing child: the item side (`process_routed`) about 27 %, the user side about
   30 %, Feast's Redis `online_write_batch` about 21 % (0.15–0.2 ms per row of 31 features,
   even with protos built directly; one row per touched key per micro-batch), Redis state

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -119,46 +120,72 @@ def create_app(settings: Settings, worker_id: str) -> faust.App:
             metrics.dead_lettered.labels(source).inc()
             log.warning("dead-lettered a record of %s: %s", source, letter.reason)
 
-    async def batches(stream, source: str, handle: Callable[[list[Record]], Awaitable[None]]) -> None:
-        async for events in stream.take_events(settings.worker_batch_size, within=settings.worker_batch_wait_s):
+    async def batches(stream, source: str, process, finish) -> None:
+        """Two batches in flight: batch n+1 is processed in the child while this process sends
+        batch n's results on and acks it. Processing stays in order (n+1 starts after n's
+        processing succeeded, retries included), finishing too, and a batch is acked only after
+        its effects and messages are written: at-least-once as before."""
+        processing = finishing = None
+        in_flight: deque[asyncio.Future] = deque()
+        async for events in stream.noack_take(settings.worker_batch_size, within=settings.worker_batch_wait_s):
             records = [to_record(e) for e in events]
-            began = time.perf_counter()
-            await handle(records)
-            metrics.observe_batch(source, records, time.perf_counter() - began, app)
+            processing = asyncio.ensure_future(_after(processing, process, records))
+            finishing = asyncio.ensure_future(
+                _finish(finishing, processing, finish, stream, events, records, source, time.perf_counter())
+            )
+            finishing.add_done_callback(_report_failure)
+            in_flight.append(finishing)
+            while len(in_flight) > 1:
+                await in_flight.popleft()  # raises what finishing raised: the agent crashes, nothing is acked
+
+    def _report_failure(task: asyncio.Future) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a batch failed after processing; it is not acked: %r", task.exception())
+
+    async def _after(previous, process, records: list[Record]) -> BatchResult:
+        if previous is not None:
+            await previous
+        return await process(records)
+
+    async def _finish(previous, processing, finish, stream, events, records, source: str, began: float) -> None:
+        if previous is not None:
+            await previous
+        await finish(await processing)
+        for event in events:
+            await stream.ack(event)
+        metrics.observe_batch(source, records, time.perf_counter() - began, app)
+
+    def guarded(name: str, method: str, adapt=lambda records: records):
+        async def process(records: list[Record]) -> BatchResult:
+            return await run_guarded(name, records, via(method, adapt), metrics, group)
+
+        return process
 
     @app.agent(interactions)
     async def user_features(stream) -> None:
-        async def handle(records: list[Record]) -> None:
-            result = await run_guarded("user_features", records, via("process_interactions"), metrics, group)
+        async def finish(result: BatchResult) -> None:
             for partition, payload in result.forwards:
                 await by_item.send(value=payload, partition=partition)
             await send_dead_letters(result, "interactions")
             metrics.record(result, "interactions")
 
-        await batches(stream, "interactions", handle)
+        await batches(stream, "interactions", guarded("user_features", "process_interactions"), finish)
 
     @app.agent(by_item)
     async def item_features(stream) -> None:
-        async def handle(records: list[Record]) -> None:
-            result = await run_guarded(
-                "item_features",
-                records,
-                via("process_item_batches", lambda rs: [r.value for r in rs if r.value]),
-                metrics,
-                group,
-            )
+        async def finish(result: BatchResult) -> None:
             await send_dead_letters(result, "interactions-by-item")
             metrics.record(result, "interactions-by-item")
 
-        await batches(stream, "interactions-by-item", handle)
+        process = guarded("item_features", "process_item_batches", lambda rs: [r.value for r in rs if r.value])
+        await batches(stream, "interactions-by-item", process, finish)
 
     @app.agent(items)
     async def item_catalog(stream) -> None:
-        async def handle(records: list[Record]) -> None:
-            result = await run_guarded("item_catalog", records, via("process_catalog"), metrics, group)
+        async def finish(result: BatchResult) -> None:
             await send_dead_letters(result, "items")
             metrics.record(result, "items")
 
-        await batches(stream, "items", handle)
+        await batches(stream, "items", guarded("item_catalog", "process_catalog"), finish)
 
     return app
