@@ -10,8 +10,9 @@ sync at checkpoints, and drift decided once for the group (see :mod:`streams.lea
   live) and publishes the DriftEvent and the RetrainRequest; the others stand down for the
   cooldown, and re-freeze their drift reference, as the claimant did. :meth:`adopt` does the same
   for a process whose own detectors did not fire.
-- **Item sync**: each checkpoint publishes this process's own changes to the item side and adds
-  the others' (:class:`~streams.learner.shards.ItemSync`).
+- **Item sync**: every ``item_sync_every_events`` of its events and at each checkpoint, this
+  process publishes its own changes to the item side and adds the others'
+  (:class:`~streams.learner.shards.ItemSync`).
 - **Serving**: each checkpoint publishes one online ranker for all users (this process's items,
   every partition's users) in the shared snapshot directory, so the API loads one model as before.
 - **No rollback guard**: rolling back one process's users alone is not defined yet.
