@@ -106,7 +106,6 @@ class LearningLoop:
         self.history = ModelHistory(last_trained_at=clock())
         self.rollback_reasons: list[str] = []
         self.pending_request = None  # (decision, due at event count): a drift retrain waiting for data
-        self.suppressed = 0  # scale-out: detections and requests left to the process that claimed them first
 
     def _resume_from(self) -> Snapshot | None:
         """The snapshot whose state this loop starts from (the newest)."""
@@ -176,14 +175,12 @@ class LearningLoop:
             detections += state.data_drift.update({"reference_score": reference_score, "rating": rating} | categorical)
         if detections and not self.claim("drift"):
             detections = []  # another process raised this drift and asked for the retrain
-            self.suppressed += 1
             self.adopt_request()
         out += [self._drift_event(d) for d in detections]
         # building the metrics dict reads every metric (the AUC walks its bins): only when the policy reads them
         metrics = self.metrics() if self.config.policy.min_metrics else None
         decision = decide(self.config.policy, self.history, self.clock(), detections=detections, metrics=metrics)
         if decision.retrain and decision.trigger != "drift" and not self.claim(decision.trigger):
-            self.suppressed += 1
             self.adopt_request()
         elif decision.retrain:
             self.history.last_request_at = self.clock()

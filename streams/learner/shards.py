@@ -11,10 +11,10 @@ alone learns the user's side of every model. The state splits in two:
   partition next, which resumes right after that offset: an event is learned once across a
   rebalance, and after a crash the events since the last checkpoint are learned again on top of
   the state they were missing from.
-- **per process** (:class:`ItemSide`): item biases and factors, the click model's item and
-  context weights, the item pools. Each process learns them from its own users; at every
-  item sync (:class:`ItemSync`) it publishes what it changed since the last one, for the keys
-  it touched, and adds the others' changes once each
+- **per process**: item biases and factors, the click model's item and context weights, the
+  item pools. Each process learns them from its own users; at every item sync
+  (:class:`ItemSync`) it publishes what it changed since the last one, for the keys
+  it touched (:class:`ItemChanges`), and adds the others' changes once each
   (:class:`~models.learners.delta_sync.DeltaSync`: a parameter server's semantics, as Monolith
   syncs sparse parameters periodically): biases and click weights whole, latent factors as an
   average; the global means are averaged.
