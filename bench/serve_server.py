@@ -47,11 +47,13 @@ def build():
 
         seen, recent = SeenItems.for_settings(settings), RecentEvents(settings.serve_recent_events_s)
         threading.Thread(target=follow_interactions, args=(settings, recent, threading.Event()), daemon=True).start()
+        features = OnlineFeatures.for_settings(settings, seen)
+        threading.Thread(target=features.follow, args=(threading.Event(),), daemon=True).start()
         recommender = Recommender(
             state,
             None,
             TTLCache(settings.serve_cache_ttl_s),
-            features=OnlineFeatures.for_settings(settings),
+            features=features,
             seen=seen.read,
             seen_among=seen.among,
             recent=recent,

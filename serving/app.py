@@ -12,7 +12,6 @@ on ``app.state``; :mod:`serving.main` wires the production one, tests wire their
 from __future__ import annotations
 
 import json
-import time
 
 import redis
 from fastapi import FastAPI, Request
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from serving.deps import UNAUTHORISED, Services, needs_api_key
 from serving.limits import BodyLimit
+from serving.metrics import RequestMetrics
 from serving.openapi import install as install_openapi
 from serving.routers import events, experiments, health, models, recommend
 from streams.core.errors import DeliveryError, InvalidEvent
@@ -57,17 +57,9 @@ def create_app(services: Services) -> FastAPI:
     async def registry_unavailable(request: Request, error: RegistryUnavailable) -> JSONResponse:
         return JSONResponse({"detail": f"the model registry is unavailable; retry ({error})"}, status_code=503)
 
-    @app.middleware("http")
-    async def request_metrics(request: Request, call_next):
-        began = time.perf_counter()
-        response = await call_next(request)
-        endpoint = request.scope.get("route").path if request.scope.get("route") else "unmatched"
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - began)
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        return response
-
     for module in (recommend, events, models, experiments, health):
         app.include_router(module.router)
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.serve_max_body_bytes)  # outside the metrics middleware
     install_openapi(app, settings, services.api_keys)
     return app

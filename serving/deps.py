@@ -1,5 +1,8 @@
 """What routes depend on, as ``Annotated`` aliases. Everything lives in one :class:`Services`
-object on ``app.state``, built once by :func:`serving.app.create_app`; tests build their own."""
+object on ``app.state``, built once by :func:`serving.app.create_app`; tests build their own.
+
+The dependencies are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, a
+thread hop per dependency per request (about a quarter of ``/recommend``'s own time)."""
 
 from __future__ import annotations
 
@@ -40,38 +43,38 @@ class Services:
         return not keys or key in keys
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def settings(s: ServicesDep) -> Settings:
+async def settings(s: ServicesDep) -> Settings:
     return s.settings
 
 
-def recommender(s: ServicesDep) -> Recommender:
+async def recommender(s: ServicesDep) -> Recommender:
     return s.recommender
 
 
-def metrics(s: ServicesDep) -> ApiMetrics:
+async def metrics(s: ServicesDep) -> ApiMetrics:
     return s.metrics
 
 
-def ingest(s: ServicesDep) -> Ingest:
+async def ingest(s: ServicesDep) -> Ingest:
     if s.ingest is None:
         raise HTTPException(503, "event ingest is not configured (no broker)")
     return s.ingest
 
 
-def admin(s: ServicesDep) -> Admin:
+async def admin(s: ServicesDep) -> Admin:
     if s.admin is None:
         raise HTTPException(503, "admin operations are not configured")
     return s.admin
 
 
-def experiments(s: ServicesDep) -> ExperimentRouter:
+async def experiments(s: ServicesDep) -> ExperimentRouter:
     if s.experiments is None:
         raise HTTPException(503, "experiments are not configured (they need Redis)")
     return s.experiments
@@ -87,7 +90,7 @@ api_key_header = APIKeyHeader(
 UNAUTHORISED = "missing or wrong X-API-Key (this endpoint needs an API key)"
 
 
-def require_api_key(s: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
+async def require_api_key(s: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
     if not s.key_accepted(key):
         raise HTTPException(401, UNAUTHORISED)
 

@@ -48,13 +48,13 @@ def build_app() -> FastAPI:
     producer = EventProducer(
         settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix), report_successes=True
     )
-    features = OnlineFeatures.for_settings(settings)  # the user's row (history too) and item rows
     admin = Admin(settings, producer)
     experiments = experiment_router(settings, state, admin)
     explorer = ColdStartExplorer.for_settings(settings) if settings.serve_explore else None
     online = OnlineScorer.for_settings(settings) if settings.serve_online_weight > 0 else None
     metrics = ApiMetrics()
     seen_items = SeenItems.for_settings(settings)
+    features = OnlineFeatures.for_settings(settings, seen_items)  # the user's row and seen-set; item rows
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
     recommender = Recommender(
         state,
@@ -74,6 +74,7 @@ def build_app() -> FastAPI:
         (run_controller, (experiments, stop, settings.serve_experiment_check_s), {}, "experiments"),
         (attribute_rewards, (settings, experiments.store, stop), {"explorer": explorer}, "attribution"),
     ]
+    background.append((features.follow, (stop,), {}, "item-features"))
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
     if recent is not None:

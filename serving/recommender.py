@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from models.batch.online_features import SnapshotLookup
 from serving.cache import TTLCache
@@ -63,7 +64,11 @@ class Recommender:
         began = time.perf_counter()
         route = self.experiments.route(request.user_id) if self.experiments is not None else None
         served = route.served if route is not None else self.state.served
-        seen = self.seen(request.user_id) if self.seen is not None else None
+        user = self._read_user(request.user_id) if self._one_read else None
+        if user is not None:
+            seen = user.seen
+        else:
+            seen = self.seen(request.user_id) if self.seen is not None else None
         key = (
             request.user_id,
             request.k,
@@ -78,7 +83,7 @@ class Recommender:
         )
         ranked = self.cache.get(key) if self.cache is not None else None
         if ranked is None:
-            ranked = self._rank(served, request, exclude, seen)
+            ranked = self._rank(served, request, exclude, seen, user)
             if self.cache is not None and not ranked.fallback:
                 self.cache.put(key, ranked)
         served_list = Recommendation(
@@ -99,8 +104,15 @@ class Recommender:
                 log.warning("cold-start impressions not recorded: %s", error)
         return served_list, ranked
 
-    def _rank(self, served, request: RecommendationRequest, exclude: Sequence[str], seen: SeenSet | None) -> Ranked:
-        history, lookup = self._read_user(request.user_id)
+    def _rank(
+        self,
+        served,
+        request: RecommendationRequest,
+        exclude: Sequence[str],
+        seen: SeenSet | None,
+        user: UserRead | None,
+    ) -> Ranked:
+        history, lookup, _ = user or self._read_user(request.user_id)
         fresh = self.recent.since(request.user_id, seen.latest if seen is not None else 0.0) if self.recent else []
         if fresh and history is not None:  # in the stream, not yet in the store
             newer = set(fresh)
@@ -134,13 +146,26 @@ class Recommender:
             exclude = [*exclude, *sorted(found)]  # seen long ago, and many of them: rank again without
         return replace(ranked, items=kept[: request.k])
 
-    def _read_user(self, user_id: str) -> tuple[list[str] | None, SnapshotLookup | None]:
-        """(history, online features lookup); history None when the store cannot answer."""
+    @property
+    def _one_read(self) -> bool:
+        """The user's row and seen-set come in one round trip, read before the cache is asked."""
+        return self.features is not None and self.features.reads_seen
+
+    def _read_user(self, user_id: str) -> UserRead:
         if self.features is None:
-            return (self.history(user_id) if self.history is not None else []), None
+            return UserRead(self.history(user_id) if self.history is not None else [], None)
         try:
             view = self.features.user(user_id)
         except Exception as error:  # noqa: BLE001 -- Redis or Feast down: a flagged fallback answer
             log.warning("user features unavailable: %s", error)
-            return None, None
-        return view.history, view.lookup
+            return UserRead(None, None)
+        return UserRead(view.history, view.lookup, view.seen)
+
+
+class UserRead(NamedTuple):
+    """What the store said of a user: history (None: the store cannot answer), the online features
+    lookup, and the seen-set when it came in the same round trip."""
+
+    history: list[str] | None
+    lookup: SnapshotLookup | None
+    seen: SeenSet | None = None

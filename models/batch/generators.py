@@ -140,8 +140,22 @@ class ItemKNN:
         if not recent:
             return np.zeros(len(self.vocab), dtype=np.float32)
         weights = self.recency ** np.arange(len(recent))[::-1]
-        rows = self.similarity[self.vocab.indices(recent)]
-        return np.asarray(rows.T @ weights.astype(np.float32)).ravel()
+        return self.combine(self.vocab.indices(recent), weights)
+
+    def combine(self, rows: Sequence[int], weights: Sequence[float]) -> np.ndarray:
+        """``sum(weights[n] * similarity[rows[n]])`` as a dense vector, read straight from the CSR
+        arrays (scipy's row indexing costs about 0.1 ms a call, this a few microseconds).
+
+        >>> knn = ItemKNN()
+        >>> knn.similarity = sp.csr_matrix(np.array([[0, 0.5, 0.2], [0.5, 0, 0.0], [0.2, 0, 0]], dtype=np.float32))
+        >>> knn.combine([0, 1], [1.0, 2.0]).tolist()
+        [1.0, 0.5, 0.20000000298023224]
+        """
+        s = self.similarity
+        spans = [(s.indptr[r], s.indptr[r + 1]) for r in rows]
+        columns = np.concatenate([s.indices[a:b] for a, b in spans]) if spans else np.empty(0, np.int32)
+        values = np.concatenate([s.data[a:b] * w for (a, b), w in zip(spans, weights, strict=True)]) if spans else []
+        return np.bincount(columns, weights=values, minlength=s.shape[1]).astype(np.float32)
 
     def pair(self, a: str, b: str) -> float:
         """Similarity of two items (0 when either is unknown)."""

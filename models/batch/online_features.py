@@ -55,6 +55,8 @@ ITEM_FEATURES = [
 CROSS_FEATURES = ["category_rank", "session_category_share"]
 CONTEXT_FEATURES = ["hour_of_day"]
 ONLINE_FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES + CONTEXT_FEATURES
+AGE = ITEM_FEATURES.index("i_log_age_s")
+CROSS = slice(len(USER_FEATURES) + len(ITEM_FEATURES), len(USER_FEATURES) + len(ITEM_FEATURES) + len(CROSS_FEATURES))
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Snapshot:
     user: Mapping[str, Any] | None
     items: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     categories: Mapping[str, str] = field(default_factory=dict)
+    # item id -> item_values(its row), when the reader computed them as it read the rows (serving's cache)
+    item_values: Mapping[str, tuple[float, ...]] | None = None
 
 
 # candidate item ids -> the snapshot for them (None: the store cannot answer)
@@ -91,19 +95,34 @@ def user_columns(snapshot: Snapshot) -> list[float]:
     ]
 
 
-def item_columns(snapshot: Snapshot, item: str) -> list[float]:
-    row = snapshot.items.get(item)
+NO_ITEM_ROW = (math.nan,) * len(ITEM_FEATURES)
+
+
+def item_values(row: Mapping[str, Any] | None) -> tuple[float, ...]:
+    """An item row's ``ITEM_FEATURES`` that do not depend on the request time; the age column holds
+    the row's ``last_event_at`` (NaN when none), turned into an age by :func:`item_columns`."""
     if not row:
-        return [math.nan] * len(ITEM_FEATURES)
-    return [
+        return NO_ITEM_ROW
+    return (
         math.log1p(max(0.0, float(row.get("trending_score", 0.0)))),
-        _log_age(snapshot.at, row.get("last_event_at")),
+        float(row.get("last_event_at") or math.nan),
         math.log1p(row.get("interactions_total", 0)),
         math.log1p(row.get("distinct_users", 0)),
         float(row.get("click_rate", 0.0)),
         float(row.get("purchase_rate", 0.0)),
         float(row.get("mean_rating", 0.0)),
-    ]
+    )
+
+
+def item_columns(snapshot: Snapshot, items: Sequence[str]) -> np.ndarray:
+    """(len(items), len(ITEM_FEATURES)): each item's features at the snapshot's time (NaN: no row)."""
+    known = snapshot.item_values
+    block = np.array(
+        [known[i] if known is not None and i in known else item_values(snapshot.items.get(i)) for i in items],
+        dtype=np.float64,
+    ).reshape(len(items), len(ITEM_FEATURES))
+    block[:, AGE] = np.log1p(np.maximum(0.0, snapshot.at - block[:, AGE]))  # NaN (no time) stays NaN
+    return block
 
 
 def category_rank(snapshot: Snapshot, item: str) -> float:
@@ -134,5 +153,9 @@ def online_columns(snapshot: Snapshot | None, items: Sequence[str], recent: Sequ
         category = snapshot.categories.get(item)
         return shares.get(category, 0.0) if category is not None and shares else math.nan
 
-    rows = [user + item_columns(snapshot, i) + [category_rank(snapshot, i), session_share(i), hour] for i in items]
-    return np.asarray(rows, dtype=np.float32).reshape(len(items), len(ONLINE_FEATURES))
+    out = np.empty((len(items), len(ONLINE_FEATURES)), dtype=np.float32)
+    out[:, : len(USER_FEATURES)] = user
+    out[:, len(USER_FEATURES) : len(USER_FEATURES) + len(ITEM_FEATURES)] = item_columns(snapshot, items)
+    out[:, CROSS] = [(category_rank(snapshot, i), session_share(i)) for i in items] if len(items) else np.empty((0, 2))
+    out[:, -1] = hour
+    return out

@@ -107,7 +107,7 @@ class TwoStageModel:
         knn = self.generators.get("item_knn")
         last = history[-1] if len(history) else None
         similar = (
-            np.asarray(knn.similarity[self.vocab.index[last]].todense()).ravel()[pool]
+            knn.combine([self.vocab.index[last]], [1.0])[pool]
             if knn is not None and last in self.vocab.index
             else np.zeros(len(pool))
         )
@@ -124,7 +124,7 @@ class TwoStageModel:
         if self.online:
             recent = [self.vocab.index[i] for i in history[-SESSION_ITEMS:] if i in self.vocab.index]
             columns.append(
-                np.asarray(knn.similarity[recent].mean(axis=0)).ravel()[pool]
+                knn.combine(recent, [1.0 / len(recent)] * len(recent))[pool]
                 if knn is not None and recent
                 else np.zeros(len(pool))
             )

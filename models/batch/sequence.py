@@ -12,6 +12,7 @@ vocabulary like the other generators.
 >>> df = pd.DataFrame(rows, columns=["user_id", "item_id", "t"]).assign(
 ...     timestamp=lambda d: pd.to_datetime(d["t"], unit="h", utc=True))
 >>> from models.batch.generators import Vocabulary
+from models.batch.sequence_inference import LastState
 >>> vocab = Vocabulary.from_frame(df)
 >>> model = SASRec(dim=16, epochs=100, lr=1e-2, seed=0).fit(df, vocab)
 >>> [vocab.items[int(model.score(h).argmax())] for h in (["i1", "i2", "i3"], ["i3", "i4"])]  # i0 -> i1 -> ... -> i5
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from models.batch.generators import Vocabulary
+from models.batch.sequence_inference import LastState
 
 
 class _Network(nn.Module):
@@ -92,6 +94,7 @@ class SASRec:
         torch.manual_seed(p["seed"])
         self.vocab = vocab
         self.network = _Network(len(vocab), p["dim"], p["max_len"], p["layers"], p["heads"], p["dropout"])
+        self._numpy = None
         windows = self._windows(df)
         if len(windows) == 0:
             return self
@@ -148,12 +151,19 @@ class SASRec:
         ids = [self.vocab.index[i] + 1 for i in history if i in self.vocab.index][-self.params["max_len"] :]
         if not ids:
             return np.zeros(len(self.vocab), dtype=np.float32)
-        padded = [0] * (self.params["max_len"] - len(ids)) + ids  # positions as in training (left-padded)
-        hidden = self.network(torch.tensor([padded], dtype=torch.long))[0, -1]
-        return self.network.logits(hidden)[1:].numpy().astype(np.float32)
+        padded = np.array([0] * (self.params["max_len"] - len(ids)) + ids)  # positions as in training (left-padded)
+        last = self._last_state()
+        return (last.items[1:] @ last(padded)).astype(np.float32, copy=False)
+
+    def _last_state(self) -> LastState:
+        """The eval-mode network in numpy (built once per trained or loaded model)."""
+        if getattr(self, "_numpy", None) is None:
+            self._numpy = LastState(self.network)
+        return self._numpy
 
     def __getstate__(self):
         state = dict(self.__dict__)
+        state.pop("_numpy", None)
         if "network" in state:
             state["network"] = self.network.state_dict()
         return state

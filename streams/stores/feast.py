@@ -145,10 +145,17 @@ def _converter(value_type):
     raise ValueError(f"no converter for Feast type {value_type}")
 
 
+KEY_CACHE = 1_000_000  # entity -> Redis key entries kept per view by a FeatureReader
+
+
 class FeatureReader:
     """Reads feature rows from Feast's online store through its provider: one round trip per
     call, without ``get_online_features``' per-call response building (its cost grows with the
-    number of entities: the ~100 candidates of a request)."""
+    number of entities: the ~100 candidates of a request).
+
+    With the Redis online store, :meth:`hmget` and :meth:`decode` split a read in two, so that a
+    caller can put it in a pipeline of its own next to other commands (serving reads the user's
+    row and seen-set in one round trip). Keys, fields and decoding are the online store's own."""
 
     def __init__(self, store, client=None):
         """``client``: the Redis client Feast's online store reads with. Feast's own has no
@@ -158,19 +165,77 @@ class FeatureReader:
         self._store = store
         self._provider = store._get_provider()
         self._views: dict[str, Any] = {}
+        self._fields: dict[str, tuple[list[str], list]] = {}  # view -> (feature names, hash fields)
+        self._redis_keys: dict[str, dict[str, bytes]] = {}  # view -> entity -> its row's Redis key
         if client is not None:
             self._provider.online_store._client = client
+        self._redis = None
+        if _redis_online_store(store):
+            online = self._provider.online_store
+            self._redis = client if client is not None else online._get_client(store.config.online_store)
 
-    def read(self, view_name: str, key: str, entities: list[str]) -> dict[str, dict[str, Any] | None]:
-        """Entity id -> its row as plain Python values (None when the store holds no row for it)."""
+    def _view(self, view_name: str):
+        if view_name not in self._views:
+            self._views[view_name] = self._store.get_feature_view(view_name)
+        return self._views[view_name]
+
+    @staticmethod
+    def _keys(key: str, entities: list[str]) -> list:
         from feast.protos.feast.types.EntityKey_pb2 import EntityKey
         from feast.protos.feast.types.Value_pb2 import Value
 
-        if view_name not in self._views:
-            self._views[view_name] = self._store.get_feature_view(view_name)
-        keys = [EntityKey(join_keys=[key], entity_values=[Value(string_val=e)]) for e in entities]
-        found = self._provider.online_read(self._store.config, self._views[view_name], keys)
-        return {entity: _row(values) for entity, (_, values) in zip(entities, found, strict=True)}
+        return [EntityKey(join_keys=[key], entity_values=[Value(string_val=e)]) for e in entities]
+
+    def read(self, view_name: str, key: str, entities: list[str]) -> dict[str, dict[str, Any] | None]:
+        """Entity id -> its row as plain Python values (None when the store holds no row for it).
+        With Redis: one pipeline of :meth:`hmget` commands, then :meth:`decode`."""
+        if self._redis is None:
+            found = self._provider.online_read(self._store.config, self._view(view_name), self._keys(key, entities))
+            return {entity: _row(values) for entity, (_, values) in zip(entities, found, strict=True)}
+        pipe = self._redis.pipeline(transaction=False)
+        for redis_key, fields in self.hmget(view_name, key, entities):
+            pipe.hmget(redis_key, fields)
+        return self.decode(view_name, entities, pipe.execute())
+
+    def hmget(self, view_name: str, key: str, entities: list[str]) -> list[tuple[bytes, list]]:
+        """(Redis key, hash fields) of each entity's row: the ``HMGET`` arguments of a read. Keys and
+        fields are the online store's own (its ``_generate_*`` helpers), computed once per entity."""
+        online = self._provider.online_store
+        if view_name not in self._fields:
+            from feast.infra.online_stores.redis import _versioned_fv_name
+
+            name = _versioned_fv_name(self._view(view_name), self._store.config)
+            self._fields[view_name] = online._generate_hset_keys_for_features(
+                self._view(view_name), None, fv_name_override=name
+            )
+            self._redis_keys[view_name] = {}
+        known = self._redis_keys[view_name]
+        missing = [e for e in entities if e not in known]
+        if missing:
+            if len(known) + len(missing) > KEY_CACHE:
+                known.clear()
+            found = online._generate_redis_keys_for_entities(self._store.config, self._keys(key, missing))
+            known.update(zip(missing, found, strict=True))
+        fields = self._fields[view_name][1]
+        return [(known[e], fields) for e in entities]
+
+    def decode(self, view_name: str, entities: list[str], replies: list) -> dict[str, dict[str, Any] | None]:
+        """The ``HMGET`` replies of :meth:`hmget`'s commands -> what :meth:`read` returns (each
+        field a serialised Feast ``Value``; the last field is the row's timestamp, left out)."""
+        from feast.protos.feast.types.Value_pb2 import Value
+
+        names = self._fields[view_name][0][:-1]
+        out: dict[str, dict[str, Any] | None] = {}
+        for entity, values in zip(entities, replies, strict=True):
+            row = {
+                name: _python(Value.FromString(raw)) if raw else None for name, raw in zip(names, values, strict=False)
+            }
+            out[entity] = row if any(v is not None for v in row.values()) else None
+        return out
+
+
+def _redis_online_store(store) -> bool:
+    return type(store._get_provider().online_store).__name__ == "RedisOnlineStore"
 
 
 def _row(values) -> dict[str, Any] | None:

@@ -79,11 +79,21 @@ class SeenItems:
         """The user's seen items and newest event time, in one round trip; None when Redis cannot answer."""
         try:
             pipe = self.client.pipeline(transaction=False)
-            pipe.zrange(self.prefix + user_id, -READ_NEWEST, -1, withscores=True)
-            pipe.zcard(self.prefix + user_id)
-            pairs, total = pipe.execute()
+            self.queue_read(pipe, user_id)
+            replies = pipe.execute()
         except RedisUnavailable:
             return None
+        return self.parse_read(replies)
+
+    def queue_read(self, pipe, user_id: str) -> None:
+        """Queue :meth:`read`'s two commands on a caller's pipeline (to share its round trip)."""
+        pipe.zrange(self.prefix + user_id, -READ_NEWEST, -1, withscores=True)
+        pipe.zcard(self.prefix + user_id)
+
+    @staticmethod
+    def parse_read(replies: list) -> SeenSet:
+        """The two replies of :meth:`queue_read`'s commands -> the :class:`SeenSet`."""
+        pairs, total = replies
         items = frozenset(item.decode() for item, _ in pairs)
         latest = max((s for _, s in pairs), default=0.0)
         return SeenSet(items, latest, total if total > len(items) else None)

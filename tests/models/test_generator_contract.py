@@ -57,3 +57,30 @@ def test_generators_rank_a_co_occurring_item_above_chance():
     for name in ("item_knn", "ease"):
         scores = GENERATORS[name].fit(df, vocab).score(["a"])
         assert vocab.items[int(np.argmax(np.where(np.arange(len(vocab)) == vocab.index["a"], -np.inf, scores)))] == "b"
+
+
+def test_item_knn_combines_rows_as_scipy_does():
+    from models.batch.generators import ItemKNN
+
+    df = frame(seed=3)
+    knn = ItemKNN().fit(df, Vocabulary.from_frame(df))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows = rng.integers(0, knn.similarity.shape[0], rng.integers(1, 8))
+        weights = rng.random(len(rows))
+        expected = np.asarray(knn.similarity[rows].T @ weights).ravel()
+        np.testing.assert_allclose(knn.combine(rows, weights), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_sasrec_scores_in_numpy_as_the_torch_network_does():
+    import torch
+
+    sasrec = GENERATORS["sasrec"]
+    df = frame(seed=4)
+    sasrec.fit(df, Vocabulary.from_frame(df))
+    for history in (list(df["item_id"].iloc[:3]), list(df["item_id"].iloc[-60:])):
+        ids = [sasrec.vocab.index[i] + 1 for i in history][-sasrec.params["max_len"] :]
+        padded = [0] * (sasrec.params["max_len"] - len(ids)) + ids
+        with torch.no_grad():
+            expected = sasrec.network.logits(sasrec.network(torch.tensor([padded]))[0, -1])[1:].numpy()
+        np.testing.assert_allclose(sasrec.score(history), expected, rtol=1e-4, atol=1e-5)

@@ -68,3 +68,51 @@ def test_the_recommender_answers_a_flagged_fallback_when_the_feature_store_is_aw
     store.down = True
     served, ranked = recommender.answer(RecommendationRequest(user_id="u2", k=1))
     assert ranked.fallback and ranked.reason == "user history unavailable"
+
+
+def test_the_refresher_keeps_asked_items_fresh_so_requests_do_not_read_them(clock):
+    from serving.features import BEHIND, HOT_S
+
+    store = Store()
+    store.rows["item_features"] = {"a": {"trending_score": 1.0}, "b": {"trending_score": 2.0}}
+    features = OnlineFeatures(store, item_ttl_s=1.0, clock=lambda: clock[0])
+    features._refreshing = True  # as while follow() runs
+    user = features.user("u1")
+    user.lookup(["a", "b"])  # first ask: read on the request path
+    store.rows["item_features"]["b"] = {"trending_score": 9.0}
+    clock[0] += 1.5
+    store.reads.clear()
+    assert features.refresh() == 2
+    assert user.lookup(["a", "b"]).items["b"] == {"trending_score": 9.0}  # refreshed off the request path
+    clock[0] += BEHIND * 1.0 - 0.1  # stale, but within the refresher's allowance: still no request-path read
+    user.lookup(["a", "b"])
+    assert [ids for view, ids in store.reads if view == "item_features"] == [["a", "b"]]  # the refresh only
+    clock[0] += 0.2  # the refresher fell behind: the request reads the row itself
+    user.lookup(["a"])
+    assert [ids for view, ids in store.reads if view == "item_features"][-1] == ["a"]
+    clock[0] += HOT_S + 1  # no longer asked for: forgotten
+    assert features.refresh() == 0
+
+
+def test_follow_refreshes_until_stopped_and_survives_an_outage():
+    import threading
+    import time
+
+    store = Store()
+    store.rows["item_features"] = {"a": {"trending_score": 1.0}}
+    features = OnlineFeatures(store, item_ttl_s=0.05)
+    features.user("u1").lookup(["a"])
+    stop = threading.Event()
+    thread = threading.Thread(target=features.follow, args=(stop,), daemon=True)
+    thread.start()
+    store.down = True
+    time.sleep(0.2)  # refreshes fail and are retried
+    store.down = False
+    store.rows["item_features"]["a"] = {"trending_score": 5.0}
+    deadline = time.monotonic() + 5
+    while features.snapshot(None, ["a"]).items["a"] != {"trending_score": 5.0} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert features.snapshot(None, ["a"]).items["a"] == {"trending_score": 5.0}
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and not features._refreshing
