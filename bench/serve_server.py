@@ -48,6 +48,7 @@ def build():
         seen, recent = SeenItems.for_settings(settings), RecentEvents(settings.serve_recent_events_s)
         threading.Thread(target=follow_interactions, args=(settings, recent, threading.Event()), daemon=True).start()
         features = OnlineFeatures.for_settings(settings, seen)
+        metrics.item_refresh.set_function(lambda: features.last_refresh_s)
         threading.Thread(target=features.follow, args=(threading.Event(),), daemon=True).start()
         recommender = Recommender(
             state,

@@ -55,6 +55,7 @@ def build_app() -> FastAPI:
     metrics = ApiMetrics()
     seen_items = SeenItems.for_settings(settings)
     features = OnlineFeatures.for_settings(settings, seen_items)  # the user's row and seen-set; item rows
+    metrics.item_refresh.set_function(lambda: features.last_refresh_s)
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
     recommender = Recommender(
         state,

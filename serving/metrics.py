@@ -30,6 +30,12 @@ class ApiMetrics:
             registry=r,
         )
         self.events = Counter("streamrec_api_events", "events accepted", ["outcome"], registry=r)
+        self.item_refresh = Gauge(
+            "streamrec_api_item_features_refresh_seconds",
+            "how long the latest refresh of the cached item features took (their staleness is at most "
+            "STREAMREC_SERVE_ITEM_FEATURES_TTL_S plus this)",
+            registry=r,
+        )
 
 
 class RequestMetrics:
@@ -44,18 +50,20 @@ class RequestMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        began, status = time.perf_counter(), 500
+        began, status, took = time.perf_counter(), 500, None
 
         async def watched(message: Message) -> None:
-            nonlocal status
+            nonlocal status, took
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                took = time.perf_counter() - began  # what the caller waited; background tasks come after
 
         try:
             await self.app(scope, receive, watched)
         finally:
             route = scope.get("route")
             endpoint = route.path if route is not None else "unmatched"
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - began)
+            self.metrics.latency.labels(endpoint).observe(took if took is not None else time.perf_counter() - began)
             self.metrics.requests.labels(endpoint, str(status)).inc()

@@ -4,6 +4,7 @@ so no request ever sees a half-loaded model."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ class ModelState:
         served = Served(model, self._served.model_name, str(version), popular_items(model))
         self._served = served  # the atomic swap
         self.reloads += 1
+        gc.freeze()  # the model's objects leave the collector: a full collection over them paused requests 194 ms
         return served
 
     def reload(self, load, version: str) -> bool:

@@ -125,12 +125,23 @@ def item_columns(snapshot: Snapshot, items: Sequence[str]) -> np.ndarray:
     return block
 
 
-def category_rank(snapshot: Snapshot, item: str) -> float:
-    category = snapshot.categories.get(item)
-    if category is None or not snapshot.user:
-        return math.nan
-    top = list(snapshot.user.get("top_categories") or [])
-    return float(top.index(category) + 1) if category in top else 0.0
+def cross_columns(snapshot: Snapshot, items: Sequence[str], recent: Sequence[str]) -> list[tuple[float, float]]:
+    """Each item's ``CROSS_FEATURES``: ``category_rank`` (1..3: the item's category is the user's
+    1st..3rd; 0: none of them; NaN: no category or no user row) and ``session_category_share``
+    (NaN: no category, or no known category among ``recent``)."""
+    categories, shares = snapshot.categories, session_shares(snapshot, recent)
+    top = {c: float(n + 1) for n, c in reversed(list(enumerate((snapshot.user or {}).get("top_categories") or [])))}
+    has_user = bool(snapshot.user)
+    out = []
+    for item in items:
+        category = categories.get(item)
+        if category is None:
+            out.append((math.nan, math.nan))
+        else:
+            out.append(
+                (top.get(category, 0.0) if has_user else math.nan, shares.get(category, 0.0) if shares else math.nan)
+            )
+    return out
 
 
 def session_shares(snapshot: Snapshot, recent: Sequence[str]) -> dict[str, float]:
@@ -145,17 +156,9 @@ def online_columns(snapshot: Snapshot | None, items: Sequence[str], recent: Sequ
     categories come from the snapshot too. No snapshot: every value missing."""
     if snapshot is None:
         return np.full((len(items), len(ONLINE_FEATURES)), np.nan, dtype=np.float32)
-    user = user_columns(snapshot)
-    hour = float((snapshot.at // 3600) % 24)
-    shares = session_shares(snapshot, recent)
-
-    def session_share(item: str) -> float:
-        category = snapshot.categories.get(item)
-        return shares.get(category, 0.0) if category is not None and shares else math.nan
-
     out = np.empty((len(items), len(ONLINE_FEATURES)), dtype=np.float32)
-    out[:, : len(USER_FEATURES)] = user
+    out[:, : len(USER_FEATURES)] = user_columns(snapshot)
     out[:, len(USER_FEATURES) : len(USER_FEATURES) + len(ITEM_FEATURES)] = item_columns(snapshot, items)
-    out[:, CROSS] = [(category_rank(snapshot, i), session_share(i)) for i in items] if len(items) else np.empty((0, 2))
-    out[:, -1] = hour
+    out[:, CROSS] = cross_columns(snapshot, items, recent) if len(items) else np.empty((0, 2))
+    out[:, -1] = float((snapshot.at // 3600) % 24)
     return out

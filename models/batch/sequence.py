@@ -144,7 +144,6 @@ class SASRec:
                 rows.append([0] * (length - len(window)) + window)
         return torch.tensor(rows, dtype=torch.long) if rows else torch.empty((0, length), dtype=torch.long)
 
-    @torch.no_grad()
     def score(self, history: Sequence[str]) -> np.ndarray:
         if not hasattr(self, "network"):
             return np.zeros(len(self.vocab), dtype=np.float32)

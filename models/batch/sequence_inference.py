@@ -1,14 +1,15 @@
 """SASRec's forward pass for one sequence at serving time, in numpy: the same arithmetic as the
 torch network in eval mode (pre-norm transformer layers, causal self-attention, ReLU feed-forward),
-without torch's per-operator overhead, and computing the last layer for the last position only
-(the one a score needs). About 0.15 ms per request instead of 0.9 ms.
+without torch's per-operator overhead. It computes the left padding's states once (they are the
+same in every sequence), and the last layer for the last position only (the one a score needs):
+about 0.2 ms per request instead of 0.9 ms.
 
 >>> import torch
 >>> from models.batch.sequence import _Network
 >>> net = _Network(n_items=30, dim=8, max_len=6, layers=2, heads=2, dropout=0.0).eval()
 >>> ids = np.array([0, 0, 3, 7, 1, 9])
 >>> with torch.no_grad():
-...     expected = net(torch.tensor([ids]))[0, -1].numpy()
+...     expected = net(torch.from_numpy(ids)[None])[0, -1].numpy()
 >>> bool(np.allclose(LastState(net)(ids), expected, atol=1e-5))
 True
 """
@@ -19,9 +20,10 @@ import numpy as np
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+    scale = 1.0 / x.shape[-1]  # sums, not np.mean: its Python wrapper was a third of the forward pass
+    centred = x - x.sum(-1, keepdims=True) * scale
+    var = (centred * centred).sum(-1, keepdims=True) * scale
+    return centred / np.sqrt(var + eps) * weight + bias
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -45,15 +47,24 @@ class _Layer:
         self.norm1 = (a(layer.norm1.weight), a(layer.norm1.bias), layer.norm1.eps)
         self.norm2 = (a(layer.norm2.weight), a(layer.norm2.bias), layer.norm2.eps)
 
-    def __call__(self, x: np.ndarray, mask: np.ndarray, last_only: bool) -> np.ndarray:
-        """``x``: (length, dim); ``mask``: (length, length) additive causal mask. ``last_only``:
-        return the last position alone (its query attends to every key; nothing later needs the rest)."""
-        length, dim = x.shape
-        head = dim // self.heads
+    def keys_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        dim = x.shape[1]
         qkv = _layer_norm(x, *self.norm1) @ self.in_w + self.in_b
-        q, k, v = qkv[:, :dim], qkv[:, dim : 2 * dim], qkv[:, 2 * dim :]
+        return qkv[:, :dim], qkv[:, dim : 2 * dim], qkv[:, 2 * dim :]
+
+    def __call__(
+        self, x: np.ndarray, k_before: np.ndarray, v_before: np.ndarray, mask: np.ndarray, last_only: bool
+    ) -> np.ndarray:
+        """``x``: (m, dim), the last m positions' states; ``k_before``, ``v_before``: the keys and
+        values of the positions before them; ``mask``: (m, all positions), additive and causal.
+        ``last_only``: return the last position alone (nothing later needs the others)."""
+        dim = x.shape[1]
+        head = dim // self.heads
+        q, k, v = self.keys_values(x)
+        k, v = np.concatenate([k_before, k]), np.concatenate([v_before, v])
         if last_only:
             q, mask, x = q[-1:], mask[-1:], x[-1:]
+        length = len(k)
         q = q.reshape(len(q), self.heads, head).transpose(1, 0, 2)
         k = k.reshape(length, self.heads, head).transpose(1, 2, 0)
         v = v.reshape(length, self.heads, head).transpose(1, 0, 2)
@@ -78,11 +89,22 @@ class LastState:
         )
         n = len(self.positions)
         self.mask = np.where(np.triu(np.ones((n, n), dtype=bool), 1), -np.inf, 0.0).astype(np.float32)
+        # Causality: the left padding's states are the same in every sequence, so its keys and
+        # values are computed once, from the all-padding sequence, layer by layer.
+        self.padding: list[tuple[np.ndarray, np.ndarray]] = []
+        x, none = self.items[0] + self.positions, np.empty((0, self.items.shape[1]), np.float32)
+        for layer in self.layers:
+            _, k, v = layer.keys_values(x)
+            self.padding.append((k, v))
+            x = layer(x, none, none, self.mask, last_only=False)
 
     def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """``ids``: left-padded (0) item ids, at most the network's length; at least one not 0."""
         length = len(ids)
-        x = self.items[ids] + self.positions[:length]
-        mask = self.mask[:length, :length]
+        p = int(np.argmax(ids != 0))  # padding positions before the first item
+        x = self.items[ids[p:]] + self.positions[p:length]
+        mask = self.mask[p:length, :length]
         for n, layer in enumerate(self.layers):
-            x = layer(x, mask, last_only=n == len(self.layers) - 1)
+            k, v = self.padding[n]
+            x = layer(x, k[:p], v[:p], mask, last_only=n == len(self.layers) - 1)
         return _layer_norm(x[-1], *self.norm)
