@@ -6,6 +6,7 @@ Run: python -m bench.serve_server DIR PORT [WORKERS]."""
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sys
@@ -61,7 +62,9 @@ def build():
         )
     else:
         recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))
-    return create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
+    app = create_app(Services(settings, recommender, metrics, Ingest(producer, redis_dedup(settings), metrics)))
+    gc.freeze()  # as serving/main.py does once started
+    return app
 
 
 def main(directory: str, port: int, workers: int = 1) -> None:

@@ -7,6 +7,10 @@ logged; only the ranking is reused.
 >>> cache.put("k", "ranked")
 >>> cache.get("k"), cache.get("k")  # at 0.5 s: hit; at 3.0 s: expired
 ('ranked', None)
+>>> cache = TTLCache(ttl_s=2.0, clock=iter([0.0, 1.0, 2.5]).__next__)
+>>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)  # at 2.5 s, "a" (put at 0.0) is dropped
+>>> list(cache._entries)
+['b', 'c']
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ class TTLCache:
         if self.ttl_s <= 0:
             return
         with self._lock:
-            self._entries[key] = (self.clock(), value)
+            now = self.clock()
+            self._entries[key] = (now, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)  # the oldest
+            # expired ones go too (oldest first): what the cache holds stays ~ ttl x request rate, which
+            # keeps the garbage collector's generations, and its pauses, small
+            while (oldest := next(iter(self._entries.values()))) and now - oldest[0] > self.ttl_s:
+                self._entries.popitem(last=False)

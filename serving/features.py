@@ -52,7 +52,7 @@ class UserView:
 
 CATALOG_TTL_S = 60.0  # an item's category changes only with a new catalogue record
 HOT_S = 300.0  # the refresher keeps the items asked for in the last five minutes
-REFRESH_CHUNK = 16  # item rows per read of the refresher: it holds the GIL about 0.5 ms to decode them
+REFRESH_CHUNK = 64  # item rows per read of the refresher (unchanged rows are not decoded again)
 REFRESH_PAUSE_S = 0.001  # between chunks: a request waiting for the GIL gets it
 BEHIND = 5  # with a refresher, a request re-reads a row only past BEHIND x the TTL
 
@@ -82,7 +82,9 @@ class OnlineFeatures:
 
         redis_store = settings.online_store == "redis"
         deadline = open_redis(settings, timeout_s=settings.serve_store_timeout_s)
-        reader = FeatureReader(open_store(settings), deadline if redis_store else None)
+        reader = FeatureReader(
+            open_store(settings), deadline if redis_store else None, remember=("item_features", "item_catalog")
+        )
         keys = {"user_features": "user_id", "item_features": "item_id", "item_catalog": "item_id"}
 
         def read_user(user_id: str) -> tuple[Mapping[str, Any] | None, SeenSet]:
@@ -147,7 +149,9 @@ class OnlineFeatures:
         catalog = self._read("item_catalog", uncategorised) if uncategorised else {}
         with self._lock:
             for i in items:
-                self._items[i] = (now, rows.get(i), item_values(rows.get(i)))
+                row, before = rows.get(i), self._items.get(i)
+                values = before[2] if before is not None and before[1] is row and row is not None else item_values(row)
+                self._items[i] = (now, row, values)  # the reader gives the same row object for unchanged bytes
             for i in uncategorised:
                 self._categories[i] = (now, (catalog.get(i) or {}).get("category") or None)
 

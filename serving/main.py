@@ -7,6 +7,7 @@ that start and stop with the app."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from contextlib import asynccontextmanager
 
@@ -87,6 +88,7 @@ def build_app() -> FastAPI:
     async def lifespan(_app: FastAPI):
         for target, args, kwargs, name in background:
             supervisor.start(name, target, *args, **kwargs)
+        gc.freeze()  # what start-up built (Feast's objects among them) is not scanned by every full collection
         try:
             yield
         finally:

@@ -157,16 +157,18 @@ class FeatureReader:
     caller can put it in a pipeline of its own next to other commands (serving reads the user's
     row and seen-set in one round trip). Keys, fields and decoding are the online store's own."""
 
-    def __init__(self, store, client=None):
+    def __init__(self, store, client=None, remember: tuple[str, ...] = ()):
         """``client``: the Redis client Feast's online store reads with. Feast's own has no
         socket timeout and retries with back-off, so a Redis that stops answering would hold a
         request for tens of seconds; serving passes one with its deadline
-        (:func:`streams.stores.redis_client.open_redis`)."""
+        (:func:`streams.stores.redis_client.open_redis`). ``remember``: views whose rows are
+        re-read often (serving's item cache): a row whose bytes did not change is not decoded again."""
         self._store = store
         self._provider = store._get_provider()
         self._views: dict[str, Any] = {}
         self._fields: dict[str, tuple[list[str], list]] = {}  # view -> (feature names, hash fields)
         self._redis_keys: dict[str, dict[str, bytes]] = {}  # view -> entity -> its row's Redis key
+        self._memo: dict[str, dict[str, tuple]] = {v: {} for v in remember}  # view -> entity -> (bytes, row)
         if client is not None:
             self._provider.online_store._client = client
         self._redis = None
@@ -225,12 +227,20 @@ class FeatureReader:
         from feast.protos.feast.types.Value_pb2 import Value
 
         names = self._fields[view_name][0][:-1]
+        memo = self._memo.get(view_name)
+        if memo is not None and len(memo) > KEY_CACHE:
+            memo.clear()
         out: dict[str, dict[str, Any] | None] = {}
         for entity, values in zip(entities, replies, strict=True):
+            if memo is not None and (known := memo.get(entity)) is not None and known[0] == values:
+                out[entity] = known[1]  # the same bytes as last time: the same row, not decoded again
+                continue
             row = {
                 name: _python(Value.FromString(raw)) if raw else None for name, raw in zip(names, values, strict=False)
             }
             out[entity] = row if any(v is not None for v in row.values()) else None
+            if memo is not None:
+                memo[entity] = (values, out[entity])
         return out
 
 

@@ -7,6 +7,11 @@ Users with more (a few heavy raters, who ask most often) get the rest checked af
 :meth:`SeenItems.among` asks the set about the items about to be served only (``ZMSCORE``), so
 a request costs the same whatever the size of the set.
 
+Scores are event times in whole milliseconds: Redis stores an integer score in 9 bytes of a
+compact (listpack) set, a fractional one as its 17-character text. (Sets written with seconds
+before this change read as very old until their items are seen again; that only widens what the
+API adds from the stream tail.)
+
 Exactly-once without bookkeeping: ``ZADD GT`` keeps each item's latest time and the trim keeps
 the newest ``cap``, so the set is a function of the events alone -- a replay, a re-delivery or
 events out of order leave it as it was. Serving reads it in one round trip and degrades to the
@@ -57,10 +62,10 @@ class SeenItems:
 
     def add(self, events: Iterable[tuple[str, str, float]]) -> None:
         """(user id, item id, event time in epoch seconds) of applied or re-applied events."""
-        by_user: dict[str, dict[str, float]] = defaultdict(dict)
+        by_user: dict[str, dict[str, int]] = defaultdict(dict)
         for user, item, ts in events:
-            latest = by_user[user]
-            latest[item] = max(ts, latest.get(item, ts))
+            latest, ms = by_user[user], round(ts * 1000)
+            latest[item] = max(ms, latest.get(item, ms))
         if not by_user:
             return
         pipe = self.client.pipeline(transaction=False)
@@ -95,7 +100,7 @@ class SeenItems:
         """The two replies of :meth:`queue_read`'s commands -> the :class:`SeenSet`."""
         pairs, total = replies
         items = frozenset(item.decode() for item, _ in pairs)
-        latest = max((s for _, s in pairs), default=0.0)
+        latest = max((s for _, s in pairs), default=0.0) / 1000
         return SeenSet(items, latest, total if total > len(items) else None)
 
     def among(self, user_id: str, items: list[str]) -> set[str] | None:

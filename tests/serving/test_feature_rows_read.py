@@ -84,3 +84,13 @@ def test_the_users_row_and_seen_set_come_in_one_round_trip(store_settings, monke
     assert view.history == ["i0", "i1", "i3"]
     empty = features.user("u3")
     assert empty.row is None and empty.seen.items == frozenset()
+
+
+def test_a_remembered_row_is_decoded_again_only_when_its_bytes_change(store_settings):
+    s, store = store_settings
+    reader = FeatureReader(store, remember=("item_features",))
+    first = reader.read("item_features", "item_id", ["i1"])["i1"]
+    assert reader.read("item_features", "item_id", ["i1"])["i1"] is first  # unchanged: the same row
+    FeatureWriter(store).write("item_features", "item_id", {"i1": {**first, "trending_score": 7.0}}, {"i1": 2.0e9})
+    again = reader.read("item_features", "item_id", ["i1"])["i1"]
+    assert again is not first and again["trending_score"] == 7.0
