@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         2.0, description="how long /recommend reuses a ranking for the same request and model version (0 = off)"
     )
     serve_item_features_ttl_s: float = Field(
-        2.0, description="how old an item's features may be in a serving process's cache before it re-reads them"
+        2.0, description="how often a serving process re-reads the item features it caches (in the background)"
     )
     serve_ingest_ack_timeout_s: float = Field(
         2.0, description="/events waits this long for the broker's acknowledgement, then answers 503 (retry)"

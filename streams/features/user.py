@@ -25,6 +25,7 @@ TOP_CATEGORIES = 3
 SESSION_GAP_S = 30 * 60  # implicit sessions: a new one after 30 min without events
 
 EVENT_TYPES = events.names()
+FINEST = min(WINDOWS.values(), key=lambda w: w.bucket_s)  # its buckets turn over first
 
 
 def event_weight(event: Interaction) -> float:
@@ -78,7 +79,10 @@ class UserState:
         self.offsets[partition] = offset
         ts, kind = event.timestamp.timestamp(), event.event_type.value
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        before = self.reference_ts
         self.reference_ts = ts if self.reference_ts is None else max(self.reference_ts, ts)
+        if before is not None and FINEST.bucket(self.reference_ts) > FINEST.bucket(before):
+            self._drop_expired()  # time moved on: every kind's buckets that left their window go
         self.totals[kind] = self.totals.get(kind, 0) + 1
         per_window = self.windows.setdefault(kind, {})
         for name, window in WINDOWS.items():
@@ -98,6 +102,13 @@ class UserState:
         ids.add(event.event_id)
         self.recent_ids = ids.encode()
         return True
+
+    def _drop_expired(self) -> None:
+        """Buckets that fell out of their window count for nothing (windows count from the
+        reference time, and older events are not added); dropping them keeps the stored state small."""
+        for per_window in self.windows.values():
+            for name, counts in per_window.items():
+                prune(counts, WINDOWS[name], self.reference_ts)
 
     def _session(self, session_id: str | None, ts: float) -> None:
         new = (

@@ -40,7 +40,7 @@ def ensure_redis_server(allow_install: bool) -> str:
 # table or skip list: 3-5x fewer bytes. Its defaults give up on a hash at the first value over 64
 # bytes (a Feast row's recent items, a worker state) and on a sorted set past 128 members (a
 # seen-set). docs/operations.md gives the same settings for a Redis you run yourself.
-COMPACT_ENCODINGS = ("--hash-max-listpack-value", "1024", "--zset-max-listpack-entries", "512")
+COMPACT_ENCODINGS = ("--hash-max-listpack-value", "2048", "--zset-max-listpack-entries", "512")
 
 
 class LocalRedis:
