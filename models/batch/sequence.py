@@ -12,7 +12,6 @@ vocabulary like the other generators.
 >>> df = pd.DataFrame(rows, columns=["user_id", "item_id", "t"]).assign(
 ...     timestamp=lambda d: pd.to_datetime(d["t"], unit="h", utc=True))
 >>> from models.batch.generators import Vocabulary
-from models.batch.sequence_inference import LastState
 >>> vocab = Vocabulary.from_frame(df)
 >>> model = SASRec(dim=16, epochs=100, lr=1e-2, seed=0).fit(df, vocab)
 >>> [vocab.items[int(model.score(h).argmax())] for h in (["i1", "i2", "i3"], ["i3", "i4"])]  # i0 -> i1 -> ... -> i5

@@ -94,3 +94,24 @@ def test_a_remembered_row_is_decoded_again_only_when_its_bytes_change(store_sett
     FeatureWriter(store).write("item_features", "item_id", {"i1": {**first, "trending_score": 7.0}}, {"i1": 2.0e9})
     again = reader.read("item_features", "item_id", ["i1"])["i1"]
     assert again is not first and again["trending_score"] == 7.0
+
+
+def test_rows_written_directly_are_byte_for_byte_feasts_own(store_settings):
+    from datetime import UTC, datetime
+
+    import redis
+
+    from streams.stores.feast_layout import entity_keys
+
+    s, store = store_settings
+    writer = FeatureWriter(store)
+    row = FeatureReader(store).read("user_features", "user_id", ["u1"])["u1"]
+    writer.write("user_features", "user_id", {"direct": row}, {"direct": 1.5e9})
+    view, converters = writer._view("user_features")
+    values = {name: convert(row[name]) for name, convert in converters.items()}
+    feasts = [(entity_keys("user_id", ["feast"])[0], values, datetime.fromtimestamp(1.5e9, UTC), None)]
+    store._get_provider().online_write_batch(store.config, view, feasts, progress=None)
+    client = redis.Redis.from_url(s.redis_url)
+    keys = FeatureReader(store).hmget("user_features", "user_id", ["direct", "feast"])
+    direct, feast = (client.hgetall(k) for k, _ in keys)
+    assert direct == feast and len(direct) == len(converters) + 1  # every feature and the timestamp
