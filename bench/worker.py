@@ -69,7 +69,11 @@ What limits it (py-spy on the worker and its processing child, 200k-event backlo
   even with protos built directly; one row per touched key per micro-batch), Redis state
   pipelines about 10 %, decoding 7 %. The event archive took 18 % while it wrote one Parquet
   file per source partition and batch; one file per batch and date, built by columns, costs
-  5x less (35 -> 6.5 ms per 2,000 events).
+  5x less (35 -> 6.5 ms per 2,000 events). Feature rows are now written in Feast's format by
+  one pipeline of `HSET`s, keys and fields computed once (`streams/stores/feast_layout.py`),
+  instead of through `online_write_batch`: backfill went from 11,975 to 12,118–12,766 events/s
+  and the replay from 13,838 to 14,104–15,108, while the backlog rate stayed at 6,120–6,161
+  (three runs, 2026-11-30): with two batches in flight the child is not what limits it.
 - The Faust process: aiokafka's fetcher and connection, and Faust's per-message tasks
   (`faust/transport/consumer.py::_drain_messages` awaits `wait_first()`, two asyncio tasks per
   message); the decode-only agent above is its ceiling. aiokafka's loggers answered DEBUG and
