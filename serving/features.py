@@ -157,8 +157,9 @@ class OnlineFeatures:
 
     def refresh(self) -> int:
         """Re-read the rows of every item asked for in the last ``HOT_S`` seconds (categories once
-        half their TTL has passed), in chunks of ``REFRESH_CHUNK`` with a pause between them; items no longer asked for are
-        forgotten. Returns how many rows were read. Raises when the store cannot answer."""
+        half their TTL has passed), in chunks of ``REFRESH_CHUNK`` with a pause between them; items
+        no longer asked for are forgotten. Returns how many rows were read. Raises when the store
+        cannot answer."""
         now = self._clock()
         with self._lock:
             for i in [i for i, at in self._asked.items() if now - at > HOT_S]:
