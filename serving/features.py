@@ -167,9 +167,10 @@ class OnlineFeatures:
                 self._items.pop(i, None)
                 self._categories.pop(i, None)
             hot = list(self._asked)
-            aged = [i for i in hot if now - self._categories.get(i, (-1e18,))[0] > CATALOG_TTL_S / 2]
+            aged = {i for i in hot if now - self._categories.get(i, (-1e18,))[0] > CATALOG_TTL_S / 2}
         for start in range(0, len(hot), REFRESH_CHUNK):
-            self._reread(hot[start : start + REFRESH_CHUNK], aged[start : start + REFRESH_CHUNK], now)
+            chunk = hot[start : start + REFRESH_CHUNK]
+            self._reread(chunk, [i for i in chunk if i in aged], now)
             time.sleep(REFRESH_PAUSE_S)
         return len(hot)
 
