@@ -31,7 +31,11 @@ class LocalMlflow:
             "--workers",
             "1",
         ]
-        self.process = ManagedProcess("mlflow", self.run_dir, argv, ready=self.answers)
+        # MLflow 3 starts a job runner and seven huey consumers (about 250 MB and 2.5 s of CPU
+        # each at start-up) for jobs streamrec never submits; on two shared cores that start-up
+        # lands on the stream
+        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        self.process = ManagedProcess("mlflow", self.run_dir, argv, ready=self.answers, env=env)
 
     def start(self, timeout_s: float = 120.0) -> tuple[bool, float]:
         (self.run_dir / "mlflow").mkdir(parents=True, exist_ok=True)
