@@ -12,12 +12,14 @@ import time
 import uuid
 
 import faust
+import mode.loop
 
 from streams.core.contracts import Interaction, decode
 from streams.core.settings import get_settings
 
 
 def main(topic: str, expected: int) -> None:
+    mode.loop.use("uvloop")  # as `streamrec worker` does, before any loop exists
     settings = get_settings()
     app = faust.App(
         f"bench-ceiling-{uuid.uuid4().hex[:6]}",
@@ -49,7 +51,7 @@ def main(topic: str, expected: int) -> None:
                 os._exit(0)
 
     (settings.run_dir / "faust").mkdir(parents=True, exist_ok=True)
-    sys.argv = [sys.argv[0], "--loop", "uvloop", "worker", "-l", "error", "--without-web"]
+    sys.argv = [sys.argv[0], "worker", "-l", "error", "--without-web"]
     app.main()
 
 

@@ -9,6 +9,7 @@ Metrics (``/metrics`` on ``STREAMREC_WORKER_METRICS_PORT``; 0 = off, busy = next
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -64,10 +65,13 @@ class WorkerMetrics:
         self.positions: dict[tuple[str, int], int] = {}
         self.lags: dict[str, int] = {}
         self.port: int | None = None
+        self.event_loop: str | None = None
         self.started = time.time()
         self._last_batch_at = 0.0
 
     def start(self) -> None:
+        """Serve the metrics and start the heartbeat; called on the worker's event loop."""
+        self.event_loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # "uvloop" or "asyncio"
         self.port, _ = serve_registry(self.registry, self.settings.worker_metrics_port, host=self.settings.metrics_host)
         threading.Thread(target=self._heartbeat, name="streamrec-heartbeat", daemon=True).start()
 
@@ -125,6 +129,7 @@ class WorkerMetrics:
             "heartbeat": time.time(),
             "last_batch_at": self._last_batch_at,
             "metrics_port": self.port,
+            "event_loop": self.event_loop,
             "lag": sum(self.lags.values()),
             "freshness_p50_s": q(0.5),
             "freshness_p99_s": q(0.99),

@@ -105,6 +105,7 @@ def test_online_features_equal_offline_recomputation(pipeline, feast_reader, in_
         on_timeout=worker.log,
     )
     assert status["dead_lettered"] == 0
+    assert status["event_loop"] == "uvloop"  # Faust would quietly run asyncio's (about 1.3x slower)
 
 
 def test_serving_ranks_with_the_features_training_replays(pipeline, feast_reader):
