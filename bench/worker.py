@@ -56,7 +56,20 @@ after the repartition), plus state in Redis and feature rows in Feast.
 | backfill, rebuilding state + features from scratch | **{self.backfill_rate:,.0f}** events/s | ≥ 20,000 |
 | backfill replay, everything already applied (rows rewritten) | **{self.replay_rate:,.0f}** events/s | |
 
-What limits it (py-spy on the worker and its processing child, 200k-event backlog, 2026-11-30):
+What limits it (py-spy on the worker and its processing child, 150k-event backlog, 2026-12-01):
+- The event loop. Faust takes its loop from `--loop` when `faust` is first imported; the worker
+  passed the flag after that import, so it ran on asyncio's own loop, and so did the decode-only
+  baseline. Both now choose uvloop before any loop exists (the heartbeat reports which, a test
+  checks): the worker went from 6,305 to 8,151–8,231 events/s and the baseline from 9,814 to
+  11,004–11,679 (same day, nothing else running). With every service running, 3,000 events/s
+  now keeps both freshness figures under 1 s (`bench loop`).
+- Now the Faust process is the limit: its loop was 94 % busy, the processing child 71 %. Of the
+  loop's time, Faust's delivery of each message (`Consumer._drain_messages` awaits
+  `wait_first(callback(message), suspend_flow.wait())`, two tasks per message) took about 33 %,
+  the stream's iteration 13 %, Faust's per-message decode 7.5 %, our acks 7.8 % (one
+  `stream.ack` per event; Faust has no bulk ack) and the batch metrics 2.5 %. The decode-only
+  baseline pays the same delivery, and decodes where the worker acks.
+- The points below were measured before the loop was fixed (2026-11-30, asyncio's loop).
 - Batches in flight. py-spy found the Faust process busy about 60 % of the time and the
   processing child about 55 % while each agent awaited its batch's processing before taking
   the next (4,926–5,024 events/s). Now two batches are in flight: the child processes batch
