@@ -8,7 +8,7 @@ the same columns, so the two paths cannot drift apart.
 
 >>> snap = Snapshot(at=7200.0, user={"events_total": 3, "last_event_at": 3600, "top_categories": ["c1", "c2"],
 ...                                  "click_1h": 2, "session_events": 3, "top_category_share": 0.8},
-...                 items={"a": {"trending_score": 1.0, "last_event_at": 3600, "distinct_users": 4}},
+...                 items={"a": {"trending_score": 3.0, "last_event_at": 3600, "distinct_users": 4}},
 ...                 categories={"a": "c2", "b": "c9"})
 >>> cols = online_columns(snap, ["a", "b"])
 >>> cols.shape == (2, len(ONLINE_FEATURES))
@@ -16,8 +16,9 @@ True
 >>> rank = ONLINE_FEATURES.index("category_rank")
 >>> cols[:, rank].tolist()  # "a" is in the user's 2nd category, "b" in none of the top three
 [2.0, 0.0]
->>> bool(np.isnan(cols[1, ONLINE_FEATURES.index("i_log_trending")]))  # no row for "b": missing, not zero
-True
+>>> trending = ONLINE_FEATURES.index("i_log_trending")  # 3.0 an hour ago, decayed to the request time
+>>> round(float(np.expm1(cols[0, trending])), 3), bool(np.isnan(cols[1, trending]))  # no row for "b": missing
+(2.673, True)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from streams.core import events
+from streams.core.trending import TRENDING_HALF_LIFE_S
 
 WINDOW_NAMES = ("1h", "24h", "7d")
 
@@ -56,6 +58,7 @@ CROSS_FEATURES = ["category_rank", "session_category_share"]
 CONTEXT_FEATURES = ["hour_of_day"]
 ONLINE_FEATURES = USER_FEATURES + ITEM_FEATURES + CROSS_FEATURES + CONTEXT_FEATURES
 AGE = ITEM_FEATURES.index("i_log_age_s")
+TRENDING = ITEM_FEATURES.index("i_log_trending")
 CROSS = slice(len(USER_FEATURES) + len(ITEM_FEATURES), len(USER_FEATURES) + len(ITEM_FEATURES) + len(CROSS_FEATURES))
 
 
@@ -121,7 +124,12 @@ def item_columns(snapshot: Snapshot, items: Sequence[str]) -> np.ndarray:
         [known[i] if known is not None and i in known else item_values(snapshot.items.get(i)) for i in items],
         dtype=np.float64,
     ).reshape(len(items), len(ITEM_FEATURES))
-    block[:, AGE] = np.log1p(np.maximum(0.0, snapshot.at - block[:, AGE]))  # NaN (no time) stays NaN
+    elapsed = np.maximum(0.0, snapshot.at - block[:, AGE])  # since the item's newest event; NaN: none
+    # the row's trending is as of that event: decayed to the request time it reads "trending right now"
+    block[:, TRENDING] = np.log1p(
+        np.expm1(block[:, TRENDING]) * np.exp2(-np.nan_to_num(elapsed) / TRENDING_HALF_LIFE_S)
+    )
+    block[:, AGE] = np.log1p(elapsed)  # NaN (no time) stays NaN
     return block
 
 

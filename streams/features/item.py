@@ -21,14 +21,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from streams.core.contracts import Interaction
+from streams.core.trending import decay
 from streams.features.user import EVENT_TYPES, event_weight
-
-TRENDING_HALF_LIFE_S = 6 * 3600
-
-
-def decay(score: float, from_ts: float, to_ts: float) -> float:
-    """``score`` observed at ``from_ts``, as seen at ``to_ts`` (half-life TRENDING_HALF_LIFE_S)."""
-    return score * 2.0 ** (-(to_ts - from_ts) / TRENDING_HALF_LIFE_S)
 
 
 @dataclass

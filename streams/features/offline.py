@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streams.core.contracts import Interaction
+from streams.core.trending import TRENDING_HALF_LIFE_S
 from streams.core.verify import first_copies
-from streams.features.item import TRENDING_HALF_LIFE_S
 from streams.features.user import EVENT_TYPES, RECENT_ITEMS, SESSION_GAP_S, TOP_CATEGORIES, event_weight
 from streams.features.windows import WINDOWS
 

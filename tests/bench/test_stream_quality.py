@@ -25,6 +25,14 @@ def test_baselines_use_only_the_past_and_exclude_seen_items():
     assert "z" not in lists["River BiasedMF"][3]  # unknown to the past: never a candidate
 
 
+def test_recent_popularity_counts_only_the_last_events():
+    events = [rating(0, "a", "x"), rating(1, "b", "x"), rating(2, "c", "y"), rating(3, "d", "z"), rating(4, "e", "w")]
+    points = [Point(index=4, user="e", target="w")]
+    lists = baseline_lists(events, points, k=2, recent_events=2)
+    assert lists["popularity of the last 2 events"][4] == ["y", "z"]  # x's two events are older than the window
+    assert lists["streaming popularity"][4][0] == "x"
+
+
 def test_served_lists_are_scored_with_seen_items_and_cold_starts():
     events = [rating(0, "a", "x"), rating(1, "a", "y"), rating(2, "a", "z"), rating(3, "b", "x")]
     points = [
