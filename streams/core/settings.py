@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     trainer_promotion_margin: float = Field(
         0.0, description="relative NDCG@10 gain over the champion needed to promote"
     )
+    trainer_archive_wait_s: float = Field(
+        60.0, ge=0, description="a job waits this long at most for the archive to hold its window's newest events"
+    )
     serve_host: str = Field("127.0.0.1", description="address `streamrec serve` listens on")
     serve_port: int = Field(8000, description="port of `streamrec serve`")
     serve_model: str = Field("ranker", description="registered model served (alias champion)")

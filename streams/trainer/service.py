@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from streams.core.contracts import RetrainRequest, decode
 from streams.core.settings import Settings
@@ -19,11 +20,32 @@ from streams.trainer.job import TrainingOutcome, run_training
 from streams.trainer.metrics import TrainerMetrics
 
 log = logging.getLogger("streamrec.trainer")
+ARCHIVE_TIME_SLACK = timedelta(milliseconds=1)  # epoch floats and datetimes round differently
 
 
-def training_events(settings: Settings, request: RetrainRequest):
-    """The archive up to the end of the request's data window (everything before it is history)."""
-    return read_archive(settings.archive_dir, end=request.data_window.end)[
+def training_events(settings: Settings, request: RetrainRequest, sleep=time.sleep, clock=time.monotonic):
+    """The archive up to the end of the request's data window (everything before it is history).
+
+    The worker archives an event a moment after the learner learns it, so a request can come
+    before its window's newest events are in the archive (on a fast replay, a volume retrain
+    found 0 events and failed). So the job first waits, at most ``trainer_archive_wait_s``, for
+    the archive to hold an event from the window's end on; then it trains on what is there. A
+    window set by hand (no event count) is read as it is."""
+    window = request.data_window
+    end = window.end
+    if end is not None and window.events:  # a window the learner drew: it ends at its newest event
+        newest = end - ARCHIVE_TIME_SLACK
+        deadline = clock() + settings.trainer_archive_wait_s
+        while read_archive(settings.archive_dir, start=newest).empty:
+            if clock() >= deadline:
+                log.warning(
+                    "the archive has no event from %s on after %.0f s; training on what it holds",
+                    end,
+                    settings.trainer_archive_wait_s,
+                )
+                break
+            sleep(0.5)
+    return read_archive(settings.archive_dir, end=end)[
         ["user_id", "item_id", "event_type", "value", "timestamp", "session_id"]
     ]
 
