@@ -171,7 +171,9 @@ def run(
     limit: int | None = None,
     retrain_every: int = 20_000,
     progress=print,
+    plot: Path | None = Path("docs/img/stream_quality_freshness.png"),
 ) -> str:
+    """The section's markdown; ``plot``: where the freshness plot goes (None: nowhere)."""
     from streams.core.topics import TopicCatalog
     from streams.demo.isolation import demo_settings
     from streams.demo.loop import wait_until
@@ -236,12 +238,13 @@ def run(
     progress("what freshness is worth: the first model, in-process, blind to the newest events")
     result["freshness"] = freshness_curve(sequence, points, len(first), main_categories(data.items))
     rows = result["rows"]
-    plot_freshness(
-        result["freshness"],
-        rows["streaming popularity"]["recall@10"],
-        rows["streamrec (served by /recommend)"]["recall@10"],
-        Path("docs/img/stream_quality_freshness.png"),
-    )
+    if plot is not None:
+        plot_freshness(
+            result["freshness"],
+            rows["streaming popularity"]["recall@10"],
+            rows["streamrec (served by /recommend)"]["recall@10"],
+            plot,
+        )
     return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest), retrain_every)
 
 

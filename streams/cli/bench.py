@@ -126,6 +126,7 @@ def stream_quality(
         limit=limit or None,
         retrain_every=retrain_every,
         progress=console.print,
+        plot=Path("docs/img/stream_quality_freshness.png") if write else None,  # --no-write leaves docs alone
     )
     console.print(text)
     if write:
