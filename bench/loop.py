@@ -46,12 +46,15 @@ def phase2_freshness(samples: list[dict], start: float | None) -> list[tuple[str
 
 
 def run(settings: Settings, config: DemoConfig | None = None, progress=print) -> str:
+    from bench.cleanup import keys_dropped
     from streams.demo.isolation import demo_settings
 
     config = config or DemoConfig()
     run_id = time.strftime("%Y%m%d%H%M%S")
     root = settings.run_dir / "bench-loop" / run_id
-    result = run_closed_loop(demo_settings(settings, f"b{run_id}", root), config, root / "logs", say=progress)
+    run_settings = demo_settings(settings, f"b{run_id}", root)
+    with keys_dropped(run_settings, feast_project=True, progress=progress):
+        result = run_closed_loop(run_settings, config, root / "logs", say=progress)
     phases = result.phases
     phase2 = next((v for k, v in phases.items() if k.startswith("phase 2 starts")), None)
     new_version = result.final_version if result.final_version != result.first_version else None

@@ -174,6 +174,7 @@ def run(
     plot: Path | None = Path("docs/img/stream_quality_freshness.png"),
 ) -> str:
     """The section's markdown; ``plot``: where the freshness plot goes (None: nowhere)."""
+    from bench.cleanup import keys_dropped
     from streams.core.topics import TopicCatalog
     from streams.demo.isolation import demo_settings
     from streams.demo.loop import wait_until
@@ -192,60 +193,61 @@ def run(
     s = demo_settings(settings, f"q{run_id}", root).model_copy(
         update={"learner_retrain_every_events": retrain_every, "learner_retrain_cooldown_s": 30.0}
     )
-    catalog = TopicCatalog.load(s.topics_file, s.topic_prefix)
-    apply_topics(s, catalog)
-    api = f"http://{s.serve_host}:{s.serve_port}"
-    services = [Service(name, [name], s, root / "logs") for name in ("worker", "learner", "trainer", "serve")]
-    points: list[Point] = []
-    sequence: list[Interaction] = list(first)
-    began = time.monotonic()
-    try:
-        for service in services:
-            service.start()
-        with httpx.Client(timeout=10.0) as http, EventProducer(s, catalog, report_successes=True) as producer:
-            items: list[Item] = data.items
-            for message in [*items, *first]:
-                producer.send(message)
-            producer.flush()
-            progress(f"bootstrap: {len(items):,} items and {len(first):,} ratings produced ({bootstrap:.0%})")
-            lag = GroupLag(s, s.worker_group, catalog.name("interactions"))
-            try:
-                wait_until(lambda: lag() == 0, 600, "the worker to process the bootstrap", services)
-            finally:
-                lag.close()
-            producer.send_and_wait(
-                RetrainRequest(
-                    model_name=s.serve_model,
-                    trigger="manual",
-                    reason="stream-quality: the first model, on the bootstrap",
-                    force=True,
-                    data_window=TimeWindow(end=first[-1].timestamp + timedelta(seconds=1)),
+    with keys_dropped(s, feast_project=True, progress=progress):
+        catalog = TopicCatalog.load(s.topics_file, s.topic_prefix)
+        apply_topics(s, catalog)
+        api = f"http://{s.serve_host}:{s.serve_port}"
+        services = [Service(name, [name], s, root / "logs") for name in ("worker", "learner", "trainer", "serve")]
+        points: list[Point] = []
+        sequence: list[Interaction] = list(first)
+        began = time.monotonic()
+        try:
+            for service in services:
+                service.start()
+            with httpx.Client(timeout=10.0) as http, EventProducer(s, catalog, report_successes=True) as producer:
+                items: list[Item] = data.items
+                for message in [*items, *first]:
+                    producer.send(message)
+                producer.flush()
+                progress(f"bootstrap: {len(items):,} items and {len(first):,} ratings produced ({bootstrap:.0%})")
+                lag = GroupLag(s, s.worker_group, catalog.name("interactions"))
+                try:
+                    wait_until(lambda: lag() == 0, 600, "the worker to process the bootstrap", services)
+                finally:
+                    lag.close()
+                producer.send_and_wait(
+                    RetrainRequest(
+                        model_name=s.serve_model,
+                        trigger="manual",
+                        reason="stream-quality: the first model, on the bootstrap",
+                        force=True,
+                        data_window=TimeWindow(end=first[-1].timestamp + timedelta(seconds=1)),
+                    )
                 )
-            )
-            wait_until(lambda: _ready(http, api), 900, "the first model to be served", services)
-            progress(f"first model served after {time.monotonic() - began:.0f} s; replaying {len(rest):,} ratings")
-            _replay(http, api, producer, rest, rate, every, points, sequence, progress)
-    finally:
-        for service in reversed(services):
-            service.stop()
-    progress(f"scoring {len(points):,} points against the baselines")
-    baselines = baseline_lists(sequence, points)
-    result = score_points(sequence, points, baselines)
-    known = {e.item_id for e in first}
-    result["new_targets"] = sum(p.target not in known for p in points) / max(len(points), 1)
-    from bench.freshness import freshness_curve, plot_freshness
+                wait_until(lambda: _ready(http, api), 900, "the first model to be served", services)
+                progress(f"first model served after {time.monotonic() - began:.0f} s; replaying {len(rest):,} ratings")
+                _replay(http, api, producer, rest, rate, every, points, sequence, progress)
+        finally:
+            for service in reversed(services):
+                service.stop()
+        progress(f"scoring {len(points):,} points against the baselines")
+        baselines = baseline_lists(sequence, points)
+        result = score_points(sequence, points, baselines)
+        known = {e.item_id for e in first}
+        result["new_targets"] = sum(p.target not in known for p in points) / max(len(points), 1)
+        from bench.freshness import freshness_curve, plot_freshness
 
-    progress("what freshness is worth: the first model, in-process, blind to the newest events")
-    result["freshness"] = freshness_curve(sequence, points, len(first), main_categories(data.items))
-    rows = result["rows"]
-    if plot is not None:
-        plot_freshness(
-            result["freshness"],
-            rows["streaming popularity"]["recall@10"],
-            rows["streamrec (served by /recommend)"]["recall@10"],
-            plot,
-        )
-    return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest), retrain_every)
+        progress("what freshness is worth: the first model, in-process, blind to the newest events")
+        result["freshness"] = freshness_curve(sequence, points, len(first), main_categories(data.items))
+        rows = result["rows"]
+        if plot is not None:
+            plot_freshness(
+                result["freshness"],
+                rows["streaming popularity"]["recall@10"],
+                rows["streamrec (served by /recommend)"]["recall@10"],
+                plot,
+            )
+        return markdown(result, dataset, rate, bootstrap, every, len(first), len(rest), retrain_every)
 
 
 def _ready(http: httpx.Client, api: str) -> bool:

@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from bench.cleanup import keys_dropped
 from streams.core.contracts import Interaction, Item
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
@@ -109,47 +110,48 @@ def run(
             "archive_dir": settings.run_dir / "bench-archive" / prefix,
         }
     )
-    catalog = TopicCatalog.load(s.topics_file, prefix)
-    apply_topics(s, catalog)
-    messages = list(simulate(SimulationConfig(n_events=events, seed=3)))
-    items = [m for m in messages if isinstance(m, Item)]
-    with EventProducer(s, catalog) as producer:
-        publish(producer, items + [m for m in messages if isinstance(m, Interaction)], show_progress=False)
-    progress(f"{events:,} events + {len(items):,} items in fresh topics ({prefix}*)")
-    ceiling = _faust_ceiling(s, catalog.name("interactions"), events)
-    progress(f"baseline: Faust decode-only agent {ceiling:,.0f} events/s")
-
-    worker = _worker(s)
-    worker.start(timeout_s=180)
-    try:
-        target = events * 2 + len(items)
-        first = _wait(s, lambda st: st["processed"] > 0, 180)
-        t0 = time.monotonic()
-        _wait(s, lambda st: st["processed"] >= target, 900)
-        worker_rate = events / (time.monotonic() - t0)
-        progress(f"backlog: {worker_rate:,.0f} events/s (first batch after {first:.1f}s)")
-
-        live = list(simulate(SimulationConfig(n_events=int(rate * seconds), seed=4)))
-        live_events = [m for m in live if isinstance(m, Interaction)]
+    with keys_dropped(s, progress=progress):
+        catalog = TopicCatalog.load(s.topics_file, prefix)
+        apply_topics(s, catalog)
+        messages = list(simulate(SimulationConfig(n_events=events, seed=3)))
+        items = [m for m in messages if isinstance(m, Item)]
         with EventProducer(s, catalog) as producer:
-            publish(producer, _paced(live_events, rate), show_progress=False)
-        _wait(s, lambda st: st["processed"] >= target + 2 * len(live_events), 300)
-        status = read_statuses(s)[0]
-        progress(f"freshness at {rate:,.0f}/s: p50 {status['freshness_p50_s']}s p99 {status['freshness_p99_s']}s")
-    finally:
-        worker.stop()
+            publish(producer, items + [m for m in messages if isinstance(m, Interaction)], show_progress=False)
+        progress(f"{events:,} events + {len(items):,} items in fresh topics ({prefix}*)")
+        ceiling = _faust_ceiling(s, catalog.name("interactions"), events)
+        progress(f"baseline: Faust decode-only agent {ceiling:,.0f} events/s")
 
-    backfill_rate, replay_rate = _backfill(s, catalog, progress)
-    return WorkerBenchResult(
-        events,
-        ceiling,
-        worker_rate,
-        rate,
-        status["freshness_p50_s"],
-        status["freshness_p99_s"],
-        backfill_rate,
-        replay_rate,
-    )
+        worker = _worker(s)
+        worker.start(timeout_s=180)
+        try:
+            target = events * 2 + len(items)
+            first = _wait(s, lambda st: st["processed"] > 0, 180)
+            t0 = time.monotonic()
+            _wait(s, lambda st: st["processed"] >= target, 900)
+            worker_rate = events / (time.monotonic() - t0)
+            progress(f"backlog: {worker_rate:,.0f} events/s (first batch after {first:.1f}s)")
+
+            live = list(simulate(SimulationConfig(n_events=int(rate * seconds), seed=4)))
+            live_events = [m for m in live if isinstance(m, Interaction)]
+            with EventProducer(s, catalog) as producer:
+                publish(producer, _paced(live_events, rate), show_progress=False)
+            _wait(s, lambda st: st["processed"] >= target + 2 * len(live_events), 300)
+            status = read_statuses(s)[0]
+            progress(f"freshness at {rate:,.0f}/s: p50 {status['freshness_p50_s']}s p99 {status['freshness_p99_s']}s")
+        finally:
+            worker.stop()
+
+        backfill_rate, replay_rate = _backfill(s, catalog, progress)
+        return WorkerBenchResult(
+            events,
+            ceiling,
+            worker_rate,
+            rate,
+            status["freshness_p50_s"],
+            status["freshness_p99_s"],
+            backfill_rate,
+            replay_rate,
+        )
 
 
 def _faust_ceiling(s: Settings, topic: str, events: int) -> float:
