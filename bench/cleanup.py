@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from streams.core.settings import Settings
-
-BATCH = 1_000
+from streams.stores.redis_client import delete_matching
 
 
 def drop_keys(redis_url: str, patterns: list[str]) -> int:
@@ -22,17 +21,8 @@ def drop_keys(redis_url: str, patterns: list[str]) -> int:
     for pattern in patterns:
         if len(pattern.strip("*")) < 4:
             raise ValueError(f"refusing to drop keys matching {pattern!r}: not one run's own")
-    client, dropped = redis.Redis.from_url(redis_url), 0
-    for pattern in patterns:
-        batch = []
-        for key in client.scan_iter(match=pattern, count=BATCH):
-            batch.append(key)
-            if len(batch) >= BATCH:
-                dropped += client.unlink(*batch)
-                batch.clear()
-        if batch:
-            dropped += client.unlink(*batch)
-    return dropped
+    client = redis.Redis.from_url(redis_url)
+    return sum(delete_matching(client, pattern) for pattern in patterns)
 
 
 def run_patterns(settings: Settings, feast_project: bool = False) -> list[str]:

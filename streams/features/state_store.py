@@ -22,6 +22,7 @@ import redis
 from streams.features.item import ItemState
 from streams.features.user import UserState
 from streams.stores.keys import RedisKeys
+from streams.stores.redis_client import delete_matching
 
 S = TypeVar("S", UserState, ItemState)
 
@@ -96,7 +97,7 @@ class StateStore(Generic[S]):
         return [entities[i - 1] for i in lost]
 
     def delete_all(self) -> int:
-        return _delete_matching(self._redis, self._prefix + "*")
+        return delete_matching(self._redis, self._prefix + "*")
 
 
 class CatalogStore:
@@ -137,17 +138,4 @@ class ItemUsers:
         return dict(zip(items, counts, strict=True))
 
     def delete_all(self) -> int:
-        return _delete_matching(self._redis, self._prefix + "*")
-
-
-def _delete_matching(client: redis.Redis, pattern: str) -> int:
-    deleted = 0
-    batch = []
-    for key in client.scan_iter(match=pattern, count=1000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            deleted += client.delete(*batch)
-            batch.clear()
-    if batch:
-        deleted += client.delete(*batch)
-    return deleted
+        return delete_matching(self._redis, self._prefix + "*")

@@ -72,6 +72,19 @@ class _GuardedRedis(redis.Redis):
         return pipe
 
 
+def delete_matching(client: redis.Redis, pattern: str, batch: int = 1_000) -> int:
+    """Delete every key matching ``pattern`` (``SCAN``, then ``UNLINK`` in batches); returns how many."""
+    deleted, keys = 0, []
+    for key in client.scan_iter(match=pattern, count=batch):
+        keys.append(key)
+        if len(keys) >= batch:
+            deleted += client.unlink(*keys)
+            keys.clear()
+    if keys:
+        deleted += client.unlink(*keys)
+    return deleted
+
+
 def open_redis(settings: Settings, timeout_s: float = 1.0, fail_fast_s: float = 1.0) -> redis.Redis:
     """A client for ``settings.redis_url`` (connects lazily, on the first command) whose every call
     answers or fails within ``timeout_s``: no retries with back-off, which would hold a request
