@@ -102,12 +102,13 @@ NO_ITEM_ROW = (math.nan,) * len(ITEM_FEATURES)
 
 
 def item_values(row: Mapping[str, Any] | None) -> tuple[float, ...]:
-    """An item row's ``ITEM_FEATURES`` that do not depend on the request time; the age column holds
-    the row's ``last_event_at`` (NaN when none), turned into an age by :func:`item_columns`."""
+    """An item row's ``ITEM_FEATURES`` that do not depend on the request time. Two columns hold
+    what :func:`item_columns` turns into features at the request time: trending the row's raw score
+    (as of its newest event), age the row's ``last_event_at`` (NaN when none)."""
     if not row:
         return NO_ITEM_ROW
     return (
-        math.log1p(max(0.0, float(row.get("trending_score", 0.0)))),
+        max(0.0, float(row.get("trending_score", 0.0))),
         float(row.get("last_event_at") or math.nan),
         math.log1p(row.get("interactions_total", 0)),
         math.log1p(row.get("distinct_users", 0)),
@@ -126,9 +127,7 @@ def item_columns(snapshot: Snapshot, items: Sequence[str]) -> np.ndarray:
     ).reshape(len(items), len(ITEM_FEATURES))
     elapsed = np.maximum(0.0, snapshot.at - block[:, AGE])  # since the item's newest event; NaN: none
     # the row's trending is as of that event: decayed to the request time it reads "trending right now"
-    block[:, TRENDING] = np.log1p(
-        np.expm1(block[:, TRENDING]) * np.exp2(-np.nan_to_num(elapsed) / TRENDING_HALF_LIFE_S)
-    )
+    block[:, TRENDING] = np.log1p(block[:, TRENDING] * np.exp2(-np.nan_to_num(elapsed) / TRENDING_HALF_LIFE_S))
     block[:, AGE] = np.log1p(elapsed)  # NaN (no time) stays NaN
     return block
 
