@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from streams.core.contracts import Interaction, Item, RetrainRequest, TimeWindow, main_categories
+from streams.core.contracts import Interaction, Item, main_categories
 from streams.core.settings import Settings
 
 POSITIVE = 4.0  # a rating at or above this is a positive (the protocol's target)
@@ -177,7 +177,7 @@ def run(
     from bench.cleanup import keys_dropped
     from streams.core.topics import TopicCatalog
     from streams.demo.isolation import demo_settings
-    from streams.demo.loop import wait_until
+    from streams.demo.loop import first_model_request, wait_until
     from streams.demo.processes import Service
     from streams.kafka.admin import apply_topics
     from streams.kafka.producer import EventProducer
@@ -215,15 +215,8 @@ def run(
                     wait_until(lambda: lag() == 0, 600, "the worker to process the bootstrap", services)
                 finally:
                     lag.close()
-                producer.send_and_wait(
-                    RetrainRequest(
-                        model_name=s.serve_model,
-                        trigger="manual",
-                        reason="stream-quality: the first model, on the bootstrap",
-                        force=True,
-                        data_window=TimeWindow(end=first[-1].timestamp + timedelta(seconds=1)),
-                    )
-                )
+                end = first[-1].timestamp + timedelta(seconds=1)
+                producer.send_and_wait(first_model_request(s, "stream-quality: the first model, on the bootstrap", end))
                 wait_until(lambda: _ready(http, api), 900, "the first model to be served", services)
                 progress(f"first model served after {time.monotonic() - began:.0f} s; replaying {len(rest):,} ratings")
                 _replay(http, api, producer, rest, rate, every, points, sequence, progress)

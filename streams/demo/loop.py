@@ -39,6 +39,13 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, servi
         time.sleep(0.25)
 
 
+def first_model_request(settings: Settings, reason: str, end: datetime) -> RetrainRequest:
+    """Train the first model on everything before ``end`` and promote it (no champion to beat yet)."""
+    return RetrainRequest(
+        model_name=settings.serve_model, trigger="manual", reason=reason, force=True, data_window=TimeWindow(end=end)
+    )
+
+
 def load_stream(config: DemoConfig) -> tuple[list, int, SimulationFacts | None]:
     """The messages, the index (in messages) where phase 2 starts, and the generator's facts
     (None for a dataset)."""
@@ -154,15 +161,7 @@ def run_closed_loop(
                 "the worker to catch up",
                 services,
             )
-            producer.send_and_wait(
-                RetrainRequest(
-                    model_name=settings.serve_model,
-                    trigger="manual",
-                    reason="demo: the first model",
-                    force=True,
-                    data_window=TimeWindow(end=last_time),
-                )
-            )
+            producer.send_and_wait(first_model_request(settings, "demo: the first model", last_time))
             phase("first model requested")
             wait_until(lambda: watch.served is not None, config.timeout_s, "the first model to be served", services)
             result.first_version = watch.served
