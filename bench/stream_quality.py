@@ -260,6 +260,7 @@ def _replay(http, api, producer, rest, rate, every, points, sequence, progress) 
         if event.value is not None and event.value >= POSITIVE:
             positives += 1
             if positives % every == 0:
+                producer.flush()  # the user's earlier events acknowledged, as a client that waits for its writes
                 points.append(_ask(http, api, event, len(sequence), earlier, last_sent))
         event = event.model_copy(update={"timestamp": datetime.now(UTC)})
         producer.send(event)
@@ -320,8 +321,9 @@ promoted by the same gates as any other). The learner asks for a retrain every {
 events (`STREAMREC_LEARNER_RETRAIN_EVERY_EVENTS`; 30 s cooldown) and on drift: the replay packs
 years of ratings into minutes, so models age fast. The remaining {n_rest:,} are replayed in event-time order
 at {rate:,.0f} events/s, each stamped with the time it is sent. Just before every {every}th positive
-rating (≥ {POSITIVE:g}) is produced, `/recommend` (k=10, `exclude_seen`) is asked for its user and
-the list is scored on that rating: **{result["points"]:,} points**. The baselines see the same
+rating (≥ {POSITIVE:g}) is produced, the driver waits until the broker has acknowledged what it
+sent so far (a flush, as a client does that wants its answer to reflect its events), then
+`/recommend` (k=10, `exclude_seen`) is asked for its user and the list is scored on that rating: **{result["points"]:,} points**. The baselines see the same
 events in the same order and are asked at the same points, in this process: streaming popularity
 (all events so far) and River's BiasedMF (learning every rating; it ranks the {MF_CANDIDATES} items
 most popular so far, as River scores one item per call); popularity over the last {RECENT_EVENTS:,}

@@ -28,6 +28,7 @@ def build_app() -> FastAPI:
     from serving.kafka_path import serve_requests
     from serving.metrics import ApiMetrics
     from serving.online import OnlineScorer, watch_snapshots
+    from serving.read_your_writes import ReadYourWrites
     from serving.recent_events import RecentEvents, follow_interactions
     from serving.recommender import Recommender
     from serving.runtime import (
@@ -58,6 +59,14 @@ def build_app() -> FastAPI:
     features = OnlineFeatures.for_settings(settings, seen_items)  # the user's row and seen-set; item rows
     metrics.item_refresh.set_function(lambda: features.last_refresh_s)
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
+    settle = None
+    if recent is not None and settings.serve_read_your_writes_ms > 0:
+        settle = ReadYourWrites(
+            settings,
+            recent,
+            settings.serve_read_your_writes_ms / 1000,
+            counted=lambda outcome: metrics.read_your_writes.labels(outcome.value).inc(),
+        ).settle
     recommender = Recommender(
         state,
         None,
@@ -69,6 +78,7 @@ def build_app() -> FastAPI:
         features=features,
         recent=recent,
         seen_among=seen_items.among,
+        settle=settle,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),

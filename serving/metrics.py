@@ -30,6 +30,13 @@ class ApiMetrics:
             registry=r,
         )
         self.events = Counter("streamrec_api_events", "events accepted", ["outcome"], registry=r)
+        self.read_your_writes = Counter(
+            "streamrec_api_read_your_writes",
+            "answers by how their wait for the user's acknowledged events ended "
+            "(caught_up, timed_out: the stream tail was behind, unavailable: the broker did not answer)",
+            ["outcome"],
+            registry=r,
+        )
         self.item_refresh = Gauge(
             "streamrec_api_item_features_refresh_seconds",
             "how long the latest refresh of the cached item features took (their staleness is at most "

@@ -9,12 +9,18 @@ events are still in flight is not treated as new, and an item rated a moment ago
 back. Memory is bounded: ``per_user`` events for at most ``max_users`` users (least recently
 active dropped first), each forgotten after ``horizon_s``.
 
+It also knows how far it has read each partition (``applied``), so an answer can wait until it
+holds every event the broker had acknowledged when the request came
+(:mod:`serving.read_your_writes`).
+
 >>> recent = RecentEvents(horizon_s=30, clock=lambda: 100.0)
 >>> recent.add([("u1", "a", 90.0, "e1"), ("u1", "b", 95.0, "e2"), ("u1", "b", 95.0, "e2")])
 >>> recent.since("u1", after=92.0), recent.since("u1", after=0.0), recent.since("u2", after=0.0)
 (['b'], ['a', 'b'], [])
 >>> recent.newest("u1")
 95.0
+>>> recent.add([], {0: 7}); recent.wait_applied(0, 7, timeout_s=0.0), recent.wait_applied(0, 8, timeout_s=0.0)
+(True, False)
 """
 
 from __future__ import annotations
@@ -25,11 +31,14 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.kafka.clients import consumer_config
 from streams.kafka.runner import Batch, ConsumeRunner
 
 log = logging.getLogger("streamrec.serve")
@@ -48,9 +57,12 @@ class RecentEvents:
         self.horizon_s, self.per_user, self.max_users, self.clock = horizon_s, per_user, max_users, clock
         # user -> event id -> (event time, item), oldest first: a re-sent copy is one lookup
         self._users: OrderedDict[str, dict[str, tuple[float, str]]] = OrderedDict()
+        self._applied: dict[int, int] = {}  # partition -> the next offset to read (all before it are held)
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)
 
-    def add(self, events: Iterable[Event]) -> None:
+    def add(self, events: Iterable[Event], applied: Mapping[int, int] | None = None) -> None:
+        """Hold ``events``; ``applied``: per partition, the offset read up to (these events included)."""
         with self._lock:
             for user, item, at, event_id in events:
                 kept = self._users.get(user)
@@ -64,6 +76,15 @@ class RecentEvents:
                 if len(kept) > self.per_user:
                     del kept[next(iter(kept))]
                 self._users.move_to_end(user)
+            if applied:
+                for partition, offset in applied.items():
+                    self._applied[partition] = max(offset, self._applied.get(partition, 0))
+                self._moved.notify_all()
+
+    def wait_applied(self, partition: int, offset: int, timeout_s: float) -> bool:
+        """Wait, at most ``timeout_s``, until every event of ``partition`` before ``offset`` is held."""
+        with self._moved:
+            return self._moved.wait_for(lambda: self._applied.get(partition, -1) >= offset, timeout=timeout_s)
 
     def since(self, user: str, after: float) -> list[str]:
         """Items of the user's events newer than ``after`` and than the horizon, oldest first."""
@@ -101,20 +122,43 @@ def interaction_fields(value: bytes) -> Event | None:
     return user, item, at, event_id
 
 
+def end_offsets(settings: Settings, topic: str, within_s: float = 60.0) -> dict[int, int]:
+    """Each partition of ``topic`` -> its end offset now (one short-lived consumer, no group).
+    Retries for ``within_s`` (a new topic's leaders may not be elected yet)."""
+    consumer = Consumer(consumer_config(settings, f"streamrec-api-ends-{uuid.uuid4().hex[:12]}"))
+    deadline = time.monotonic() + within_s
+    try:
+        while True:
+            try:
+                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+                return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+            except KafkaException as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("end offsets of %s not known yet (%s); retrying", topic, error.args[0].str())
+                time.sleep(0.2)
+    finally:
+        consumer.close()
+
+
 def follow_interactions(settings: Settings, recent: RecentEvents, stop: threading.Event) -> None:
-    """Tail ``interactions`` from its end into ``recent`` until ``stop`` (a background thread)."""
-    catalog = TopicCatalog.load(settings.topics_file, settings.topic_prefix)
+    """Tail ``interactions`` from its end into ``recent`` until ``stop`` (a background thread).
+    Every partition is assigned at its end offset (no group: every replica reads every event),
+    so ``recent`` knows from the start how far each partition is held."""
+    topic = TopicCatalog.load(settings.topics_file, settings.topic_prefix).name("interactions")
+    ends = end_offsets(settings, topic)
+    recent.add([], ends)
     runner = ConsumeRunner(
         settings,
-        group=f"streamrec-api-tail-{uuid.uuid4().hex[:12]}",  # every replica reads every event
-        topics=[catalog.name("interactions")],
+        group=f"streamrec-api-tail-{uuid.uuid4().hex[:12]}",
+        assignment=[TopicPartition(topic, p, offset) for p, offset in ends.items()],
         commit="none",
         poll_timeout_s=0.005,  # a poll returns what arrived within 5 ms: batches wait for nobody
-        config={"auto.offset.reset": "latest", "fetch.wait.max.ms": 5, "fetch.min.bytes": 1},
+        config={"fetch.wait.max.ms": 5, "fetch.min.bytes": 1},
     )
 
     def fields(batch: Batch) -> list[Event]:
         return [e for r in batch.records if r.value and (e := interaction_fields(r.value)) is not None]
 
     for batch in runner.batches(stop):
-        recent.add(fields(batch))
+        recent.add(fields(batch), {partition: offset for (_, partition), offset in batch.positions.items()})

@@ -46,7 +46,9 @@ class Recommender:
     ``features``: a :class:`serving.features.OnlineFeatures`; one read gives the user's history and
     feature row, and the ranker reads the candidates' rows through it (it replaces ``history``).
     ``recent``: a :class:`serving.recent_events.RecentEvents` the API fills from the topic; the
-    user's events newer than the store's join the history and the seen items."""
+    user's events newer than the store's join the history and the seen items. ``settle``
+    (:meth:`serving.read_your_writes.ReadYourWrites.settle`) first waits, within a budget, until
+    ``recent`` holds every event of the user the broker had acknowledged when the request came."""
 
     state: ModelState
     history: History | None = None
@@ -58,12 +60,15 @@ class Recommender:
     features: OnlineFeatures | None = None
     recent: RecentEvents | None = None
     seen_among: SeenAmong | None = None
+    settle: Callable[[str], object] | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
         began = time.perf_counter()
         route = self.experiments.route(request.user_id) if self.experiments is not None else None
         served = route.served if route is not None else self.state.served
+        if self.settle is not None:
+            self.settle(request.user_id)
         user = self._read_user(request.user_id) if self._one_read else None
         if user is not None:
             seen = user.seen

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
         description="each API process follows the interactions topic and adds a user's events of the last "
         "this many seconds that the online store does not hold yet to the history and seen items (0 = off)",
     )
+    serve_read_your_writes_ms: float = Field(
+        50.0,
+        description="before an answer, wait at most this long until the API's tail of interactions holds every "
+        "event of the user the broker had acknowledged when the request came (0 = off; needs the tail)",
+    )
     serve_impression_ttl_s: int = Field(
         7 * 24 * 3600, description="how long a served list can still earn an experiment reward (attribution window)"
     )

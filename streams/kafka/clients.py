@@ -45,6 +45,8 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
             "batch.size": settings.producer_batch_size,
             "compression.type": settings.producer_compression,
             "queue.buffering.max.messages": 500_000,
+            # librdkafka's default, stated: CRC-32 of the key; the API's read-your-writes relies on it
+            "partitioner": "consistent_random",
         }
         | overrides
     )

@@ -130,7 +130,9 @@ def test_canary_steps_up_and_promotes_the_challenger_when_guardrails_hold(rig):
         api,
         policy="canary",
         canary_stages=[10, 50, 100],
-        min_impressions=20,
+        # the 10 % stage gets about 30 of the 300 requests (users are hashed with the experiment's
+        # random id); 20 failed to be reached about once in 50 runs, 10 practically never
+        min_impressions=10,
         auto_promote=True,
         guardrails={"max_latency_ratio": 50},
     )

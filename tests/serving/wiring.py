@@ -22,6 +22,7 @@ def make_app(
     recent=None,
     seen_among=None,
     probes=None,
+    settle=None,
 ):
     metrics = ApiMetrics()
     recommender = Recommender(
@@ -34,6 +35,7 @@ def make_app(
         seen,
         recent=recent,
         seen_among=seen_among,
+        settle=settle,
     )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments, probes=probes or {}))
