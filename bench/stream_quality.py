@@ -138,7 +138,19 @@ def score_points(events: list[Interaction], points: list[Point], baselines: dict
         "already_seen_by_age": {b: ages[b] / len(points) if points else 0.0 for b in AGE_BUCKETS},
         "latency_p99_ms": float(np.percentile([p.latency_s for p in points], 99) * 1000) if points else float("nan"),
         "versions": Counter(p.version for p in points),
+        "by_version": by_version(points, served, baselines["streaming popularity"]),
     }
+
+
+def by_version(points: list[Point], served: list[tuple[float, float]], popular: dict) -> dict[str, float]:
+    """Per served model version: recall@10 of its lists over streaming popularity's on the same points."""
+    ratios = {}
+    for version in sorted({p.version for p in points}):
+        mine = [(s, p) for s, p in zip(served, points, strict=True) if p.version == version]
+        ours = sum(hit for (hit, _), _ in mine)
+        theirs = sum(hit_and_ndcg(popular[p.index], p.target)[0] for _, p in mine)
+        ratios[version] = ours / theirs if theirs else float("nan")
+    return ratios
 
 
 def scores_row(scores: list[tuple[float, float]], already: list[int]) -> dict[str, float]:
@@ -309,7 +321,11 @@ def markdown(result: dict, dataset, rate, bootstrap, every, n_first, n_rest, ret
         f"| {r['already_seen']:.2f} | {r['cold_start']:.1%} |"
         for lag, r in result.get("freshness", {}).items()
     )
-    versions = ", ".join(f"v{v}: {n:,}" for v, n in sorted(result["versions"].items()))
+    ratio = result.get("by_version", {})
+    versions = ", ".join(
+        f"v{v}: {n:,} (recall {ratio.get(v, float('nan')):.2f}x popularity's on them)"
+        for v, n in sorted(result["versions"].items())
+    )
     ours = rows["streamrec (served by /recommend)"]
     return f"""## Streaming quality through the real path (`streamrec bench stream-quality`)
 
