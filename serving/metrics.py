@@ -33,7 +33,8 @@ class ApiMetrics:
         self.read_your_writes = Counter(
             "streamrec_api_read_your_writes",
             "answers by how their wait for the user's acknowledged events ended "
-            "(caught_up, timed_out: the stream tail was behind, unavailable: the broker did not answer)",
+            "(caught_up; timed_out: the stream tail was behind; unavailable: the broker did not answer; "
+            "skipped: it failed less than a second ago)",
             ["outcome"],
             registry=r,
         )

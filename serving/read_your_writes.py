@@ -41,11 +41,15 @@ class Settled(StrEnum):
     CAUGHT_UP = "caught_up"  # the tail holds every event acknowledged before the request
     TIMED_OUT = "timed_out"  # the tail was behind for longer than the budget: answered without the newest
     UNAVAILABLE = "unavailable"  # the broker did not say where the partition ends
+    SKIPPED = "skipped"  # the broker was unavailable a moment ago: no wait until it is asked again
 
 
 def partition_of(user_id: str, partitions: int) -> int:
     """The partition librdkafka's default partitioner gives a record keyed by ``user_id``."""
     return zlib.crc32(user_id.encode()) % partitions
+
+
+RETRY_AFTER_S = 1.0  # after the broker failed to answer, answers go out without waiting this long
 
 
 class ReadYourWrites:
@@ -62,6 +66,7 @@ class ReadYourWrites:
         # no subscription and no fetches: its broker connection answers ListOffsets at once
         self._consumer = Consumer(consumer_config(settings, f"streamrec-api-ends-{uuid.uuid4().hex[:12]}"))
         self._partitions = 0
+        self._unavailable_until = 0.0  # monotonic time; a broker outage costs one budget a second, not one per answer
 
     def settle(self, user_id: str) -> Settled:
         """Wait until the tail holds the user's acknowledged events, or the budget is spent."""
@@ -71,13 +76,18 @@ class ReadYourWrites:
 
     def _settle(self, user_id: str) -> Settled:
         began = time.monotonic()
+        if began < self._unavailable_until:
+            return Settled.SKIPPED
         try:
             partition = partition_of(user_id, self._partition_count())
             _, end = self._consumer.get_watermark_offsets(
                 TopicPartition(self.topic, partition), timeout=self.budget_s, cached=False
             )
         except KafkaException as error:
-            log.debug("end offset unavailable: %s", error)
+            log.warning(
+                "read your writes: the broker did not answer (%s); not waiting for %.0f s", error, RETRY_AFTER_S
+            )
+            self._unavailable_until = time.monotonic() + RETRY_AFTER_S
             return Settled.UNAVAILABLE
         left = self.budget_s - (time.monotonic() - began)
         return Settled.CAUGHT_UP if self.recent.wait_applied(partition, end, max(left, 0.0)) else Settled.TIMED_OUT
