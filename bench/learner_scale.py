@@ -22,6 +22,7 @@ from streams.kafka.producer import EventProducer
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
 from streams.sources.publish import publish
+from streams.learner.loop import LearnerConfig
 
 METRICS = ("hit_rate", "rating_mae", "click_logloss", "click_auc")
 
@@ -71,7 +72,7 @@ class ScaleBenchResult:
 Command: `{command}`. Dataset: {self.dataset} ({self.events:,} events), in Kafka before the
 learners start. One run: one `streamrec learner` process (the default mode, all partitions),
 or two processes with `STREAMREC_LEARNER_SCALE_OUT=true` in one consumer group (user state per
-partition, item changes synced every 2,000 events of each, docs/learning.md "Scaling it").
+partition, item changes synced every {LearnerConfig().item_sync_every_events:,} events of each, docs/learning.md "Scaling it").
 Events/s from the first learned batch of any process to the last (start-up left out; the
 group's first rebalance included). Metrics pooled over the processes, weighted by their
 evaluations. Runs alternate; Kafka and Redis run on the same 2 cores. "Cores busy": CPU seconds
@@ -163,7 +164,6 @@ def _sample_machine(samples: list, stop: threading.Event) -> None:
 
 def _learner(s: Settings, results) -> None:
     """One `streamrec learner` (its service function) until idle for 5 s; what it learned, and when."""
-    from streams.learner.loop import LearnerConfig
     from streams.learner.service import run_learner
 
     seen = {"first": None, "last": None, "loop": None}

@@ -52,7 +52,7 @@ class LearnerConfig:
     retrain_model: str = "ranker"  # what a RetrainRequest asks to retrain
     snapshot_every_events: int = 5_000
     snapshot_every_seconds: float = 60.0
-    item_sync_every_events: int = 2_000  # scale-out: this process's item changes go to the others this often
+    item_sync_every_events: int = 1_000  # scale-out: this process's item changes go to the others this often
     reference_after: int = 10_000  # events before the drift reference is first frozen
     drift_settle_events: int = 0  # a drift-triggered retrain waits for this many events of the new regime
     rank_every: int = 5
