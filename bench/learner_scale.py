@@ -19,10 +19,10 @@ from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.admin import apply_topics
 from streams.kafka.producer import EventProducer
+from streams.learner.loop import LearnerConfig
 from streams.sources.datasets import load
 from streams.sources.files import SourceReport
 from streams.sources.publish import publish
-from streams.learner.loop import LearnerConfig
 
 METRICS = ("hit_rate", "rating_mae", "click_logloss", "click_auc")
 
