@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import statistics
 import tempfile
 import threading
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.cleanup import keys_dropped
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.admin import apply_topics
@@ -98,19 +100,28 @@ def run(settings: Settings, dataset_path, repeats: int = 2, progress=print) -> S
         publish(producer, data.interactions, show_progress=False)
     progress(f"{len(data.interactions):,} events of {data.name} in {prefix}interactions")
     result = ScaleBenchResult(data.name, len(data.interactions))
-    for n in range(repeats):
-        for processes in (1, 2):
-            result.runs.append(_run(s, processes, f"{prefix}r{n}p{processes}"))
-            r = result.runs[-1]
-            progress(
-                f"{processes} process(es): {r.events:,} events in {r.seconds:.1f} s = {r.rate:,.0f}/s; {r.metrics}"
-            )
+    with keys_dropped(s, progress=progress):
+        for n in range(repeats):
+            for processes in (1, 2):
+                result.runs.append(_run(s, processes, f"{prefix}r{n}p{processes}"))
+                r = result.runs[-1]
+                progress(
+                    f"{processes} process(es): {r.events:,} events in {r.seconds:.1f} s = {r.rate:,.0f}/s; {r.metrics}"
+                )
     return result
 
 
 def _run(s: Settings, processes: int, group: str) -> Run:
-    """``processes`` learners on their own group and snapshot directory; wait until all are idle."""
+    """``processes`` learners on their own group and snapshot directory (removed after); wait
+    until all are idle."""
     run_dir = Path(tempfile.mkdtemp(prefix="streamrec-scale-"))
+    try:
+        return _learn(s, processes, group, run_dir)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)  # snapshots of 50-90 MB a run: nothing reads them after
+
+
+def _learn(s: Settings, processes: int, group: str, run_dir: Path) -> Run:
     s = s.model_copy(update={"worker_group": group, "run_dir": run_dir, "learner_scale_out": processes > 1})
     context = multiprocessing.get_context("spawn")
     results = context.Queue()

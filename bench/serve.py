@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench.cleanup import keys_dropped
 from models.batch.data import frame_from_events, histories
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.batch.ranker import RankerConfig
@@ -182,7 +183,7 @@ def run(settings: Settings, progress=print) -> str:
     apply_topics(s, TopicCatalog.load(s.topics_file, prefix))
     write_online_store(s, frame, items, categories)
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, keys_dropped(s, feast_project=True, progress=progress):
         root = Path(tmp)
         (root / "model.pkl").write_bytes(pickle.dumps(model))
         (root / "histories.pkl").write_bytes(pickle.dumps(user_histories))
