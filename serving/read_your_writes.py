@@ -50,6 +50,7 @@ def partition_of(user_id: str, partitions: int) -> int:
 
 
 RETRY_AFTER_S = 1.0  # after the broker failed to answer, answers go out without waiting this long
+RETRY_PAUSE_S = 0.005  # between two asks within one answer's budget
 
 
 class ReadYourWrites:
@@ -78,23 +79,28 @@ class ReadYourWrites:
         began = time.monotonic()
         if began < self._unavailable_until:
             return Settled.SKIPPED
-        try:
-            partition = partition_of(user_id, self._partition_count())
-            _, end = self._consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=self.budget_s, cached=False
-            )
-        except KafkaException as error:
-            log.warning(
-                "read your writes: the broker did not answer (%s); not waiting for %.0f s", error, RETRY_AFTER_S
-            )
-            self._unavailable_until = time.monotonic() + RETRY_AFTER_S
-            return Settled.UNAVAILABLE
-        left = self.budget_s - (time.monotonic() - began)
+        deadline = began + self.budget_s
+        while True:
+            try:
+                partition = partition_of(user_id, self._partition_count(deadline))
+                _, end = self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=max(deadline - time.monotonic(), 0.001), cached=False
+                )
+                break
+            except KafkaException as error:  # a leader moving or not known yet passes: retry within the budget
+                if time.monotonic() + RETRY_PAUSE_S >= deadline:
+                    log.warning(
+                        "read your writes: the broker did not answer (%s); not waiting for %.0f s", error, RETRY_AFTER_S
+                    )
+                    self._unavailable_until = time.monotonic() + RETRY_AFTER_S
+                    return Settled.UNAVAILABLE
+                time.sleep(RETRY_PAUSE_S)
+        left = deadline - time.monotonic()
         return Settled.CAUGHT_UP if self.recent.wait_applied(partition, end, max(left, 0.0)) else Settled.TIMED_OUT
 
-    def _partition_count(self) -> int:
+    def _partition_count(self, deadline: float) -> int:
         if not self._partitions:
-            metadata = self._consumer.list_topics(self.topic, timeout=self.budget_s)
+            metadata = self._consumer.list_topics(self.topic, timeout=max(deadline - time.monotonic(), 0.001))
             count = len(metadata.topics[self.topic].partitions)
             if not count:
                 raise KafkaException(f"topic {self.topic} has no partitions")

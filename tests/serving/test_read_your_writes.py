@@ -40,13 +40,13 @@ def test_an_acknowledged_event_is_never_served_back(settings, catalog, model):
                 producer.send(Interaction(user_id=user, item_id=top[0], event_type="click"))
                 producer.flush()  # acknowledged: from here on, every answer must reflect it
                 after = api.post("/recommend", json={"user_id": user, "k": 5}).json()
-                assert after["cold_start"] is False, f"round {n}: answered as a new user"
+                assert after["cold_start"] is False, f"round {n}: answered as a new user ({outcomes})"
                 served_back += [top[0]] if top[0] in {i["item_id"] for i in after["items"]} else []
     finally:
         stop.set()
         tail.join(timeout=30)
         reads.close()
-    assert served_back == []
+    assert served_back == [], outcomes
     assert outcomes.count(Settled.CAUGHT_UP) == len(outcomes) == 2 * ROUNDS
 
 
