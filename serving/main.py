@@ -59,14 +59,16 @@ def build_app() -> FastAPI:
     features = OnlineFeatures.for_settings(settings, seen_items)  # the user's row and seen-set; item rows
     metrics.item_refresh.set_function(lambda: features.last_refresh_s)
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
-    settle = None
-    if recent is not None and settings.serve_read_your_writes_ms > 0:
-        settle = ReadYourWrites(
+    reads = (
+        ReadYourWrites(
             settings,
             recent,
             settings.serve_read_your_writes_ms / 1000,
             counted=lambda outcome: metrics.read_your_writes.labels(outcome.value).inc(),
-        ).settle
+        )
+        if recent is not None and settings.serve_read_your_writes_ms > 0
+        else None
+    )
     recommender = Recommender(
         state,
         None,
@@ -78,7 +80,7 @@ def build_app() -> FastAPI:
         features=features,
         recent=recent,
         seen_among=seen_items.among,
-        settle=settle,
+        settle=reads.settle if reads is not None else None,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
@@ -104,6 +106,8 @@ def build_app() -> FastAPI:
         finally:
             stop.set()
             producer.flush(raise_on_failure=False)
+            if reads is not None:
+                reads.close()
 
     app = create_app(
         Services(

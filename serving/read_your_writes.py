@@ -87,7 +87,7 @@ class ReadYourWrites:
                     TopicPartition(self.topic, partition), timeout=max(deadline - time.monotonic(), 0.001), cached=False
                 )
                 break
-            except KafkaException as error:  # a leader moving or not known yet passes: retry within the budget
+            except (KafkaException, RuntimeError) as error:  # a moving leader passes; RuntimeError: closed at shutdown
                 if time.monotonic() + RETRY_PAUSE_S >= deadline:
                     log.warning(
                         "read your writes: the broker did not answer (%s); not waiting for %.0f s", error, RETRY_AFTER_S
