@@ -34,11 +34,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
-from streams.kafka.clients import consumer_config
+from streams.kafka.readers import end_offsets
 from streams.kafka.runner import Batch, ConsumeRunner
 
 log = logging.getLogger("streamrec.serve")
@@ -122,31 +122,12 @@ def interaction_fields(value: bytes) -> Event | None:
     return user, item, at, event_id
 
 
-def end_offsets(settings: Settings, topic: str, within_s: float = 60.0) -> dict[int, int]:
-    """Each partition of ``topic`` -> its end offset now (one short-lived consumer, no group).
-    Retries for ``within_s`` (a new topic's leaders may not be elected yet)."""
-    consumer = Consumer(consumer_config(settings, f"streamrec-api-ends-{uuid.uuid4().hex[:12]}"))
-    deadline = time.monotonic() + within_s
-    try:
-        while True:
-            try:
-                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-                return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-            except KafkaException as error:
-                if time.monotonic() > deadline:
-                    raise
-                log.info("end offsets of %s not known yet (%s); retrying", topic, error.args[0].str())
-                time.sleep(0.2)
-    finally:
-        consumer.close()
-
-
 def follow_interactions(settings: Settings, recent: RecentEvents, stop: threading.Event) -> None:
     """Tail ``interactions`` from its end into ``recent`` until ``stop`` (a background thread).
     Every partition is assigned at its end offset (no group: every replica reads every event),
     so ``recent`` knows from the start how far each partition is held."""
     topic = TopicCatalog.load(settings.topics_file, settings.topic_prefix).name("interactions")
-    ends = end_offsets(settings, topic)
+    ends = end_offsets(settings, topic, retry_s=60.0)
     recent.add([], ends)
     runner = ConsumeRunner(
         settings,

@@ -3,16 +3,19 @@ one :class:`~streams.kafka.runner.ConsumeRunner`. They yield confluent-kafka Mes
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.core.settings import Settings
 from streams.kafka.clients import consumer_config
 from streams.kafka.runner import ConsumeRunner
+
+log = logging.getLogger("streamrec.consume")
 
 
 def read_topic(
@@ -62,12 +65,22 @@ def partitions(settings: Settings, topic: str) -> list[int]:
         consumer.close()
 
 
-def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    """Partition -> high watermark (the offset the next record will get). Metadata only: no poll."""
+def end_offsets(settings: Settings, topic: str, retry_s: float = 0.0) -> dict[int, int]:
+    """Partition -> high watermark (the offset the next record will get). Metadata only: no poll.
+    ``retry_s``: keep asking that long while the broker cannot say (a new topic's leaders may not
+    be elected yet)."""
     consumer = Consumer(consumer_config(settings, "streamrec-offsets"))
+    deadline = time.monotonic() + retry_s
     try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        while True:
+            try:
+                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+                return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+            except KafkaException as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("end offsets of %s not known yet (%s); retrying", topic, error.args[0].str())
+                time.sleep(0.2)
     finally:
         consumer.close()
 
