@@ -61,6 +61,21 @@ def test_rows_read_directly_are_feasts_own(store_settings):
     assert items["i1"] == _feasts_own(store, "item_features", "item_id", ["i1"])["i1"]
 
 
+def test_many_rows_come_in_one_command_and_equal_the_rows_read_one_by_one(store_settings, monkeypatch):
+    s, store = store_settings
+    reader = FeatureReader(store)
+    asked = ["u2", "nobody", "u1", "u3", "u1"]
+    one_by_one = {u: reader.read("user_features", "user_id", [u])[u] for u in asked}
+    commands = []
+    execute = type(reader._redis).execute_command
+    monkeypatch.setattr(
+        type(reader._redis), "execute_command", lambda self, *a, **k: commands.append(a[0]) or execute(self, *a, **k)
+    )
+    together = reader.read("user_features", "user_id", asked)
+    assert together == one_by_one and together["u1"]["events_total"] == 3 and together["nobody"] is None
+    assert commands == ["EVALSHA"]  # one command, not a pipeline of HMGETs
+
+
 def test_the_users_row_and_seen_set_come_in_one_round_trip(store_settings, monkeypatch):
     s, _ = store_settings
     seen = SeenItems.for_settings(s)
