@@ -44,10 +44,14 @@ def build():
 
         from serving.features import OnlineFeatures
         from serving.recent_events import RecentEvents, follow_interactions
+        from streams.core.popular_now import PopularNow
         from streams.stores.seen_items import SeenItems
 
         seen, recent = SeenItems.for_settings(settings), RecentEvents(settings.serve_recent_events_s)
-        threading.Thread(target=follow_interactions, args=(settings, recent, threading.Event()), daemon=True).start()
+        popular_now = PopularNow(settings.serve_popular_now_events)
+        threading.Thread(
+            target=follow_interactions, args=(settings, recent, threading.Event(), popular_now), daemon=True
+        ).start()
         features = OnlineFeatures.for_settings(settings, seen)
         metrics.item_refresh.set_function(lambda: features.last_refresh_s)
         threading.Thread(target=features.follow, args=(threading.Event(),), daemon=True).start()
@@ -59,6 +63,8 @@ def build():
             seen=seen.read,
             seen_among=seen.among,
             recent=recent,
+            popular_now=popular_now,
+            popular_now_weight=settings.serve_popular_now_weight,
         )
     else:
         recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))

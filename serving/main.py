@@ -39,6 +39,7 @@ def build_app() -> FastAPI:
     from serving.state import ModelState
     from serving.supervisor import Supervisor
     from streams.core.logs import configure_logging
+    from streams.core.popular_now import PopularNow
     from streams.core.settings import get_settings
     from streams.core.topics import TopicCatalog
     from streams.kafka.producer import EventProducer
@@ -59,6 +60,11 @@ def build_app() -> FastAPI:
     features = OnlineFeatures.for_settings(settings, seen_items)  # the user's row and seen-set; item rows
     metrics.item_refresh.set_function(lambda: features.last_refresh_s)
     recent = RecentEvents(settings.serve_recent_events_s) if settings.serve_recent_events_s > 0 else None
+    popular_now = (
+        PopularNow(settings.serve_popular_now_events)
+        if recent is not None and settings.serve_popular_now_weight != 0
+        else None
+    )
     reads = (
         ReadYourWrites(
             settings,
@@ -81,6 +87,8 @@ def build_app() -> FastAPI:
         recent=recent,
         seen_among=seen_items.among,
         settle=reads.settle if reads is not None else None,
+        popular_now=popular_now,
+        popular_now_weight=settings.serve_popular_now_weight,
     )
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
@@ -92,7 +100,7 @@ def build_app() -> FastAPI:
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
     if recent is not None:
-        background.append((follow_interactions, (settings, recent, stop), {}, "recent-events"))
+        background.append((follow_interactions, (settings, recent, stop, popular_now), {}, "recent-events"))
 
     supervisor = Supervisor(stop)
 

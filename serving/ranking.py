@@ -1,7 +1,8 @@
 """One ranking pipeline for HTTP and Kafka, pure: a history in, a ranked list out.
 
-Champion model (two-stage) -> exclude seen -> explanations in words. Without a model, or
-without the user's history, the answer is the fallback list (popularity), flagged.
+Champion model (two-stage) -> exclude seen -> fused with what is popular right now -> explanations
+in words. Without a model, or without the user's history, the answer is the fallback list
+(popularity), flagged.
 
 >>> from types import SimpleNamespace
 >>> model = SimpleNamespace(recommend=lambda h, k, exclude=(): [("b", 2.0), ("c", 1.0)][:k])
@@ -15,15 +16,20 @@ without the user's history, the answer is the fallback list (popularity), flagge
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from models.batch.fusion import FUSE_DEPTH, fuse
 from serving.online import blend
 from serving.state import single_threaded_inference
 from streams.core.contracts import ScoredItem
 from streams.stores.redis_client import RedisUnavailable
 
 log = logging.getLogger("streamrec.serve")
+
+NOW_REASON = "popular right now"
+
+NowList = Callable[[int, set[str]], list[str]]  # (n, items to leave out) -> the n items popular right now
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,14 @@ def rank(
     online=None,
     user_id: str | None = None,
     features=None,
+    now: NowList | None = None,
+    now_weight: float = 0.0,
 ) -> Ranked:
     """The top ``k``. ``history`` None means the store was unavailable (fallback, flagged).
     ``online``: a :class:`serving.online.OnlineScorer`; it re-ranks the top candidates of a known user.
-    ``features``: candidate ids -> the online store's snapshot, for a model that ranks with them."""
+    ``features``: candidate ids -> the online store's snapshot, for a model that ranks with them.
+    ``now`` (:meth:`streams.core.popular_now.PopularNow.top`): what the stream is interacting with
+    right now, fused with the model's list with ``now_weight`` (:func:`models.batch.fusion.fuse`; 0: the model's alone)."""
     seen = list(history or [])
     banned = set(exclude) | (set(seen) if exclude_seen else set())
     if model is None or history is None:
@@ -59,17 +69,26 @@ def rank(
         items = [i for i in popular if i not in banned][:k]
         return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
     single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
-    pool = max(3 * k, 30) if online is not None and seen else k
+    fusing = now is not None and now_weight > 0
+    depth = max(k, FUSE_DEPTH) if fusing else k
+    pool = max(3 * k, 30, depth) if online is not None and seen else depth
     extra = {"features": features} if features is not None else {}
     with_rows = getattr(model, "recommend_with_rows", None)  # never re-recommends the history
     if with_rows is not None:
         top, rows = with_rows(seen, pool, exclude=list(exclude), **extra)
     else:
         top, rows = model.recommend(seen, pool, exclude=list(exclude), **extra), {}
-    if pool > k:
+    if online is not None and seen:
         fresh = online.scores(user_id, [i for i, _ in top])
-        top = blend(top, fresh, online.weight, k) if fresh else top[:k]
-    reasons = explanations(model, seen, [i for i, _ in top], exclude, extra) if explain_items and top else {}
+        top = blend(top, fresh, online.weight, depth) if fresh else top[:depth]
+    trending = now(depth, set(exclude) | set(seen)) if fusing else []
+    modelled = {i for i, _ in top}
+    top = fuse(top, trending, now_weight, k) if fusing else top[:k]
+    by_model = [i for i, _ in top if i in modelled]
+    reasons = explanations(model, seen, by_model, exclude, extra) if explain_items and by_model else {}
+    if explain_items:
+        for item in set(trending).intersection(i for i, _ in top):
+            reasons[item] = [*reasons.get(item, []), NOW_REASON]
     items = [ScoredItem(item_id=i, score=s, reasons=reasons.get(i, [])) for i, s in top]
     if len(items) < k:  # short list (tiny catalogue or new user): top up with popular items
         have = banned | {i.item_id for i in items}

@@ -36,6 +36,7 @@ from datetime import datetime
 
 from confluent_kafka import TopicPartition
 
+from streams.core.popular_now import PopularNow
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.readers import end_offsets
@@ -122,17 +123,22 @@ def interaction_fields(value: bytes) -> Event | None:
     return user, item, at, event_id
 
 
-def follow_interactions(settings: Settings, recent: RecentEvents, stop: threading.Event) -> None:
-    """Tail ``interactions`` from its end into ``recent`` until ``stop`` (a background thread).
-    Every partition is assigned at its end offset (no group: every replica reads every event),
-    so ``recent`` knows from the start how far each partition is held."""
+def follow_interactions(
+    settings: Settings, recent: RecentEvents, stop: threading.Event, popular: PopularNow | None = None
+) -> None:
+    """Tail ``interactions`` into ``recent`` (and ``popular``) until ``stop`` (a background
+    thread). No group: every replica reads every event. ``recent`` is told from the start that
+    everything before the end offsets is held (those events are the store's); with ``popular``,
+    the tail starts ``popular.window`` events back (spread over the partitions), so that what is
+    popular right now is known from the first answer after a restart."""
     topic = TopicCatalog.load(settings.topics_file, settings.topic_prefix).name("interactions")
     ends = end_offsets(settings, topic, retry_s=60.0)
     recent.add([], ends)
+    back = -(-popular.window // max(len(ends), 1)) if popular is not None else 0
     runner = ConsumeRunner(
         settings,
         group=f"streamrec-api-tail-{uuid.uuid4().hex[:12]}",
-        assignment=[TopicPartition(topic, p, offset) for p, offset in ends.items()],
+        assignment=[TopicPartition(topic, p, max(offset - back, 0)) for p, offset in ends.items()],
         commit="none",
         poll_timeout_s=0.005,  # a poll returns what arrived within 5 ms: batches wait for nobody
         config={"fetch.wait.max.ms": 5, "fetch.min.bytes": 1},
@@ -141,5 +147,9 @@ def follow_interactions(settings: Settings, recent: RecentEvents, stop: threadin
     def fields(batch: Batch) -> list[Event]:
         return [e for r in batch.records if r.value and (e := interaction_fields(r.value)) is not None]
 
-    for batch in runner.batches(stop):
-        recent.add(fields(batch), {partition: offset for (_, partition), offset in batch.positions.items()})
+    idle = (lambda: popular.add(())) if popular is not None else None  # its ranking catches up after the last event
+    for batch in runner.batches(stop, on_idle=idle):
+        events = fields(batch)
+        recent.add(events, {partition: offset for (_, partition), offset in batch.positions.items()})
+        if popular is not None:
+            popular.add((event_id, item) for _, item, _, event_id in events)

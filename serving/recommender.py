@@ -21,6 +21,7 @@ from serving.ranking import Ranked, explore, rank
 from serving.recent_events import RecentEvents
 from serving.state import ModelState
 from streams.core.contracts import Recommendation, RecommendationRequest
+from streams.core.popular_now import PopularNow
 from streams.stores.redis_client import RedisUnavailable
 from streams.stores.seen_items import SeenSet
 
@@ -48,7 +49,9 @@ class Recommender:
     ``recent``: a :class:`serving.recent_events.RecentEvents` the API fills from the topic; the
     user's events newer than the store's join the history and the seen items. ``settle``
     (:meth:`serving.read_your_writes.ReadYourWrites.settle`) first waits, within a budget, until
-    ``recent`` holds every event of the user the broker had acknowledged when the request came."""
+    ``recent`` holds every event of the user the broker had acknowledged when the request came.
+    ``popular_now`` (:class:`streams.core.popular_now.PopularNow`, filled by the same tail) is fused
+    with the model's list with ``popular_now_weight`` (:func:`models.batch.fusion.fuse`)."""
 
     state: ModelState
     history: History | None = None
@@ -61,6 +64,10 @@ class Recommender:
     recent: RecentEvents | None = None
     seen_among: SeenAmong | None = None
     settle: Callable[[str], object] | None = None
+    popular_now: PopularNow | None = None
+    popular_now_weight: float | None = (
+        None  # None: the served model's own (``popular_now_weight``, chosen by its trainer)
+    )
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -141,6 +148,8 @@ class Recommender:
                 online=self.online,
                 user_id=request.user_id,
                 features=lookup,
+                now=self.popular_now.top if self.popular_now is not None else None,
+                now_weight=self._now_weight(served.model),
             )
             if not older or ranked.fallback:
                 return ranked
@@ -150,6 +159,11 @@ class Recommender:
                 return replace(ranked, items=kept[: request.k])
             exclude = [*exclude, *sorted(found)]  # seen long ago, and many of them: rank again without
         return replace(ranked, items=kept[: request.k])
+
+    def _now_weight(self, model) -> float:
+        if self.popular_now_weight is not None:
+            return self.popular_now_weight
+        return float(getattr(model, "popular_now_weight", 0.0) or 0.0)  # models trained before: none
 
     @property
     def _one_read(self) -> bool:

@@ -88,6 +88,18 @@ def histories(df: pd.DataFrame) -> dict[str, list[str]]:
 ENGAGED = 2  # the lowest grade that says "liked": a click, or a rating of 3 and above
 
 
+def next_targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Like :func:`targets`, but only each user's first engaged new item of the window: what
+    they did next, the question an answer asked at the window's start is judged on."""
+    window = window.assign(grade=graded_labels(window))
+    window = window[window["grade"] >= ENGAGED].sort_values("timestamp", kind="stable")
+    out: dict[str, dict[str, int]] = {}
+    for user, item, grade in zip(window["user_id"], window["item_id"], window["grade"], strict=True):
+        if user in history and user not in out and item not in set(history[user]):
+            out[user] = {item: int(grade)}
+    return out
+
+
 def targets(history: dict[str, list[str]], window: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Per user with a history: the new items of the window (not in the history) that they
     engaged with, and their best grade. A view alone (grade 1), like a low rating, says what a

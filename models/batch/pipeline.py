@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from models.batch.data import Split, histories, per_user_split, targets, temporal_split
+from models.batch.data import Split, histories, next_targets, per_user_split, targets, temporal_split
+from models.batch.fusion import FUSE_DEPTH, choose_now_weight, popular_before
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
 from models.batch.metrics import evaluate, paired_interval
 from models.batch.online_features import Snapshot
@@ -44,6 +45,7 @@ class TrainConfig:
     min_events: int = 1000
     tune_budget_s: float = 0.0  # > 0: Optuna search of the ranker's settings for this long
     online_features: bool = True  # rank with the online store's features (when a point-in-time source is given)
+    popular_now_events: int = 10_000  # the window serving counts "popular right now" over (0: no fusion)
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
 
@@ -222,18 +224,39 @@ def train_and_evaluate(
     per_user: dict[str, list[float]] = {}
     table = evaluate_models(model, history_b, test_targets, seen, config.k, snapshots=snapshots_b, per_user=per_user)
     timings["evaluate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fusion = choose_fusion(model, df, history_b, next_targets(history_b, split.test), test_times, snapshots_b, config)
+    timings["popular_now"] = time.perf_counter() - t
+    progress(f"popular-now weight {model.popular_now_weight:g} (NDCG@{config.k} by weight: {fusion})")
     timings["total"] = time.perf_counter() - began
-    stats = {
-        "events": float(len(df)),
-        "train_events": float(len(split.train)),
-        "valid_events": float(len(split.valid)),
-        "test_events": float(len(split.test)),
-        "test_users": float(len(test_targets)),
-        "items": float(len(model.vocab)),
-    } | fit_stats
+    stats = (
+        {
+            "events": float(len(df)),
+            "train_events": float(len(split.train)),
+            "valid_events": float(len(split.valid)),
+            "test_events": float(len(split.test)),
+            "test_users": float(len(test_targets)),
+            "items": float(len(model.vocab)),
+        }
+        | fit_stats
+        | {"popular_now_weight": model.popular_now_weight}
+    )
+    stats |= {f"ndcg_popular_now_{w:g}": v for w, v in fusion.items()}
     return TrainResult(
         model, table, stats, timings, split, history_b, test_targets, test_times, point_in_time, per_user
     )
+
+
+def choose_fusion(model, df, history, test_targets, test_times, snapshots, config: TrainConfig) -> dict[float, float]:
+    """Sets ``model.popular_now_weight`` (:func:`models.batch.fusion.choose_now_weight` on the
+    holdout); returns the mean NDCG@k at each weight."""
+    if config.popular_now_events <= 0 or not test_targets:
+        return {}
+    relevant = {u: set(t) for u, t in test_targets.items() if u in test_times}
+    lists = {u: model.recommend(history[u], FUSE_DEPTH, features=snapshots.get(u)) for u in relevant}
+    now = popular_before(df, {u: test_times[u] for u in relevant}, history, config.popular_now_events, FUSE_DEPTH)
+    model.popular_now_weight, by_weight = choose_now_weight(lists, now, relevant, config.k)
+    return {w: round(v, 4) for w, v in by_weight.items()}
 
 
 def evaluate_models(

@@ -44,6 +44,7 @@ class TwoStageModel:
     config: RankerConfig = field(default_factory=RankerConfig)
     booster: lgb.Booster | None = None
     online: bool = False  # ranks with the online store's features too (models.batch.online_features)
+    popular_now_weight: float = 0.0  # serving's fusion with what is popular right now (models.batch.fusion)
 
     @property
     def feature_names(self) -> list[str]:

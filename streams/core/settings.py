@@ -181,6 +181,17 @@ class Settings(BaseSettings):
         le=1.0,
         description="weight of the online learner's scores when re-ranking a known user's top candidates (0 = off)",
     )
+    serve_popular_now_weight: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="weight of what is popular right now (the newest interactions, counted) when fused "
+        "with the model's list by reciprocal rank; unset: the weight the model's trainer chose on its "
+        "holdout; 0 = the model's list alone",
+    )
+    serve_popular_now_events: int = Field(
+        10_000, ge=1, description="how many of the newest interactions count as 'right now'"
+    )
     serve_experiment_check_s: float = Field(
         5.0,
         description="how often the API re-reads experiments, loads their "
