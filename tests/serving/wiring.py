@@ -23,6 +23,8 @@ def make_app(
     seen_among=None,
     probes=None,
     settle=None,
+    popular_now=None,
+    popular_now_weight=None,
 ):
     metrics = ApiMetrics()
     recommender = Recommender(
@@ -36,6 +38,8 @@ def make_app(
         recent=recent,
         seen_among=seen_among,
         settle=settle,
+        popular_now=popular_now,
+        popular_now_weight=popular_now_weight,
     )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments, probes=probes or {}))
