@@ -43,14 +43,15 @@ def build():
         import threading
 
         from serving.features import OnlineFeatures
+        from serving.fusion_judge import FusionJudge
         from serving.recent_events import RecentEvents, follow_interactions
         from streams.core.popular_now import PopularNow
         from streams.stores.seen_items import SeenItems
 
         seen, recent = SeenItems.for_settings(settings), RecentEvents(settings.serve_recent_events_s)
-        popular_now = PopularNow(settings.serve_popular_now_events)
+        popular_now, judge = PopularNow(settings.serve_popular_now_events), FusionJudge()
         threading.Thread(
-            target=follow_interactions, args=(settings, recent, threading.Event(), popular_now), daemon=True
+            target=follow_interactions, args=(settings, recent, threading.Event(), popular_now, judge), daemon=True
         ).start()
         features = OnlineFeatures.for_settings(settings, seen)
         metrics.item_refresh.set_function(lambda: features.last_refresh_s)
@@ -65,6 +66,7 @@ def build():
             recent=recent,
             popular_now=popular_now,
             popular_now_weight=settings.serve_popular_now_weight,
+            judge=judge if settings.serve_popular_now_weight is None else None,
         )
     else:
         recommender = Recommender(state, histories.get, TTLCache(settings.serve_cache_ttl_s))

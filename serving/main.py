@@ -24,6 +24,7 @@ def build_app() -> FastAPI:
     from serving.experiments.router import run_controller
     from serving.exploration import ColdStartExplorer
     from serving.features import OnlineFeatures
+    from serving.fusion_judge import FusionJudge
     from serving.ingest import Ingest
     from serving.kafka_path import serve_requests
     from serving.metrics import ApiMetrics
@@ -65,6 +66,7 @@ def build_app() -> FastAPI:
         if recent is not None and settings.serve_popular_now_weight != 0
         else None
     )
+    judge = FusionJudge() if popular_now is not None and settings.serve_popular_now_weight is None else None
     reads = (
         ReadYourWrites(
             settings,
@@ -89,7 +91,10 @@ def build_app() -> FastAPI:
         settle=reads.settle if reads is not None else None,
         popular_now=popular_now,
         popular_now_weight=settings.serve_popular_now_weight,
+        judge=judge,
     )
+    metrics.popular_now_weight.set_function(lambda: recommender.fusion_weight() if popular_now is not None else 0.0)
+    metrics.popular_now_judged.set_function(lambda: judge.judged if judge is not None else 0)
     background = [
         (watch_champion, (settings, state, stop), {}, "champion"),
         (serve_requests, (settings, recommender, producer, stop), {}, "kafka-requests"),
@@ -100,7 +105,7 @@ def build_app() -> FastAPI:
     if online is not None:
         background.append((watch_snapshots, (online, stop), {}, "online-snapshots"))
     if recent is not None:
-        background.append((follow_interactions, (settings, recent, stop, popular_now), {}, "recent-events"))
+        background.append((follow_interactions, (settings, recent, stop, popular_now, judge), {}, "recent-events"))
 
     supervisor = Supervisor(stop)
 

@@ -38,6 +38,17 @@ class ApiMetrics:
             ["outcome"],
             registry=r,
         )
+        self.popular_now_weight = Gauge(
+            "streamrec_api_popular_now_weight",
+            "the weight answers fuse what is popular right now with (the model's own, or the one "
+            "the judge found to serve best; 0: the model's list alone)",
+            registry=r,
+        )
+        self.popular_now_judged = Gauge(
+            "streamrec_api_popular_now_judgments",
+            "answers judged on the user's next interaction, for the popular-now weight",
+            registry=r,
+        )
         self.item_refresh = Gauge(
             "streamrec_api_item_features_refresh_seconds",
             "how long the latest refresh of the cached item features took (their staleness is at most "

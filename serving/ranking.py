@@ -41,6 +41,7 @@ class Ranked:
     cold_start: bool = False  # the user had no events in the store: a list for anyone new
     feature_rows: dict | None = None  # item -> the feature row the model ranked it with (the feature log)
     feature_names: tuple[str, ...] = ()  # the rows' columns
+    fused: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the model's list and the popular-now list it fused
 
 
 def rank(
@@ -69,7 +70,7 @@ def rank(
         items = [i for i in popular if i not in banned][:k]
         return Ranked([ScoredItem(item_id=i, score=float(k - n)) for n, i in enumerate(items)], True, why)
     single_threaded_inference()  # per call: OpenMP thread counts are per thread, and requests run on many
-    fusing = now is not None and now_weight > 0
+    fusing = now is not None  # weight 0 keeps the model's order; the lists still go to the judge
     depth = max(k, FUSE_DEPTH) if fusing else k
     pool = max(3 * k, 30, depth) if online is not None and seen else depth
     extra = {"features": features} if features is not None else {}
@@ -83,6 +84,7 @@ def rank(
         top = blend(top, fresh, online.weight, depth) if fresh else top[:depth]
     trending = now(depth, set(exclude) | set(seen)) if fusing else []
     modelled = {i for i, _ in top}
+    fused = (tuple(i for i, _ in top), tuple(trending)) if fusing else None
     top = fuse(top, trending, now_weight, k) if fusing else top[:k]
     by_model = [i for i, _ in top if i in modelled]
     reasons = explanations(model, seen, by_model, exclude, extra) if explain_items and by_model else {}
@@ -97,7 +99,7 @@ def rank(
         items = items[:k]
     served_rows = {i.item_id: rows[i.item_id] for i in items if i.item_id in rows} or None
     names = tuple(model.feature_names) if served_rows else ()
-    return Ranked(items, False, cold_start=not seen, feature_rows=served_rows, feature_names=names)
+    return Ranked(items, False, cold_start=not seen, feature_rows=served_rows, feature_names=names, fused=fused)
 
 
 def explanations(model, history, items, exclude, extra) -> dict[str, list[str]]:

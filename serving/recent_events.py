@@ -36,6 +36,7 @@ from datetime import datetime
 
 from confluent_kafka import TopicPartition
 
+from serving.fusion_judge import FusionJudge
 from streams.core.popular_now import PopularNow
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
@@ -124,13 +125,18 @@ def interaction_fields(value: bytes) -> Event | None:
 
 
 def follow_interactions(
-    settings: Settings, recent: RecentEvents, stop: threading.Event, popular: PopularNow | None = None
+    settings: Settings,
+    recent: RecentEvents,
+    stop: threading.Event,
+    popular: PopularNow | None = None,
+    judge: FusionJudge | None = None,
 ) -> None:
     """Tail ``interactions`` into ``recent`` (and ``popular``) until ``stop`` (a background
     thread). No group: every replica reads every event. ``recent`` is told from the start that
     everything before the end offsets is held (those events are the store's); with ``popular``,
     the tail starts ``popular.window`` events back (spread over the partitions), so that what is
-    popular right now is known from the first answer after a restart."""
+    popular right now is known from the first answer after a restart. ``judge`` learns from each
+    user's next interaction after an answer."""
     topic = TopicCatalog.load(settings.topics_file, settings.topic_prefix).name("interactions")
     ends = end_offsets(settings, topic, retry_s=60.0)
     recent.add([], ends)
@@ -153,3 +159,5 @@ def follow_interactions(
         recent.add(events, {partition: offset for (_, partition), offset in batch.positions.items()})
         if popular is not None:
             popular.add((event_id, item) for _, item, _, event_id in events)
+        if judge is not None:
+            judge.observe((user, item) for user, item, _, _ in events)

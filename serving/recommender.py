@@ -17,6 +17,7 @@ from typing import NamedTuple
 from models.batch.online_features import SnapshotLookup
 from serving.cache import TTLCache
 from serving.features import OnlineFeatures
+from serving.fusion_judge import FusionJudge
 from serving.ranking import Ranked, explore, rank
 from serving.recent_events import RecentEvents
 from serving.state import ModelState
@@ -51,7 +52,9 @@ class Recommender:
     (:meth:`serving.read_your_writes.ReadYourWrites.settle`) first waits, within a budget, until
     ``recent`` holds every event of the user the broker had acknowledged when the request came.
     ``popular_now`` (:class:`streams.core.popular_now.PopularNow`, filled by the same tail) is fused
-    with the model's list with ``popular_now_weight`` (:func:`models.batch.fusion.fuse`)."""
+    with the model's list with ``popular_now_weight`` (:func:`models.batch.fusion.fuse`); unset, the
+    ``judge`` (:class:`serving.fusion_judge.FusionJudge`) moves it from the model's own weight (chosen
+    by its trainer) to the one that serves best, judged on the answers and the users' next interactions."""
 
     state: ModelState
     history: History | None = None
@@ -65,9 +68,8 @@ class Recommender:
     seen_among: SeenAmong | None = None
     settle: Callable[[str], object] | None = None
     popular_now: PopularNow | None = None
-    popular_now_weight: float | None = (
-        None  # None: the served model's own (``popular_now_weight``, chosen by its trainer)
-    )
+    popular_now_weight: float | None = None  # None: the judge's, or the served model's own
+    judge: FusionJudge | None = None
 
     def answer(self, request: RecommendationRequest, exclude: Sequence[str] = ()) -> tuple[Recommendation, Ranked]:
         """The served list for one request, as the ``Recommendation`` contract, and how it was ranked."""
@@ -136,6 +138,7 @@ class Recommender:
             if explored is not None:
                 return explored
         older = request.exclude_seen and seen is not None and seen.partial and self.seen_among is not None
+        weight = self.fusion_weight(served.model)
         for _ in range(3 if older else 1):
             ranked = rank(
                 served.model,
@@ -149,8 +152,10 @@ class Recommender:
                 user_id=request.user_id,
                 features=lookup,
                 now=self.popular_now.top if self.popular_now is not None else None,
-                now_weight=self._now_weight(served.model),
+                now_weight=weight,
             )
+            if self.judge is not None and ranked.fused is not None:
+                self.judge.served(request.user_id, *ranked.fused, request.k, weight)
             if not older or ranked.fallback:
                 return ranked
             found = self.seen_among(request.user_id, [i.item_id for i in ranked.items]) or set()
@@ -160,10 +165,13 @@ class Recommender:
             exclude = [*exclude, *sorted(found)]  # seen long ago, and many of them: rank again without
         return replace(ranked, items=kept[: request.k])
 
-    def _now_weight(self, model) -> float:
+    def fusion_weight(self, model=None) -> float:
+        """The weight answers fuse popular-now with (``model``: the served one by default)."""
         if self.popular_now_weight is not None:
             return self.popular_now_weight
-        return float(getattr(model, "popular_now_weight", 0.0) or 0.0)  # models trained before: none
+        model = model if model is not None else self.state.served.model
+        prior = float(getattr(model, "popular_now_weight", 0.0) or 0.0)  # models trained before: none
+        return self.judge.current(prior) if self.judge is not None else prior
 
     @property
     def _one_read(self) -> bool:

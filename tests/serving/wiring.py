@@ -25,6 +25,7 @@ def make_app(
     settle=None,
     popular_now=None,
     popular_now_weight=None,
+    judge=None,
 ):
     metrics = ApiMetrics()
     recommender = Recommender(
@@ -40,6 +41,7 @@ def make_app(
         settle=settle,
         popular_now=popular_now,
         popular_now_weight=popular_now_weight,
+        judge=judge,
     )
     ingest = Ingest(producer, seen_events, metrics) if producer is not None else None
     return create_app(Services(settings, recommender, metrics, ingest, admin, experiments, probes=probes or {}))
