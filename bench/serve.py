@@ -160,11 +160,17 @@ def _one_lean_client(port: int, users: list[str], n: int = 2_000) -> list[float]
     return latencies
 
 
-def _gauge(base: str, name: str) -> float | None:
+def gauge(base: str, name: str) -> float | None:
+    """One unlabelled series of the API's ``/metrics`` (None when absent)."""
     for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
     return None
+
+
+def popular_now_state(base: str) -> tuple[float, float]:
+    """The API's popular-now weight and how many answers its judge has judged."""
+    return gauge(base, "streamrec_api_popular_now_weight"), gauge(base, "streamrec_api_popular_now_judgments") or 0.0
 
 
 def run(settings: Settings, progress=print) -> str:
@@ -222,7 +228,7 @@ def run(settings: Settings, progress=print) -> str:
         try:
             featured = _one_client(base, users)
             lean = _one_lean_client(port, users)
-            refresh_s = _gauge(base, "streamrec_api_item_features_refresh_seconds")
+            refresh_s = gauge(base, "streamrec_api_item_features_refresh_seconds")
             progress(
                 f"one client, online features from Feast: p50 {_percentile(featured, 50) * 1000:.2f} ms, "
                 f"p99 {_percentile(featured, 99) * 1000:.2f} ms (httpx); p50 {_percentile(lean, 50) * 1000:.2f} ms, "

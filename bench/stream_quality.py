@@ -187,6 +187,7 @@ def run(
 ) -> str:
     """The section's markdown; ``plot``: where the freshness plot goes (None: nowhere)."""
     from bench.cleanup import keys_dropped
+    from bench.serve import popular_now_state
     from streams.core.topics import TopicCatalog
     from streams.demo.isolation import demo_settings
     from streams.demo.loop import first_model_request, wait_until
@@ -231,7 +232,9 @@ def run(
                 producer.send_and_wait(first_model_request(s, "stream-quality: the first model, on the bootstrap", end))
                 wait_until(lambda: _ready(http, api), 900, "the first model to be served", services)
                 progress(f"first model served after {time.monotonic() - began:.0f} s; replaying {len(rest):,} ratings")
-                _replay(http, api, producer, rest, rate, every, points, sequence, progress)
+                weights: list[tuple[int, float, float]] = [(0, *popular_now_state(api))]
+                _replay(http, api, producer, rest, rate, every, points, sequence, progress, weights)
+                weights.append((len(rest), *popular_now_state(api)))
         finally:
             for service in reversed(services):
                 service.stop()
@@ -240,6 +243,7 @@ def run(
         result = score_points(sequence, points, baselines)
         known = {e.item_id for e in first}
         result["new_targets"] = sum(p.target not in known for p in points) / max(len(points), 1)
+        result["popular_now"] = weights
         from bench.freshness import freshness_curve, plot_freshness
 
         progress("what freshness is worth: the first model, in-process, blind to the newest events")
@@ -262,9 +266,10 @@ def _ready(http: httpx.Client, api: str) -> bool:
         return False
 
 
-def _replay(http, api, producer, rest, rate, every, points, sequence, progress) -> None:
+def _replay(http, api, producer, rest, rate, every, points, sequence, progress, weights) -> None:
     """Produce ``rest`` at ``rate``, stamped with the time they are sent; before every
-    ``every``-th positive, ask `/recommend` for the user."""
+    ``every``-th positive, ask `/recommend` for the user. ``weights`` receives (events replayed,
+    popular-now weight, judgments) every 10,000 events."""
     earlier = Counter(e.user_id for e in sequence)
     last_sent = dict.fromkeys(earlier, float("-inf"))  # bootstrap events: long in the store
     positives, started = 0, time.monotonic()
@@ -284,7 +289,14 @@ def _replay(http, api, producer, rest, rate, every, points, sequence, progress) 
             if ahead > 0:
                 time.sleep(ahead)
         if n and n % 10_000 == 0:
-            progress(f"  {n:,} of {len(rest):,} ratings replayed, {len(points):,} answers scored")
+            from bench.serve import popular_now_state
+
+            weight, judged = popular_now_state(api)
+            weights.append((n, weight, judged))
+            progress(
+                f"  {n:,} of {len(rest):,} ratings replayed, {len(points):,} answers scored; "
+                f"popular-now weight {weight:g} after {judged:,.0f} judgments"
+            )
     producer.flush()
 
 
@@ -381,4 +393,9 @@ events/s, 5 events are 10 ms):
 Already-seen items per list, by how long before the request their event was sent:
 {", ".join(f"{b}: {v:.2f}" for b, v in result["already_seen_by_age"].items())}.
 
-Served versions: {versions}."""
+Served versions: {versions}.
+
+What is popular right now, fused into the answers (`docs/serving.md`): the weight the API served
+with, by ratings replayed (the model's own until the API's judge, scoring every weight on the
+answers and the users' next ratings, found a clearly better one):
+{", ".join(f"{n:,}: {w:g} ({j:,.0f} judged)" for n, w, j in result.get("popular_now", []))}."""

@@ -11,13 +11,13 @@ follows the crowd (the MovieLens replay of `streamrec bench stream-quality`) the
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from streams.core.popular_now import PopularNow
 
 FUSE_DEPTH = 50  # how deep the model's list and the popular-now list go into the fusion
 FUSE_C = 20  # reciprocal-rank fusion's constant: larger flattens the weight of the first ranks
@@ -54,22 +54,12 @@ def popular_before(
     ordered = events.sort_values("timestamp", kind="stable")
     stamps = ordered["timestamp"].astype("int64").to_numpy() / 1e9
     items = ordered["item_id"].to_numpy()
-    counts: Counter[str] = Counter()
-    kept: deque[str] = deque()
-    out, at = {}, 0
+    now, out, at = PopularNow(window, rebuild_s=0), {}, 0  # serving's own window, fed in time order
     for user, t in sorted(times.items(), key=lambda kv: kv[1]):
-        while at < len(stamps) and stamps[at] < t:
-            kept.append(items[at])
-            counts[items[at]] += 1
-            if len(kept) > window:
-                old = kept.popleft()
-                counts[old] -= 1
-                if not counts[old]:
-                    del counts[old]
-            at += 1
-        own = set(history.get(user, ()))
-        best = heapq.nlargest(depth + len(own), counts.items(), key=lambda kv: kv[1])
-        out[user] = [i for i, _ in best if i not in own][:depth]
+        until = int(np.searchsorted(stamps, t, side="left"))  # events strictly before t
+        now.add((str(n), items[n]) for n in range(at, until))
+        at = max(at, until)
+        out[user] = now.top(depth, exclude=set(history.get(user, ())))
     return out
 
 
