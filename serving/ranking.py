@@ -85,10 +85,10 @@ def rank(
     trending = now(depth, set(exclude) | set(seen)) if fusing else []
     modelled = {i for i, _ in top}
     fused = (tuple(i for i, _ in top), tuple(trending)) if fusing else None
-    top = fuse(top, trending, now_weight, k) if fusing else top[:k]
+    top = fuse(top, trending, now_weight, k) if fusing and now_weight > 0 else top[:k]  # 0: the model's own scores
     by_model = [i for i, _ in top if i in modelled]
     reasons = explanations(model, seen, by_model, exclude, extra) if explain_items and by_model else {}
-    if explain_items:
+    if explain_items and now_weight > 0:
         for item in set(trending).intersection(i for i, _ in top):
             reasons[item] = [*reasons.get(item, []), NOW_REASON]
     items = [ScoredItem(item_id=i, score=s, reasons=reasons.get(i, [])) for i, s in top]
