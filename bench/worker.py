@@ -99,7 +99,7 @@ What limits it (py-spy on the worker and its processing child, 150k-event backlo
 
 
 def run(
-    settings: Settings, events: int = 50_000, rate: float = 1500.0, seconds: float = 20.0, progress=print
+    settings: Settings, events: int = 200_000, rate: float = 1500.0, seconds: float = 20.0, progress=print
 ) -> WorkerBenchResult:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     s = settings.model_copy(

@@ -34,7 +34,7 @@ def produce(
 
 @app.command()
 def worker(
-    events: int = typer.Option(50_000, "--events", "-n"),
+    events: int = typer.Option(200_000, "--events", "-n"),
     rate: float = typer.Option(1500.0, help="input events/s for the freshness phase"),
     seconds: float = typer.Option(20.0, help="length of the freshness phase"),
     write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
