@@ -58,6 +58,12 @@ after the repartition), plus state in Redis and feature rows in Feast.
 | backfill replay, everything already applied (rows rewritten) | **{self.replay_rate:,.0f}** events/s | |
 
 What limits it (py-spy on the worker and its processing child, 150k-event backlog, 2026-12-01):
+- On a faster machine (2026-12-01, an AMD EPYC 2-vCPU VM, 300k-event backlog), the decode-only
+  agent ran 19k events/s but the worker 9.9k: py-spy found Faust's loop about half idle and the
+  processing child about 89 % busy, 29 % of it in pydantic decoding. A contract's own
+  `__init__` made pydantic validate every model twice (the JSON, then the fields again as a
+  dict), and the item side decodes each event a second time after the repartition. Contracts
+  are now validated once: 9,875 / 9,869 -> 10,976 / 9,972 / 11,066 events/s.
 - The event loop. Faust takes its loop from `--loop` when `faust` is first imported; the worker
   passed the flag after that import, so it ran on asyncio's own loop, and so did the decode-only
   baseline. Both now choose uvloop before any loop exists (the heartbeat reports which, a test
