@@ -270,6 +270,8 @@ def _replay(http, api, producer, rest, rate, every, points, sequence, progress, 
     """Produce ``rest`` at ``rate``, stamped with the time they are sent; before every
     ``every``-th positive, ask `/recommend` for the user. ``weights`` receives (events replayed,
     popular-now weight, judgments) every 10,000 events."""
+    from bench.serve import popular_now_state
+
     earlier = Counter(e.user_id for e in sequence)
     last_sent = dict.fromkeys(earlier, float("-inf"))  # bootstrap events: long in the store
     positives, started = 0, time.monotonic()
@@ -289,13 +291,10 @@ def _replay(http, api, producer, rest, rate, every, points, sequence, progress, 
             if ahead > 0:
                 time.sleep(ahead)
         if n and n % 10_000 == 0:
-            from bench.serve import popular_now_state
-
-            weight, judged = popular_now_state(api)
-            weights.append((n, weight, judged))
+            weights.append((n, *popular_now_state(api)))
             progress(
                 f"  {n:,} of {len(rest):,} ratings replayed, {len(points):,} answers scored; "
-                f"popular-now weight {weight:g} after {judged:,.0f} judgments"
+                f"popular-now weight {weights[-1][1]:g} after {weights[-1][2]:,.0f} judgments"
             )
     producer.flush()
 
