@@ -18,7 +18,7 @@ synthetic stream, whose users follow their own tastes, it stayed at 0 (the model
 Users see what was served, so their next interaction leans towards it: the judgments favour the
 weight being served, which makes the judge slow to move, never quick to.
 
->>> judge = FusionJudge(k=1, window=50, every=10, min_judged=10)
+>>> judge = FusionJudge(window=50, every=10, min_judged=10)
 >>> for n in range(40):  # the item each user takes next is the popular-now list's first
 ...     judge.served(f"u{n}", model_items=["m1", "m2"], now_items=["t1", "t2"], k=1, weight=0.0)
 ...     judge.observe([(f"u{n}", "t1")])
@@ -41,14 +41,13 @@ from models.batch.fusion import WEIGHTS, fuse
 class FusionJudge:
     def __init__(
         self,
-        k: int = 10,
         window: int = 500,
         every: int = 25,
         min_judged: int = 100,
         max_pending: int = 20_000,
         weights: Sequence[float] = WEIGHTS,
     ):
-        self.k, self.every, self.min_judged, self.max_pending = k, every, min_judged, max_pending
+        self.every, self.min_judged, self.max_pending = every, min_judged, max_pending
         self.weights = tuple(weights)
         self._pending: OrderedDict[str, tuple[list[tuple[str, float]], list[str], int, float]] = OrderedDict()
         self._hits: deque[np.ndarray] = deque(maxlen=window)  # per judgment: a hit (1/0) per weight

@@ -4,19 +4,19 @@ Serving fuses the two lists by reciprocal rank (:func:`fuse`) with a weight the 
 its holdout (:func:`choose_now_weight`): each test user's list as the model ranks it, fused with
 the items most counted among the ``window`` events before their test window opened, at each
 weight of :data:`WEIGHTS`. The best weight is kept only when its gain over the model's list alone
-is clear of zero (paired over users, 95 %); otherwise the weight is 0 and the model's list is
+is clear of zero (the holdout's paired bootstrap interval, 95 %); otherwise the weight is 0 and the model's list is
 served as it is. On a stream whose users follow their own tastes the model alone wins; on one that
 follows the crowd (the MovieLens replay of `streamrec bench stream-quality`) the fusion wins.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from models.batch.metrics import ndcg_at_k, paired_interval
 from streams.core.popular_now import PopularNow
 
 FUSE_DEPTH = 50  # how deep the model's list and the popular-now list go into the fusion
@@ -71,7 +71,7 @@ def choose_now_weight(
     weights: Sequence[float] = WEIGHTS,
 ) -> tuple[float, dict[float, float]]:
     """The weight to serve, and the mean NDCG@k at each weight. A weight above 0 is chosen only
-    when its paired gain over 0 has a 95 % interval above zero.
+    when its paired gain over 0 has a 95 % interval above zero (:func:`models.batch.metrics.paired_interval`, as the promotion gates use).
 
     >>> lists = {"u1": [("a", 2.0), ("b", 1.0)], "u2": [("a", 2.0), ("c", 1.0)]}
     >>> choose_now_weight(lists, {"u1": ["b"], "u2": ["c"]}, {"u1": {"b"}, "u2": {"c"}}, k=1, weights=(0.0, 0.5))[0]
@@ -79,21 +79,12 @@ def choose_now_weight(
     """
     users = [u for u in relevant if u in model_lists]
     per_weight = {
-        w: np.array(
-            [_ndcg([i for i, _ in fuse(model_lists[u], now_lists.get(u, []), w, k)], relevant[u], k) for u in users]
-        )
+        w: [ndcg_at_k([i for i, _ in fuse(model_lists[u], now_lists.get(u, []), w, k)], relevant[u], k) for u in users]
         for w in weights
     }
-    means = {w: float(v.mean()) if len(v) else 0.0 for w, v in per_weight.items()}
+    means = {w: float(np.mean(v)) if v else 0.0 for w, v in per_weight.items()}
     best = max(weights, key=lambda w: means[w])
     if best == 0.0 or not users:
         return 0.0, means
-    gain = per_weight[best] - per_weight[0.0]
-    spread = gain.std(ddof=1) / math.sqrt(len(gain)) if len(gain) > 1 else math.inf
-    return (best if gain.mean() - 1.96 * spread > 0 else 0.0), means
-
-
-def _ndcg(items: Sequence[str], relevant: set[str], k: int) -> float:
-    gain = sum(1.0 / math.log2(r + 2) for r, i in enumerate(items[:k]) if i in relevant)
-    ideal = sum(1.0 / math.log2(r + 2) for r in range(min(len(relevant), k)))
-    return gain / ideal if ideal else 0.0
+    low, _ = paired_interval(per_weight[best], per_weight[0.0])
+    return (best if low > 0 else 0.0), means
