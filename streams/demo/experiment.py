@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from streams.core.contracts import Interaction
+from streams.core.contracts import Interaction, Item  # noqa: F401 (Item: the doctest)
 from streams.demo.results import DemoConfig, DemoResult
 from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationFacts
@@ -52,7 +52,18 @@ class SimulatedUsers:
         return None
 
 
-def generator_users(facts: SimulationFacts) -> SimulatedUsers:
+def visitors(after_shift: list) -> list[str]:
+    """Who asks for recommendations during the experiment: the users active in the new regime, each as
+    often as they had events in it (live traffic comes from the users who visit, in proportion to
+    how much they do, not from every user ever created).
+
+    >>> visitors([Interaction(user_id=u, item_id="i", event_type="click") for u in ("a", "b", "a")] + [Item(item_id="i")])
+    ['a', 'b', 'a']
+    """
+    return [m.user_id for m in after_shift if isinstance(m, Interaction)]
+
+
+def generator_users(facts: SimulationFacts, after_shift: list) -> SimulatedUsers:
     """The synthetic stream's own users: they click an item they look at with the generator's
     probability for their current (post-shift) tastes (:func:`~streams.sources.synthetic.click_probability`),
     the same rule that produced the stream the models learned from."""
@@ -62,7 +73,7 @@ def generator_users(facts: SimulationFacts) -> SimulatedUsers:
         category = facts.item_category.get(item)
         return 0.0 if category is None else click_probability(facts.tastes[user], category)
 
-    return SimulatedUsers(sorted(facts.tastes), chance, "the generator's click rule on the users' current tastes")
+    return SimulatedUsers(visitors(after_shift), chance, "the generator's click rule on the users' current tastes")
 
 
 def category_users(after_shift: list, result: DemoResult) -> SimulatedUsers:
@@ -73,7 +84,9 @@ def category_users(after_shift: list, result: DemoResult) -> SimulatedUsers:
     def chance(user: str, item: str) -> float:
         return 0.5 if set(result.item_categories.get(item, [])) & tastes[user] else 0.0
 
-    return SimulatedUsers(sorted(tastes), chance, "an item of one of the user's two top categories after the shift")
+    return SimulatedUsers(
+        visitors(after_shift), chance, "an item of one of the user's two top categories after the shift"
+    )
 
 
 def run_experiment(

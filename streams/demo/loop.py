@@ -219,7 +219,11 @@ def run_closed_loop(
             result.evaluation = _evaluation(settings, result.final_version)
             if result.closed and config.experiment_requests:
                 phase(f"experiment: v{result.first_version} vs v{result.retrained_version}, Thompson sampling")
-                users = generator_users(facts) if facts is not None else category_users(messages[split:], result)
+                users = (
+                    generator_users(facts, messages[split:])
+                    if facts is not None
+                    else category_users(messages[split:], result)
+                )
                 result.experiment = run_experiment(http, api, producer, users, result, config)
                 phase("experiment done")
     finally:
