@@ -6,8 +6,9 @@ view and once per entity, so that streamrec can read and write rows in pipelines
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+
+from streams.stores.feast_values import timestamp_bytes
 
 KEY_CACHE = 1_000_000  # entity -> Redis key entries kept per view
 
@@ -56,20 +57,16 @@ class RowLayout:
             known.update(zip(missing, found, strict=True))
         return [known[e] for e in entities]
 
-    def hset(self, pipe, view_name: str, key: str, rows: dict[str, dict[str, Any]], times: dict[str, float]) -> None:
-        """Queue the ``HSET`` of each row (feature name -> Feast ``Value``) with its event time, as
-        the online store's own write does (and its key expiry, when one is configured)."""
-        from google.protobuf.timestamp_pb2 import Timestamp
-
+    def hset(self, pipe, view_name: str, key: str, rows: dict[str, dict[str, bytes]], times: dict[str, float]) -> None:
+        """Queue the ``HSET`` of each row (feature name -> its serialised Feast ``Value``) with its
+        event time, as the online store's own write does (and its key expiry, when one is configured)."""
         names, fields = self.fields(view_name)
         field_of = dict(zip(names[:-1], fields[:-1], strict=True))
         ttl = getattr(self._store.config.online_store, "key_ttl_seconds", None)
         for redis_key, (entity, values) in zip(self.keys(view_name, key, list(rows)), rows.items(), strict=True):
-            stamp = Timestamp()
-            stamp.FromDatetime(datetime.fromtimestamp(times[entity], UTC))
-            mapping = {fields[-1]: stamp.SerializeToString()}
+            mapping = {fields[-1]: timestamp_bytes(times[entity])}
             for name, value in values.items():
-                mapping[field_of[name]] = value.SerializeToString()
+                mapping[field_of[name]] = value
             pipe.hset(redis_key, mapping=mapping)
             if ttl:
                 pipe.expire(redis_key, ttl)
