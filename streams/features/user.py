@@ -18,7 +18,7 @@ from typing import Any
 from streams.core import events
 from streams.core.contracts import Interaction
 from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
-from streams.features.windows import WINDOWS, add, prune, window_total
+from streams.features.windows import WINDOWS, prune, window_total
 
 RECENT_ITEMS = 20
 TOP_CATEGORIES = 3
@@ -65,8 +65,7 @@ class UserState:
         so its re-delivery after a crash is still known for a copy and never forwarded."""
         if self.already_applied(partition, offset):
             return "redelivered_duplicate" if [partition, offset] in self.duplicate_at else "redelivered"
-        ids = RecentIds.decode(self.recent_ids)
-        if event.event_id not in ids:
+        if event.event_id not in self._ids():
             return "new"
         self.offsets[partition] = offset
         self.duplicate_at = (self.duplicate_at + [[partition, offset]])[-DEFAULT_CAPACITY:]
@@ -87,8 +86,9 @@ class UserState:
         per_window = self.windows.setdefault(kind, {})
         for name, window in WINDOWS.items():
             counts = per_window.setdefault(name, {})
-            if window.bucket(ts) >= window.oldest_bucket(self.reference_ts):
-                add(counts, window, ts)
+            bucket = int(ts // window.bucket_s)
+            if bucket >= window.oldest_bucket(self.reference_ts):
+                counts[bucket] = counts.get(bucket, 0) + 1
             if len(counts) > window.buckets:
                 prune(counts, window, self.reference_ts)
         self.recent_items = (self.recent_items + [event.item_id])[-RECENT_ITEMS:]
@@ -98,10 +98,17 @@ class UserState:
             self.rating_sum += event.value
             self.rating_n += 1
         self._session(event.session_id, ts)
-        ids = RecentIds.decode(self.recent_ids)
-        ids.add(event.event_id)
-        self.recent_ids = ids.encode()
+        self._ids().add(event.event_id)
+        self._ids_changed = True
         return True
+
+    def _ids(self) -> RecentIds:
+        """The ``recent_ids`` window, decoded once and kept while events are applied
+        (:meth:`to_dict` writes it back)."""
+        ids = self.__dict__.get("_recent")
+        if ids is None:
+            ids = self.__dict__["_recent"] = RecentIds.decode(self.recent_ids)
+        return ids
 
     def _drop_expired(self) -> None:
         """Buckets that fell out of their window count for nothing (windows count from the
@@ -125,6 +132,8 @@ class UserState:
     # -- (de)serialisation: a plain dict for orjson
     def to_dict(self) -> dict[str, Any]:
         """Shallow (orjson serialises the nested dicts as they are); asdict() would deep-copy."""
+        if self.__dict__.pop("_ids_changed", False):
+            self.recent_ids = self._ids().encode()
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod

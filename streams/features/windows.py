@@ -17,6 +17,7 @@ key). Buckets make the state small and the result exact and reproducible offline
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Window:
     length_s: int
     bucket_s: int
 
-    @property
+    @cached_property
     def buckets(self) -> int:
         return self.length_s // self.bucket_s
 
