@@ -70,7 +70,8 @@ What limits it (py-spy on the worker and its processing child, 150k-event backlo
   (`streams/stores/feast_values.py`; a test compares them with protobuf's), and a user's
   event-id window is decoded once per batch instead of twice per event. In-process 12.3-12.8k
   -> 14.6-17.2k events/s; backfill 12,259 -> 15,892-17,469; the worker 11,090 / 10,918 /
-  10,951 / 12,350 (four runs). The worker gained less than its child: Faust's side limits it again.
+  10,951 / 12,350 (four runs). The worker gained less than its child, which suggests Faust's side
+  limits it again (not yet profiled).
 - The event loop. Faust takes its loop from `--loop` when `faust` is first imported; the worker
   passed the flag after that import, so it ran on asyncio's own loop, and so did the decode-only
   baseline. Both now choose uvloop before any loop exists (the heartbeat reports which, a test
