@@ -143,13 +143,6 @@ class FeatureWriter:
 class NullWriter:
     """Stands in for :class:`FeatureWriter` when only the archive is wanted."""
 
-    def _encoders(self, name: str) -> dict[str, Any]:
-        """Feature name -> its serialised ``Value`` (:mod:`streams.stores.feast_values`)."""
-        if name not in self._encoded:
-            view = self._store.get_feature_view(name)
-            self._encoded[name] = {f.name: encoder(f.dtype.to_value_type().name) for f in view.features}
-        return self._encoded[name]
-
     def write(self, view_name: str, key: str, rows: dict, event_times: dict) -> int:
         return 0
 
