@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from streams.core.contracts import Interaction, Item  # noqa: F401 (Item: the doctest)
+from streams.core.contracts import Interaction
 from streams.demo.results import DemoConfig, DemoResult
 from streams.kafka.producer import EventProducer
 from streams.sources.synthetic import SimulationFacts
@@ -57,6 +57,7 @@ def visitors(after_shift: list) -> list[str]:
     often as they had events in it (live traffic comes from the users who visit, in proportion to
     how much they do, not from every user ever created).
 
+    >>> from streams.core.contracts import Item
     >>> visitors([Interaction(user_id=u, item_id="i", event_type="click") for u in ("a", "b", "a")] + [Item(item_id="i")])
     ['a', 'b', 'a']
     """

@@ -18,7 +18,7 @@ from typing import Any
 from streams.core import events
 from streams.core.contracts import Interaction
 from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
-from streams.features.windows import WINDOWS, prune, window_total
+from streams.features.windows import WINDOWS, add, prune, window_total
 
 RECENT_ITEMS = 20
 TOP_CATEGORIES = 3
@@ -86,9 +86,8 @@ class UserState:
         per_window = self.windows.setdefault(kind, {})
         for name, window in WINDOWS.items():
             counts = per_window.setdefault(name, {})
-            bucket = int(ts // window.bucket_s)
-            if bucket >= window.oldest_bucket(self.reference_ts):
-                counts[bucket] = counts.get(bucket, 0) + 1
+            if window.bucket(ts) >= window.oldest_bucket(self.reference_ts):
+                add(counts, window, ts)
             if len(counts) > window.buckets:
                 prune(counts, window, self.reference_ts)
         self.recent_items = (self.recent_items + [event.item_id])[-RECENT_ITEMS:]
@@ -99,7 +98,6 @@ class UserState:
             self.rating_n += 1
         self._session(event.session_id, ts)
         self._ids().add(event.event_id)
-        self._ids_changed = True
         return True
 
     def _ids(self) -> RecentIds:
@@ -132,8 +130,8 @@ class UserState:
     # -- (de)serialisation: a plain dict for orjson
     def to_dict(self) -> dict[str, Any]:
         """Shallow (orjson serialises the nested dicts as they are); asdict() would deep-copy."""
-        if self.__dict__.pop("_ids_changed", False):
-            self.recent_ids = self._ids().encode()
+        if "_recent" in self.__dict__:  # the window as the batch left it
+            self.recent_ids = self.__dict__["_recent"].encode()
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod

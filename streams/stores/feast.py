@@ -102,6 +102,7 @@ class FeatureWriter:
         self._layout = RowLayout(store) if is_redis(store) else None
 
     def _view(self, name: str):
+        """(the view, feature name -> its Feast ``Value``)."""
         if name not in self._views:
             view = self._store.get_feature_view(name)
             self._views[name] = (view, {f.name: _converter(f.dtype.to_value_type()) for f in view.features})
@@ -110,7 +111,7 @@ class FeatureWriter:
     def _encoders(self, name: str) -> dict[str, Any]:
         """Feature name -> its serialised ``Value`` (:mod:`streams.stores.feast_values`)."""
         if name not in self._encoded:
-            view = self._store.get_feature_view(name)
+            view, _ = self._view(name)
             self._encoded[name] = {f.name: encoder(f.dtype.to_value_type().name) for f in view.features}
         return self._encoded[name]
 

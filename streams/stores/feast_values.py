@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 _SMALL = 1 << 7
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def varint(value: int) -> bytes:
@@ -93,6 +94,3 @@ def timestamp_bytes(epoch_s: float) -> bytes:
     seconds = int((moment.replace(microsecond=0) - _EPOCH).total_seconds())
     nanos = moment.microsecond * 1000
     return (b"\x08" + varint(seconds) if seconds else b"") + (b"\x10" + varint(nanos) if nanos else b"")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
