@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.cleanup import keys_dropped
+from streams.core.contracts import Interaction
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
 from streams.kafka.admin import apply_topics
 from streams.kafka.producer import EventProducer
 from streams.learner.loop import LearnerConfig
-from streams.sources.datasets import load
+from streams.sources.datasets import Dataset, load
 from streams.sources.files import SourceReport
 from streams.sources.publish import publish
+from streams.sources.synthetic import SimulationConfig, simulate
 
 METRICS = ("hit_rate", "rating_mae", "click_logloss", "click_auc")
 
@@ -90,8 +92,12 @@ process starts learning before the other has joined, and the one whose partition
 stops while the other goes on: a partition is never split between processes."""
 
 
-def run(settings: Settings, dataset_path, repeats: int = 2, progress=print) -> ScaleBenchResult:
-    data = load(dataset_path, SourceReport())
+SYNTHETIC_USERS = 20_000  # many users: the partitions' shares of the stream come out even
+
+
+def run(settings: Settings, dataset_path, repeats: int = 2, events: int = 500_000, progress=print) -> ScaleBenchResult:
+    """``dataset_path`` "synthetic": ``events`` of the synthetic stream (seeded), else a dataset."""
+    data = _stream(dataset_path, events)
     prefix = f"benchs{uuid.uuid4().hex[:6]}-"
     s = settings.model_copy(update={"topic_prefix": prefix, "learner_metrics_port": 0})
     catalog = TopicCatalog.load(s.topics_file, prefix)
@@ -109,6 +115,14 @@ def run(settings: Settings, dataset_path, repeats: int = 2, progress=print) -> S
                     f"{processes} process(es): {r.events:,} events in {r.seconds:.1f} s = {r.rate:,.0f}/s; {r.metrics}"
                 )
     return result
+
+
+def _stream(dataset_path, events: int) -> Dataset:
+    if str(dataset_path) != "synthetic":
+        return load(dataset_path, SourceReport())
+    config = SimulationConfig(n_events=events, n_users=SYNTHETIC_USERS, n_items=5_000, seed=17)
+    stream = [m for m in simulate(config) if isinstance(m, Interaction)]
+    return Dataset(f"synthetic (seed 17, {SYNTHETIC_USERS:,} users at start)", [], stream)
 
 
 def _run(s: Settings, processes: int, group: str) -> Run:

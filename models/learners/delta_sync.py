@@ -22,9 +22,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _copy(value):
-    return value.copy() if hasattr(value, "copy") else value
+from models.learners.row_table import RowTable
 
 
 def _zero(key: str) -> float:
@@ -39,65 +37,44 @@ class DeltaSync:
 
     def take_changes(
         self, values: MutableMapping[str, Any], dirty: Iterable[str], origin: Callable[[str], Any] = _zero
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | RowTable:
         """This process's changes to the ``dirty`` keys since it last synced them (to publish).
         ``origin(key)``: a key's value before anything was learned (0, or its random init)."""
         keys = [key for key in dirty if key in values]
-        if keys and isinstance(values[keys[0]], np.ndarray):
+        if isinstance(values, RowTable):
             return self._take_rows(values, keys, origin)
         out = {}
         for key in keys:
             value = values[key]
             change = value - (self.base[key] if key in self.base else origin(key))
             out[key] = change
-            self.own[key] = self.own[key] + change if key in self.own else _copy(change)
-            self.base[key] = _copy(value)
+            self.own[key] = self.own[key] + change if key in self.own else change
+            self.base[key] = value
         return out
 
     def apply(
         self,
         values: MutableMapping[str, Any],
-        changes: dict[str, Any],
+        changes: dict[str, Any] | RowTable,
         member: str,
         origin: Callable[[str], Any] = _zero,
         share: float = 1.0,
     ) -> None:
         """Add another process's changes (``share`` of them) to ``values``, in place."""
-        applied = self.applied.setdefault(member, {})
-        if changes and isinstance(next(iter(changes.values())), np.ndarray):
-            self._apply_rows(values, changes, applied, origin, share)
+        if isinstance(values, RowTable):
+            self._apply_rows(values, changes, member, origin, share)
             return
+        applied = self.applied.setdefault(member, {})
         for key, change in changes.items():
             value = (values[key] if key in values else origin(key)) + change * share
             values[key] = value
-            self.base[key] = _copy(value)
-            applied[key] = applied[key] + change if key in applied else _copy(change)
-
-    # Tables of vectors (latent factors): the same arithmetic on all keys at once. Per key, five
-    # small numpy operations cost more than the sync's whole share of a scale-out learner's CPU.
-    def _take_rows(self, values, keys: list[str], origin) -> dict[str, Any]:
-        now = np.stack([values[k] for k in keys])  # a copy: later in-place steps do not reach it
-        change = now - np.stack([self.base[k] if k in self.base else origin(k) for k in keys])
-        zero = np.zeros_like(change[0])
-        own = np.stack([self.own.get(k, zero) for k in keys]) + change
-        for n, key in enumerate(keys):
-            self.own[key], self.base[key] = own[n], now[n]
-        return dict(zip(keys, change, strict=True))
-
-    def _apply_rows(self, values, changes: dict[str, Any], applied: dict[str, Any], origin, share: float) -> None:
-        keys = list(changes)
-        moved = np.stack([changes[k] for k in keys])
-        new = np.stack([values[k] if k in values else origin(k) for k in keys]) + moved * share
-        base = new.copy()  # ``values`` rows change in place as the model learns; the base must not
-        zero = np.zeros_like(moved[0])
-        done = np.stack([applied.get(k, zero) for k in keys]) + moved
-        for n, key in enumerate(keys):
-            values[key], self.base[key], applied[key] = new[n], base[n], done[n]
+            self.base[key] = value
+            applied[key] = applied[key] + change if key in applied else change
 
     def catch_up(
         self,
         values: MutableMapping[str, Any],
-        total: dict[str, Any],
+        total: dict[str, Any] | RowTable,
         member: str,
         origin: Callable[[str], Any] = _zero,
         share: float = 1.0,
@@ -105,5 +82,36 @@ class DeltaSync:
         """Add what ``member``'s ``total`` (all its own changes) holds beyond what was added here
         (a process that starts after it, or whose next changes were already compacted away)."""
         applied = self.applied.get(member, {})
-        missing = {k: v - applied[k] if k in applied else v for k, v in total.items()}
+        if isinstance(total, RowTable):
+            keys = list(total)
+            done = applied.take(keys, missing=lambda key: np.zeros(total.width)) if applied else 0.0
+            missing = RowTable.of(keys, total.take(keys) - done)
+        else:
+            missing = {k: v - applied[k] if k in applied else v for k, v in total.items()}
         self.apply(values, missing, member, origin, share)
+
+    # Tables of vectors (latent factors), in RowTables: the same arithmetic on all keys at once.
+    # Per key, five small numpy operations cost more than a scale-out learner's learning.
+    def _take_rows(self, values: RowTable, keys: list[str], origin) -> RowTable:
+        if not isinstance(self.base, RowTable):
+            self.base, self.own = RowTable(values.width), RowTable(values.width)
+        now = values.take(keys)  # a copy: later in-place steps do not reach it
+        change = now - self.base.take(keys, missing=origin)
+        self.own.add(keys, change)
+        self.base.put(keys, now)
+        return RowTable.of(keys, change)
+
+    def _apply_rows(self, values: RowTable, changes: RowTable, member: str, origin, share: float) -> None:
+        if not isinstance(self.base, RowTable):
+            self.base, self.own = RowTable(values.width), RowTable(values.width)
+        applied = self.applied.get(member)
+        if applied is None:
+            applied = self.applied[member] = RowTable(values.width)
+        keys = list(changes)
+        if not keys:
+            return
+        moved = changes.take(keys)
+        new = values.take(keys, missing=origin) + moved * share
+        values.put(keys, new)
+        self.base.put(keys, new)
+        applied.add(keys, moved)

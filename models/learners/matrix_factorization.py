@@ -27,6 +27,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from models.learners.base import Features, Learner
+from models.learners.row_table import RowTable
 
 
 class MatrixFactorization(Learner):
@@ -64,7 +65,7 @@ class MatrixFactorization(Learner):
         self.user_bias: dict[str, float] = {}
         self.item_bias: dict[str, float] = {}
         self.user_factors: dict[str, np.ndarray] = {}
-        self.item_factors: dict[str, np.ndarray] = {}
+        self.item_factors = RowTable(n_factors)  # one matrix: processes sync thousands of rows at once
         self.changed_items: set[str] | None = None  # scale-out: items changed since the last sync
 
     def learn_one(self, user: str, item: str, y: float, x: Features | None = None) -> None:
@@ -95,9 +96,10 @@ class MatrixFactorization(Learner):
     def _factors(self, table: dict[str, np.ndarray], key: str) -> np.ndarray:
         found = table.get(key)
         if found is None:
-            found = table[key] = self._init.normal(0.0, 0.1, self.n_factors)
+            table[key] = init = self._init.normal(0.0, 0.1, self.n_factors)
+            found = table[key]  # the stored row (a RowTable's view), which the step updates in place
             if table is self.item_factors and getattr(self, "item_init", None) is not None:
-                self.item_init[key] = found.copy()
+                self.item_init[key] = init
         return found
 
     def predict_one(self, user: str, item: str, x: Features | None = None) -> float:
@@ -117,7 +119,7 @@ class MatrixFactorization(Learner):
         pu = self.user_factors.get(user)
         if pu is not None:
             zero = np.zeros(self.n_factors)
-            scores += np.stack([self.item_factors.get(i, zero) for i in items]) @ pu
+            scores += self.item_factors.take(items, missing=lambda item: zero) @ pu
         scores = np.clip(scores, self.y_min, self.y_max)
         return [items[n] for n in sorted(range(len(items)), key=lambda n: (-scores[n], items[n]))]
 
@@ -156,6 +158,8 @@ class MatrixFactorization(Learner):
         model = state.pop("model", None)
         self.changed_items = None
         self.__dict__.update(state)
+        if isinstance(state.get("item_factors"), dict):  # snapshots from before the RowTable
+            self.item_factors = RowTable(self.n_factors, self.item_factors)
         if model is not None:
             p = self.params
             self.n_factors, self.bias_lr, self.latent_lr, self.l2 = (
@@ -168,4 +172,6 @@ class MatrixFactorization(Learner):
             self.mean, self.n = model.global_mean.get(), int(model.global_mean.n)
             self.user_bias, self.item_bias = dict(model.u_biases), dict(model.i_biases)
             self.user_factors = {k: np.array(v, dtype=float) for k, v in model.u_latents.items()}
-            self.item_factors = {k: np.array(v, dtype=float) for k, v in model.i_latents.items()}
+            self.item_factors = RowTable(
+                self.n_factors, {k: np.array(v, dtype=float) for k, v in model.i_latents.items()}
+            )

@@ -71,8 +71,10 @@ def learner(
 @app.command("learner-scale")
 def learner_scale(
     dataset: str = typer.Option(
-        ..., help="MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl"
+        "synthetic",
+        help="synthetic (the seeded simulator), a MovieLens directory (e.g. ../shared/datasets/ml-latest-small) or OTTO jsonl",
     ),
+    events: int = typer.Option(500_000, help="events of the synthetic stream"),
     repeats: int = typer.Option(2, help="runs of each (one process, two), alternating"),
     write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
 ) -> None:
@@ -80,8 +82,9 @@ def learner_scale(
     from bench.learner_scale import run
     from bench.report import write_section
 
-    result = run(get_settings(), dataset, repeats=repeats, progress=console.print)
-    text = result.markdown(f"streamrec bench learner-scale --dataset {dataset}")
+    result = run(get_settings(), dataset, repeats=repeats, events=events, progress=console.print)
+    options = f"--events {events}" if dataset == "synthetic" else f"--dataset {dataset}"
+    text = result.markdown(f"streamrec bench learner-scale {options}")
     console.print(text)
     if write:
         console.print(f"written to {write_section('learner-scale', text)}")

@@ -30,8 +30,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from models.learners.delta_sync import DeltaSync
 from models.learners.matrix_factorization import MatrixFactorization
 from streams.core.dedupe import RecentIds
@@ -59,33 +57,10 @@ class ItemChanges:
 
     member: str
     seq: int
-    changes: dict[str, dict[str, Any]]  # per table: key -> change
+    changes: dict[str, Any]  # per table: key -> change (a RowTable for vectors)
     means: dict[str, tuple[int, float]]  # per model: (its own updates, its global mean)
     pools: dict[str, list[str]]  # items new to its pools (negatives, evaluations)
     total: bool = False
-
-    def __getstate__(self) -> dict:
-        """Tables of vectors travel as one matrix each: pickling thousands of small arrays cost
-        more than the sync itself."""
-        state = dict(self.__dict__)
-        state["changes"] = {name: _pack(table) for name, table in self.changes.items()}
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        state["changes"] = {name: _unpack(table) for name, table in state["changes"].items()}
-        self.__dict__.update(state)
-
-
-def _pack(table: dict[str, Any]):
-    if table and isinstance(next(iter(table.values())), np.ndarray):
-        return ("matrix", list(table), np.stack(list(table.values())))
-    return table
-
-
-def _unpack(table):
-    if isinstance(table, tuple) and table[0] == "matrix":
-        return dict(zip(table[1], table[2], strict=True))
-    return table
 
 
 def users_of(state, partition: int) -> list[str]:
@@ -166,7 +141,7 @@ class ItemSync:
 
     def total(self, state) -> ItemChanges:
         """Every change of this process since it started, as of its last message."""
-        changes = {name: dict(sync.own) for name, sync in self.tables.items()}
+        changes = {name: sync.own.copy() for name, sync in self.tables.items()}
         pools = {name: list(pool) for name, (_, pool) in self._pools(state).items()}
         return ItemChanges(self.member, self.seq, changes, self._means(state), pools, total=True)
 
