@@ -92,9 +92,12 @@ class DeltaSync:
 
     # Tables of vectors (latent factors), in RowTables: the same arithmetic on all keys at once.
     # Per key, five small numpy operations cost more than a scale-out learner's learning.
+    def _hold_rows(self, width: int) -> None:
+        if not isinstance(self.base, RowTable):  # a table of vectors: its base and own sums are too
+            self.base, self.own = RowTable(width), RowTable(width)
+
     def _take_rows(self, values: RowTable, keys: list[str], origin) -> RowTable:
-        if not isinstance(self.base, RowTable):
-            self.base, self.own = RowTable(values.width), RowTable(values.width)
+        self._hold_rows(values.width)
         now = values.take(keys)  # a copy: later in-place steps do not reach it
         change = now - self.base.take(keys, missing=origin)
         self.own.add(keys, change)
@@ -102,8 +105,7 @@ class DeltaSync:
         return RowTable.of(keys, change)
 
     def _apply_rows(self, values: RowTable, changes: RowTable, member: str, origin, share: float) -> None:
-        if not isinstance(self.base, RowTable):
-            self.base, self.own = RowTable(values.width), RowTable(values.width)
+        self._hold_rows(values.width)
         applied = self.applied.get(member)
         if applied is None:
             applied = self.applied[member] = RowTable(values.width)
