@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
@@ -147,6 +149,29 @@ MAX_LOOKS = 6  # the horizon: min_impressions x 32 per variant
 MIN_SHARE = 0.1  # Thompson sampling: the least share of traffic each variant gets (no arm is starved)
 
 
+def spent_by(look: int, alpha: float) -> float:
+    """The error budget spent by the end of ``look`` (1..MAX_LOOKS): an O'Brien-Fleming-type
+    spending function (Lan and DeMets), alpha(t) = 2 (1 - Phi(z_{1 - alpha/2} / sqrt(t))) at the
+    share t of the horizon's impressions. Early looks, on little data, spend almost nothing; the
+    last one keeps nearly the whole budget, so the horizon decides almost as a single test would.
+
+    >>> [round(spent_by(look, 0.05), 5) for look in range(1, MAX_LOOKS + 1)]
+    [0.0, 0.0, 0.0, 9e-05, 0.00557, 0.05]
+    """
+    t = 2 ** (look - MAX_LOOKS)  # looks double the impressions: 1/32, 1/16, ..., 1
+    normal = NormalDist()
+    return 2 * (1 - normal.cdf(normal.inv_cdf(1 - alpha / 2) / math.sqrt(t)))
+
+
+def look_budget(look: int, alpha: float) -> float:
+    """The error budget look ``look`` may spend: what the spending function adds at it.
+
+    >>> round(1 - look_budget(MAX_LOOKS, 0.05), 4), round(1 - look_budget(MAX_LOOKS - 1, 0.05), 4)
+    (0.9556, 0.9945)
+    """
+    return spent_by(look, alpha) - (spent_by(look - 1, alpha) if look > 1 else 0.0)
+
+
 def allocate(experiment: Experiment, user_id: str, stats: Mapping[str, VariantStats], rng: np.random.Generator) -> str:
     """The variant that serves this request."""
     names = [v.name for v in experiment.variants]
@@ -216,8 +241,8 @@ def decide(experiment: Experiment, stats: Mapping[str, VariantStats]) -> Decisio
             return Decision("promote", "canary reached 100% with guardrails holding", challenger)
         return Decision("complete", "canary reached 100% with guardrails holding; promote by hand", challenger)
     # Group-sequential: looks at min_impressions x 1, 2, 4, ... impressions per variant on average
-    # (every variant with at least min_impressions; MAX_LOOKS of them); look l
-    # may declare a winner only at P(best) >= 1 - (1 - confidence) / 2^l, so the error budget summed
+    # (every variant with at least min_impressions; MAX_LOOKS of them); each look may declare a
+    # winner only at P(best) >= 1 - its share of the error budget (spent_by), so the budget summed
     # over every look stays under 1 - confidence however long the experiment is watched.
     smallest = min(a.impressions for a in arms.values())
     mean = sum(a.impressions for a in arms.values()) / len(arms)
@@ -227,7 +252,7 @@ def decide(experiment: Experiment, stats: Mapping[str, VariantStats]) -> Decisio
             "none", f"look {experiment.looks + 1} at {due} impressions per variant on average ({mean:.0f} so far)"
         )
     look = experiment.looks + 1
-    needed = 1 - (1 - experiment.confidence) / 2**look
+    needed = 1 - look_budget(look, 1 - experiment.confidence)
     best = max(p_best, key=p_best.get)
     last = look >= MAX_LOOKS
     if p_best[best] < needed or best == experiment.control:
