@@ -56,6 +56,9 @@ def demo(
     rate: float = typer.Option(1_500.0, help="events/s in phase 2 (paced so the loop can be watched)"),
     dataset: Path = typer.Option(None, help="MovieLens directory or OTTO .jsonl instead of the synthetic stream"),
     timeout: float = typer.Option(900.0, help="seconds to wait for each model"),
+    experiment_requests: int = typer.Option(
+        6_000, help="at most this many requests in the closing live experiment, previous vs new champion (0: none)"
+    ),
     open_report: bool = typer.Option(False, "--open", help="open the HTML report in a browser at the end"),
 ) -> None:
     """Run the closed loop: stream -> features -> learner -> drift -> retrain -> promote -> serve."""
@@ -75,7 +78,15 @@ def demo(
     settings = demo_settings(base, run, root)
     console.print(f"run {run}: topics {settings.topic_prefix}*, logs and MLflow store in {root}")
     console.rule("[bold]the loop")
-    config = DemoConfig(events=events, shift_at=shift_at, seed=seed, rate=rate, dataset=dataset, timeout_s=timeout)
+    config = DemoConfig(
+        events=events,
+        shift_at=shift_at,
+        seed=seed,
+        rate=rate,
+        dataset=dataset,
+        timeout_s=timeout,
+        experiment_requests=experiment_requests,
+    )
     result = DemoResult()  # filled while the loop runs; the live view reads it
     with Live(get_renderable=_live_view(result, began), console=console, refresh_per_second=2):
         run_closed_loop(

@@ -51,6 +51,18 @@ class SimulatedUsers:
                 return item
         return None
 
+    def click_chance(self, user: str, items: list[str]) -> float:
+        """The chance that :meth:`click` clicks something in ``items``: a list's expected
+        conversion, free of the noise of the click itself.
+
+        >>> SimulatedUsers(["u"], lambda u, i: 0.5, "test").click_chance("u", ["a", "b"])
+        0.625
+        """
+        miss = 1.0
+        for position, item in enumerate(items):
+            miss *= 1 - self.chance(user, item) / (position + 1)
+        return 1 - miss
+
 
 def visitors(after_shift: list) -> list[str]:
     """Who asks for recommendations during the experiment: the users active in the new regime, each as
@@ -90,6 +102,22 @@ def category_users(after_shift: list, result: DemoResult) -> SimulatedUsers:
     )
 
 
+def champion_first(result: DemoResult) -> list[dict]:
+    """The experiment's variants, the model served now first: it is the control, and the other
+    one replaces it only by winning (a retrain the gate promoted can lose its place again).
+
+    >>> champion_first(DemoResult(first_version="1", retrained_version="3", final_version="1"))
+    [{'name': 'previous', 'model': '1'}, {'name': 'new', 'model': '3'}]
+    >>> [v["name"] for v in champion_first(DemoResult(first_version="1", retrained_version="2", final_version="2"))]
+    ['new', 'previous']
+    """
+    variants = [
+        {"name": "previous", "model": str(result.first_version)},
+        {"name": "new", "model": str(result.retrained_version)},
+    ]
+    return variants[::-1] if result.final_version == result.retrained_version else variants
+
+
 def run_experiment(
     http: httpx.Client,
     api: str,
@@ -97,11 +125,14 @@ def run_experiment(
     simulated: SimulatedUsers,
     result: DemoResult,
     config: DemoConfig,
-    block: int = 100,
+    block: int = 200,
 ) -> dict:
-    """The previous champion against the new one on live traffic (Thompson sampling, at least
-    10 % of traffic on each): simulated users look at each served list and may click; the clicks go to
-    ``interactions`` with the list's recommendation id, and the API's attribution counts them."""
+    """The previous champion against the new model on live traffic (Thompson sampling, at least
+    10 % of traffic on each), deciding which one serves: simulated users look at each served list
+    and may click; the clicks go to ``interactions`` with the list's recommendation id, the API's
+    attribution counts them, and its controller promotes the challenger when it wins at a look
+    (or ends the experiment without a winner at the horizon: the champion stays). Requests stop when it has decided,
+    or after ``config.experiment_requests``."""
     import random
 
     rng = random.Random(config.seed)
@@ -110,23 +141,26 @@ def run_experiment(
         json={
             "name": f"v{result.first_version} vs v{result.retrained_version}",
             "policy": "thompson",
-            "min_impressions": 50,
-            "variants": [
-                {"name": "previous", "model": str(result.first_version)},
-                {"name": "new", "model": str(result.retrained_version)},
-            ],
+            "min_impressions": config.experiment_min_impressions,
+            "auto_promote": True,
+            "variants": champion_first(result),
         },
     ).json()
     experiment_id = created["experiment_id"]
     http.post(f"{api}/experiments/{experiment_id}/start").raise_for_status()
-    shares = []
-    for start in range(0, config.experiment_requests, block):
+    shares, sent = [], 0
+    expected: dict[str, list[float]] = {}  # variant -> each served list's click chance
+    while sent < config.experiment_requests and _status(http, api, experiment_id) == "running":
         served = []
-        for _ in range(block):
+        for _ in range(min(block, config.experiment_requests - sent)):
             user = rng.choice(simulated.users)
             body = http.post(f"{api}/recommend", json={"user_id": user, "k": 5}).json()
-            served.append(body.get("variant"))
-            clicked = simulated.click(user, [i["item_id"] for i in body.get("items", [])], rng)
+            if body.get("variant") is None:
+                continue  # the experiment ended between two requests
+            served.append(body["variant"])
+            items = [i["item_id"] for i in body.get("items", [])]
+            expected.setdefault(body["variant"], []).append(simulated.click_chance(user, items))
+            clicked = simulated.click(user, items, rng)
             if clicked is not None:
                 producer.send(
                     Interaction(
@@ -134,15 +168,29 @@ def run_experiment(
                     )
                 )
         producer.flush()
-        shares.append({"requests": start + block, "new_share": served.count("new") / max(len(served), 1)})
-        time.sleep(1.5)  # the attribution stream and the allocation catch up
-    time.sleep(3.0)
+        sent += block
+        shares.append({"requests": sent, "new_share": served.count("new") / max(len(served), 1)})
+        time.sleep(0.5)  # the attribution stream and the allocation catch up
+    if _status(http, api, experiment_id) == "running":
+        time.sleep(3.0)  # the last clicks are attributed
     results = http.get(f"{api}/experiments/{experiment_id}/results").json()
-    http.post(f"{api}/experiments/{experiment_id}/stop")
+    if results["experiment"]["status"] == "running":
+        http.post(f"{api}/experiments/{experiment_id}/stop")
     return {
         "experiment_id": experiment_id,
         "users": simulated.rule,
         "variants": results.get("variants", []),
-        "decision": results.get("decision"),
+        "status": results["experiment"]["status"],
+        "outcome": results["experiment"].get("outcome"),
+        "winner": results["experiment"].get("winner"),
+        "winner_version": next(
+            (v["model"] for v in results.get("variants", []) if v["variant"] == results["experiment"].get("winner")),
+            None,
+        ),
         "allocation": shares,
+        "expected_conversion": {v: sum(c) / len(c) for v, c in expected.items()},
     }
+
+
+def _status(http: httpx.Client, api: str, experiment_id: str) -> str:
+    return http.get(f"{api}/experiments/{experiment_id}").json()["status"]

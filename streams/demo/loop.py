@@ -218,14 +218,19 @@ def run_closed_loop(
             result.answers["after"] = recommend(http, api, users)
             result.evaluation = _evaluation(settings, result.final_version)
             if result.closed and config.experiment_requests:
-                phase(f"experiment: v{result.first_version} vs v{result.retrained_version}, Thompson sampling")
+                phase(f"experiment: v{result.first_version} vs v{result.retrained_version}, Thompson sampling decides")
                 users = (
                     generator_users(facts, messages[split:])
                     if facts is not None
                     else category_users(messages[split:], result)
                 )
                 result.experiment = run_experiment(http, api, producer, users, result, config)
-                phase("experiment done")
+                phase(f"experiment {result.experiment['status']}: {result.experiment.get('outcome') or 'no decision'}")
+                winner = result.experiment.get("winner_version")
+                if result.experiment["status"] == "promoted" and winner:
+                    wait_until(lambda: watch.served == winner, 60, "the live winner to be served", services)
+                    result.final_version = watch.served
+                    result.note += f"; the live experiment promoted v{winner}"
     finally:
         watch.close()
         for s in reversed(services):

@@ -95,7 +95,7 @@ def _experiment_section(result: DemoResult) -> str:
         ]
     )
     figure.update_layout(
-        title="Thompson sampling: traffic share of the new model, per 100 requests",
+        title="Thompson sampling: traffic share of the new model, per block of requests",
         xaxis_title="requests so far",
         yaxis_title="share",
         yaxis_range=[0, 1],
@@ -104,13 +104,24 @@ def _experiment_section(result: DemoResult) -> str:
         template="plotly_white",
     )
     decision = exp.get("decision") or {}
+    expected = exp.get("expected_conversion", {})
     return (
-        f"<p>Previous champion against the new one on live traffic. Simulated users click a list with "
-        f"probability equal to its share of items in the categories they now like. Clicks reach the "
-        f"API's reward attribution through <code>interactions</code>.</p>"
+        f"<p>The previous champion against the new model on live traffic; the experiment decides the "
+        f"promotion. Simulated users ({html.escape(exp.get('users', ''))}) look down each list, reaching "
+        f"position r with probability 1/(r+1), and click the first item that tempts them. Clicks reach "
+        f"the API's reward attribution through <code>interactions</code>.</p>"
+        f"<p><b>Outcome: {html.escape(exp.get('status', ''))}</b>"
+        f" {html.escape(str(exp.get('outcome') or decision.get('reason', '')))}</p>"
         f"<table><tr><th>variant</th><th>model</th><th>impressions</th><th>conversions</th><th>rate</th>"
         f"<th>P(best)</th><th>mean latency ms</th></tr>{rows}</table>"
-        f"<p><small>Controller: {html.escape(str(decision.get('reason', '')))}</small></p>"
+        + (
+            "<p><small>Expected conversion, the simulated users' own click chance for each served list "
+            "(what the rates estimate, without the noise of the clicks): "
+            + ", ".join(f"{html.escape(v)} {c:.3f}" for v, c in sorted(expected.items()))
+            + "</small></p>"
+            if expected
+            else ""
+        )
         + figure.to_html(full_html=False, include_plotlyjs=False)
     )
 
@@ -145,8 +156,10 @@ def _experiment_summary(result: DemoResult) -> str:
         f"{v['variant']} {v['conversion_rate']:.3f} (P(best) {v['probability_to_be_best']:.2f})"
         for v in exp["variants"]
     )
-    last = exp["allocation"][-1]["new_share"] if exp.get("allocation") else 0.0
-    return f"conversion {rates}; new model's share of the last 100 requests {last:.0%}"
+    expected = ", ".join(f"{v} {c:.3f}" for v, c in sorted(exp.get("expected_conversion", {}).items()))
+    return f"{exp.get('status', '')}: conversion {rates}" + (
+        f"; expected conversion (the users' click chance) {expected}" if expected else ""
+    )
 
 
 def write_report(result: DemoResult, path: Path) -> Path:

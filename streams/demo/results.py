@@ -15,7 +15,9 @@ class DemoConfig:
     dataset: Path | None = None  # MovieLens dir or OTTO jsonl instead of the synthetic stream
     timeout_s: float = 900.0
     sample_users: int = 2
-    experiment_requests: int = 1_600  # after the loop closes: previous vs new champion, Thompson sampling (0 = skip)
+    # after the loop closes: previous vs new champion, Thompson sampling, deciding the promotion
+    experiment_requests: int = 6_000  # at most (0 = skip); it stops when the experiment has decided
+    experiment_min_impressions: int = 50  # per variant at its first look; the horizon is 32 x this
 
 
 @dataclass
