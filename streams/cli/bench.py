@@ -170,7 +170,8 @@ def loop(
     from bench.report import write_section
     from streams.demo.loop import DemoConfig
 
-    text = run(get_settings(), DemoConfig(rate=rate), progress=console.print)
+    # the loop timed, without the closing live experiment (the demo runs it)
+    text = run(get_settings(), DemoConfig(rate=rate, experiment_requests=0), progress=console.print)
     console.print(text)
     if write:
         console.print(f"written to {write_section('loop', text)}")

@@ -70,6 +70,26 @@ def trainer(idle_exit: float = typer.Option(None, help="stop after this many idl
 
     settings, stop = get_settings(), threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    yield_cpu(settings.trainer_nice)
     run_trainer(
         settings, stop, idle_exit, gates=QualityGates(margin=settings.trainer_promotion_margin), progress=console.print
     )
+
+
+def yield_cpu(niceness: int) -> int:
+    """Lower this process's CPU priority by ``niceness`` (0: unchanged) and return the new value.
+
+    A training job spends tens of seconds on every core it can get (LightGBM, torch); on a
+    shared machine that would starve the worker and the learner, whose freshness is the product.
+    Niced, it takes only the cores they leave idle. Linux weighs sessions against each other
+    first when autogroup scheduling is on (and each service runs in a session of its own), so the
+    process's autogroup gets the same niceness.
+    """
+    import os
+    from pathlib import Path
+
+    value = os.nice(niceness)
+    autogroup = Path("/proc/self/autogroup")
+    if niceness and autogroup.exists():
+        autogroup.write_text(str(value))
+    return value

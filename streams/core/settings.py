@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     trainer_promotion_margin: float = Field(
         0.0, description="relative NDCG@10 gain over the champion needed to promote"
     )
+    trainer_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU niceness of `streamrec trainer`: training yields the cores to the stream (0 = same priority)",
+    )
     trainer_archive_wait_s: float = Field(
         60.0, ge=0, description="a job waits this long at most for the archive to hold its window's newest events"
     )
