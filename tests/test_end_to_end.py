@@ -53,3 +53,4 @@ def test_the_loop_closes_on_a_shifting_stream(settings, redis_url, tmp_path):
     assert sum(v["conversions"] for v in experiment["variants"]) > 0
     page = write_report(result, tmp_path / "report.html").read_text()
     assert "Prequential metric" in page and "yes" in page
+    assert "phase 2: learner freshness (oldest unlearned event)" in page  # issue 14's goal, next to its figure
