@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.core.settings import Settings
 from streams.core.topics import TopicCatalog
+from streams.core.torch_free import hide_torch
 from streams.features.processor import BatchResult, FeatureProcessor
 from streams.features.wiring import build_processor
 
@@ -23,6 +24,7 @@ _CHILD_PROCESSOR: FeatureProcessor | None = None
 
 def _init_child(settings: Settings) -> None:
     global _CHILD_PROCESSOR
+    hide_torch()  # the child only computes features: Feast would otherwise load torch (600 MB)
     _CHILD_PROCESSOR = build_processor(settings, TopicCatalog.load(settings.topics_file, settings.topic_prefix))
 
 
