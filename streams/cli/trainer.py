@@ -91,5 +91,8 @@ def yield_cpu(niceness: int) -> int:
     value = os.nice(niceness)
     autogroup = Path("/proc/self/autogroup")
     if niceness and autogroup.exists():
-        autogroup.write_text(str(value))
+        try:
+            autogroup.write_text(str(value))
+        except OSError as exc:  # a read-only /proc (some containers): the process's own niceness stays
+            console.print(f"[yellow]could not renice the trainer's autogroup: {exc}[/]")
     return value

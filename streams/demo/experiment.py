@@ -152,7 +152,8 @@ def run_experiment(
     expected: dict[str, list[float]] = {}  # variant -> each served list's click chance
     while sent < config.experiment_requests and _status(http, api, experiment_id) == "running":
         served = []
-        for _ in range(min(block, config.experiment_requests - sent)):
+        size = min(block, config.experiment_requests - sent)
+        for _ in range(size):
             user = rng.choice(simulated.users)
             body = http.post(f"{api}/recommend", json={"user_id": user, "k": 5}).json()
             if body.get("variant") is None:
@@ -168,7 +169,7 @@ def run_experiment(
                     )
                 )
         producer.flush()
-        sent += block
+        sent += size
         shares.append({"requests": sent, "new_share": served.count("new") / max(len(served), 1)})
         time.sleep(0.5)  # the attribution stream and the allocation catch up
     if _status(http, api, experiment_id) == "running":
