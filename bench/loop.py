@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from streams.core.settings import Settings
-from streams.demo.freshness import phase2_freshness
+from streams.demo.freshness import phase2_freshness, phase2_start
 from streams.demo.loop import DemoConfig, run_closed_loop
 
 
@@ -21,7 +21,7 @@ def run(settings: Settings, config: DemoConfig | None = None, progress=print) ->
     with keys_dropped(run_settings, feast_project=True, progress=progress):
         result = run_closed_loop(run_settings, config, root / "logs", say=progress)
     phases = result.phases
-    phase2 = next((v for k, v in phases.items() if k.startswith("phase 2 starts")), None)
+    phase2 = phase2_start(phases)
     new_version = result.final_version if result.final_version != result.first_version else None
     served_new = [phases.get(f"serving v{new_version}") if new_version else None]
     drift = next((m["t"] for m in result.markers if m["kind"] == "drift-events"), None)

@@ -6,6 +6,15 @@ from __future__ import annotations
 GOAL_S = 1.0
 
 
+def phase2_start(phases: dict[str, float]) -> float | None:
+    """When phase 2 (the new regime) started, on the demo's clock.
+
+    >>> phase2_start({"serving v1": 80.0, "phase 2 starts: the new regime at 1,500 events/s": 81.5})
+    81.5
+    """
+    return next((t for name, t in phases.items() if name.startswith("phase 2 starts")), None)
+
+
 def phase2_freshness(samples: list[dict], start: float | None) -> list[tuple[str, str]]:
     """Freshness and lag while phase 2 streams, from the live view's one-per-second samples.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from streams.demo.freshness import GOAL_S, phase2_freshness
+from streams.demo.freshness import GOAL_S, phase2_freshness, phase2_start
 from streams.demo.results import DemoResult
 
 MARKER_COLOURS = {"drift-events": "#d62728", "retrain-requests": "#ff7f0e", "model-updates": "#2ca02c"}
@@ -146,7 +146,7 @@ def summary_rows(result: DemoResult) -> list[tuple[str, str]]:
         ("peak freshness (oldest unlearned event), phase 1's backlog included", f"{peak:.2f} s"),
         *(
             (f"{name} (goal ≤ {GOAL_S:.0f} s)" if "freshness" in name else name, value)
-            for name, value in phase2_freshness(result.samples, _phase2_start(result))
+            for name, value in phase2_freshness(result.samples, phase2_start(result.phases))
         ),
         ("experiment (previous vs new)", _experiment_summary(result)),
         ("duration", f"{result.phases.get('stopped', 0):.0f} s"),
@@ -167,14 +167,10 @@ def _experiment_summary(result: DemoResult) -> str:
     )
 
 
-def _phase2_start(result: DemoResult) -> float | None:
-    return next((v for k, v in result.phases.items() if k.startswith("phase 2 starts")), None)
-
-
 def write_report(result: DemoResult, path: Path) -> Path:
     samples = result.samples
     t = [s["t"] for s in samples]
-    phase2 = _phase2_start(result)  # the shift
+    phase2 = phase2_start(result.phases)  # the shift
     markers = [m for m in result.markers if not _online_snapshot(m)]  # snapshots every few seconds would hide the rest
     figures = [
         _figure("Throughput", "events/s", [("produced", t, [s["produce_rate"] for s in samples])], markers, phase2),
