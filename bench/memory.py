@@ -72,7 +72,7 @@ def run(events: int = 100_000, seed: int = 7, cap: int = DEFAULT_CAP, progress=p
     mean = statistics.mean(sizes)
     per_user = {
         "seen-set": (with_seen - empty) / len(users),
-        "feature state (the worker's, LZ4-compressed JSON)": (with_state - with_seen) / len(users),
+        "feature state (the worker's, compact form)": (with_state - with_seen) / len(users),
         "Feast row (user_features)": (with_rows - with_state) / len(users),
     }
     total = sum(per_user.values())
@@ -108,9 +108,11 @@ def run(events: int = 100_000, seed: int = 7, cap: int = DEFAULT_CAP, progress=p
             "",
             "- the Feast row: Feast stores each of the 31 features as its own hash field (a 4-byte hash of its name "
             "and a protobuf value), plus the row's timestamp;",
-            "- the worker's state: its windowed counters (buckets that left their window are dropped), the 20 newest "
-            "items, and the fingerprints of the user's 64 newest event ids (6 bytes each, about 300 bytes "
-            "compressed), which recognise re-sent copies of an event;",
+            "- the worker's state (`streams/features/compact.py`: a list without field names, each window's "
+            "buckets as consecutive counts, LZ4): its windowed counters (buckets that left their window are "
+            "dropped), the 20 newest items, and, as raw bytes, the fingerprints of the user's 64 newest event ids "
+            "(6 bytes each), which recognise re-sent copies of an event; in the JSON form before, the same state "
+            "cost 874 bytes compressed on average, now 601;",
             "- the seen-set: about 16 bytes per item (the id and its time in milliseconds, an integer score).",
         ]
     )

@@ -41,6 +41,11 @@ class RecentIds:
     def encode(self) -> str:
         return base64.b64encode(self._packed).decode("ascii")
 
+    @property
+    def packed(self) -> bytes:
+        """The fingerprints as raw bytes (what :class:`RecentIds` is built from)."""
+        return self._packed
+
     def __contains__(self, event_id: str) -> bool:
         mark, packed = fingerprint(event_id), self._packed
         at = packed.find(mark)

@@ -2,9 +2,11 @@
 an optimistic compare-and-set so that two workers overlapping during a rebalance cannot
 overwrite each other's progress (the loser reloads, re-applies and tries again).
 
-The state is JSON compressed with LZ4 (a block, tagged): 30 % fewer bytes for about 3 µs to
-save and 1 µs to load a state (zlib saved 45 % for 30 µs, which the worker would pay per user
-per batch); :func:`encode`, :func:`decode`. Plain JSON written before is still read.
+A user's state is stored in the compact form of :mod:`streams.features.compact` (no field names,
+dense window buckets, raw event-id fingerprints; 31 % fewer bytes than its JSON); an item's is
+JSON compressed with LZ4 (a block, tagged: 30 % fewer bytes for about 3 µs to save and 1 µs to
+load; zlib saved 45 % for 30 µs, which the worker would pay per key per batch). Both older forms
+(LZ4 JSON, plain JSON) are still read: :func:`encode`, :func:`decode`.
 
 Also: the item -> category map (from the ``items`` topic) and per-item sets of user ids
 (SADD is idempotent, so a re-delivered event never inflates ``distinct_users``).
@@ -19,6 +21,7 @@ import cramjam
 import orjson
 import redis
 
+from streams.features.compact import user_from_row, user_row
 from streams.features.item import ItemState
 from streams.features.user import UserState
 from streams.stores.keys import RedisKeys
@@ -43,22 +46,37 @@ return lost
 
 
 def encode(state: UserState | ItemState) -> bytes:
-    """The stored form of a state: a tag byte, then its JSON as an LZ4 block.
+    """The stored form of a state: a user's in the compact form of :mod:`streams.features.compact`;
+    an item's as a tag byte, then its JSON as an LZ4 block.
 
-    >>> decode(encode(UserState(totals={"click": 2})), UserState).totals
-    {'click': 2}
+    >>> user = UserState(totals={"click": 2}, windows={"click": {"1h": {9: 2}, "24h": {}, "7d": {}}})
+    >>> decode(encode(user), UserState).windows["click"]["1h"]
+    {9: 2}
+    >>> decode(encode(ItemState(totals={"view": 3})), ItemState).totals
+    {'view': 3}
+    >>> decode(LZ4_TAG + bytes(cramjam.lz4.compress_block(b'{"totals": {"view": 1}}')), UserState).totals  # before
+    {'view': 1}
     >>> decode(b'{"totals": {"view": 1}}', UserState).totals  # written before compression
     {'view': 1}
     """
+    if isinstance(state, UserState):
+        row, ids = user_row(state)
+        body = cramjam.lz4.compress_block(orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS))
+        return COMPACT_TAG + len(ids).to_bytes(2, "big") + ids + bytes(body)
     return LZ4_TAG + bytes(cramjam.lz4.compress_block(orjson.dumps(state.to_dict(), option=orjson.OPT_NON_STR_KEYS)))
 
 
 def decode(blob: bytes, state_type: type[S]) -> S:
-    raw = bytes(cramjam.lz4.decompress_block(blob[1:])) if blob[:1] == LZ4_TAG else blob  # JSON starts with "{"
+    tag = blob[:1]
+    if tag == COMPACT_TAG:
+        end = 3 + int.from_bytes(blob[1:3], "big")
+        return user_from_row(orjson.loads(bytes(cramjam.lz4.decompress_block(blob[end:]))), blob[3:end])
+    raw = bytes(cramjam.lz4.decompress_block(blob[1:])) if tag == LZ4_TAG else blob  # JSON starts with "{"
     return state_type.from_dict(orjson.loads(raw))
 
 
-LZ4_TAG = b"\x04"
+LZ4_TAG = b"\x04"  # JSON of to_dict(), LZ4
+COMPACT_TAG = b"\x05"  # a user state in streams.features.compact's form
 
 
 class StateStore(Generic[S]):
