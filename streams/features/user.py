@@ -18,14 +18,14 @@ from typing import Any
 from streams.core import events
 from streams.core.contracts import Interaction
 from streams.core.dedupe import DEFAULT_CAPACITY, RecentIds
-from streams.features.windows import WINDOWS, add, prune, window_total
+from streams.features.windows import WINDOWS, prune, window_total
 
 RECENT_ITEMS = 20
 TOP_CATEGORIES = 3
 SESSION_GAP_S = 30 * 60  # implicit sessions: a new one after 30 min without events
 
 EVENT_TYPES = events.names()
-FINEST = min(WINDOWS.values(), key=lambda w: w.bucket_s)  # its buckets turn over first
+_WINDOW_SIZES = tuple((name, w.bucket_s, w.buckets) for name, w in WINDOWS.items())  # name, bucket seconds, buckets
 
 
 def event_weight(event: Interaction) -> float:
@@ -79,17 +79,22 @@ class UserState:
         ts, kind = event.timestamp.timestamp(), event.event_type.value
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         before = self.reference_ts
-        self.reference_ts = ts if self.reference_ts is None else max(self.reference_ts, ts)
-        if before is not None and FINEST.bucket(self.reference_ts) > FINEST.bucket(before):
-            self._drop_expired()  # time moved on: every kind's buckets that left their window go
+        reference = self.reference_ts = ts if before is None else max(before, ts)
+        if before is not None and reference > before:
+            self._drop_expired(before)  # time moved on: buckets that left their window go
         self.totals[kind] = self.totals.get(kind, 0) + 1
-        per_window = self.windows.setdefault(kind, {})
-        for name, window in WINDOWS.items():
-            counts = per_window.setdefault(name, {})
-            if window.bucket(ts) >= window.oldest_bucket(self.reference_ts):
-                add(counts, window, ts)
-            if len(counts) > window.buckets:
-                prune(counts, window, self.reference_ts)
+        per_window = self.windows.get(kind)
+        if per_window is None:
+            per_window = self.windows[kind] = {}
+        for name, size, n in _WINDOW_SIZES:  # windows.add and windows.prune, inlined: the hot path
+            counts = per_window.get(name)
+            if counts is None:
+                counts = per_window[name] = {}
+            bucket = int(ts // size)
+            if bucket > int(reference // size) - n:  # inside the window ending at the reference time
+                counts[bucket] = counts.get(bucket, 0) + 1
+            if len(counts) > n:
+                prune(counts, WINDOWS[name], reference)
         self.recent_items = (self.recent_items + [event.item_id])[-RECENT_ITEMS:]
         if category is not None:
             self.affinity[category] = self.affinity.get(category, 0.0) + event_weight(event)
@@ -108,12 +113,19 @@ class UserState:
             ids = self.__dict__["_recent"] = RecentIds.decode(self.recent_ids)
         return ids
 
-    def _drop_expired(self) -> None:
+    def _drop_expired(self, before: float) -> None:
         """Buckets that fell out of their window count for nothing (windows count from the
-        reference time, and older events are not added); dropping them keeps the stored state small."""
-        for per_window in self.windows.values():
-            for name, counts in per_window.items():
-                prune(counts, WINDOWS[name], self.reference_ts)
+        reference time, and older events are not added); dropping them keeps the stored state small.
+        Only windows whose newest bucket moved since ``before`` can hold such buckets: the others
+        were pruned when their bucket last moved, and nothing older is ever added."""
+        reference = self.reference_ts
+        moved = [name for name, size, _ in _WINDOW_SIZES if int(reference // size) > int(before // size)]
+        for name in moved:
+            window = WINDOWS[name]
+            for per_window in self.windows.values():
+                counts = per_window.get(name)
+                if counts:
+                    prune(counts, window, reference)
 
     def _session(self, session_id: str | None, ts: float) -> None:
         new = (

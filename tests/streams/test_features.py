@@ -104,3 +104,20 @@ def test_trending_prefers_recent_activity():
     for k in range(3):
         s_new.apply(Interaction(user_id="u", item_id="b", event_type="view", timestamp=86400 - k), 0, k)
     assert item_features(s_new, 1)["trending_score"] > item_features(s_old, 1)["trending_score"]
+
+
+def test_windows_keep_no_bucket_older_than_their_window():
+    """What keeps the stored state small: after any event, each window holds buckets of the window
+    ending at the user's reference time only (late events included)."""
+    from streams.features.windows import WINDOWS
+
+    events, categories = generated(n=3000, seed=5)
+    late = [e.model_copy(update={"timestamp": e.timestamp.replace(year=e.timestamp.year - 1)}) for e in events[::50]]
+    states: dict[str, UserState] = {}
+    for n, e in enumerate([*events, *late]):
+        state = states.setdefault(e.user_id, UserState())
+        state.apply(e, 0, n, categories.get(e.item_id))
+        for per_window in state.windows.values():
+            for name, counts in per_window.items():
+                oldest = WINDOWS[name].oldest_bucket(state.reference_ts)
+                assert all(b >= oldest for b in counts), (name, sorted(counts), oldest)
