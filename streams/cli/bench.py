@@ -148,6 +148,22 @@ def memory(write: bool = typer.Option(True, help="rewrite the section in docs/be
         console.print(f"written to {write_section('memory', text)}")
 
 
+@app.command(name="experiment-replay")
+def experiment_replay(
+    seeds: str = typer.Option("7,11,23", help="the demo's seeds, comma-separated"),
+    requests: int = typer.Option(2_000, help="lists asked for per model and seed"),
+    write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md"),
+) -> None:
+    """The demo's closing experiment replayed offline: v1 vs the retrain vs a category rule."""
+    from bench.experiment_replay import run
+    from bench.report import write_section
+
+    text = run([int(s) for s in seeds.split(",")], requests, progress=console.print)
+    console.print(text)
+    if write:
+        console.print(f"written to {write_section('experiment-replay', text)}")
+
+
 @app.command()
 def serve(write: bool = typer.Option(True, help="rewrite the section in docs/benchmarks.md")) -> None:
     """/recommend latency (one client), throughput at p99 <= 50 ms, ingest through /events/batch."""
