@@ -17,9 +17,17 @@ import pandas as pd
 from models.batch.data import Split, histories, next_targets, per_user_split, targets, temporal_split
 from models.batch.fusion import FUSE_DEPTH, choose_now_weight, popular_before
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
+from models.batch.impressions import history_before, impression_frame, impression_lists, merge
 from models.batch.metrics import evaluate, paired_interval
 from models.batch.online_features import Snapshot
-from models.batch.ranker import RankerConfig, TwoStageModel, fit_ranker, item_statistics, training_frame
+from models.batch.ranker import (
+    SESSION_ITEMS,
+    RankerConfig,
+    TwoStageModel,
+    fit_ranker,
+    item_statistics,
+    training_frame,
+)
 from models.batch.sequence import SASRec
 
 OURS = "two-stage LambdaMART"
@@ -46,6 +54,7 @@ class TrainConfig:
     tune_budget_s: float = 0.0  # > 0: Optuna search of the ranker's settings for this long
     online_features: bool = True  # rank with the online store's features (when a point-in-time source is given)
     popular_now_events: int = 10_000  # the window serving counts "popular right now" over (0: no fusion)
+    impressions: bool = True  # the ranker learns from the visits' shown-and-chosen lists too (models.batch.impressions)
     ranker: RankerConfig = field(default_factory=RankerConfig)
 
 
@@ -149,6 +158,18 @@ def snapshots_at(
     return dict(zip(times, point_in_time(requests), strict=True))
 
 
+def shown_frame(model, history, window: pd.DataFrame, point_in_time: PointInTime | None) -> tuple:
+    """The impression lists of ``window`` as training rows, with features as of each visit's start."""
+    visits = impression_lists(window)
+    before = history_before(history, window, visits)
+    snapshots = (
+        point_in_time([(v.user, v.at, [*v.items, *h[-SESSION_ITEMS:]]) for v, h in zip(visits, before, strict=True)])
+        if point_in_time is not None and visits
+        else [None] * len(visits)
+    )
+    return impression_frame(model, visits, before, snapshots)
+
+
 def make_generators(config: TrainConfig) -> dict:
     gens = {
         "popularity": Popularity(half_life_days=None),
@@ -204,6 +225,10 @@ def train_and_evaluate(
     )
     timings["point_in_time"] = time.perf_counter() - t
     features, labels, groups = training_frame(stage_a, history_a, labels_a, snapshots_a)
+    if config.impressions:
+        shown = shown_frame(stage_a, history_a, split.valid, point_in_time if online else None)
+        progress(f"ranker: {len(shown[2]):,} impression lists besides {len(groups):,} candidate lists")
+        features, labels, groups = merge((features, labels, groups), shown)
     tuning: dict[str, float] = {}
     if config.tune_budget_s > 0 and len(groups) >= 5:
         from models.batch.tuning import tune_ranker

@@ -81,6 +81,14 @@ class TwoStageModel:
             snapshot = snapshot(self.snapshot_items(history, pool)) if self.online and len(pool) else None
         return pool, self._features(history, scores, pool, tops, snapshot)
 
+    def rows_for(self, history: Sequence[str], items: Sequence[str], snapshot: Snapshot | None = None) -> np.ndarray:
+        """Feature rows of given known ``items`` for this history, as they would be as candidates
+        (an item outside a generator's top gets the rank past its last): a shown list's rows."""
+        scores = self._scores(history)
+        candidates, tops = self._pool(scores, self._seen(history, ()))
+        pool = np.array([self.vocab.index[i] for i in items], dtype=np.int64)
+        return self._features(history, scores, pool, tops, snapshot, np.concatenate([candidates, pool]))
+
     def snapshot_items(self, history: Sequence[str], pool: np.ndarray) -> list[str]:
         """The items whose rows a snapshot must hold: the candidates and the session's items."""
         return [self.vocab.items[i] for i in pool] + list(history[-SESSION_ITEMS:])
@@ -96,14 +104,16 @@ class TwoStageModel:
         pool = np.unique(np.concatenate(list(tops.values()))) if tops else np.empty(0, np.int64)
         return pool, tops
 
-    def _features(self, history, scores, pool, tops, snapshot: Snapshot | None) -> np.ndarray:
+    def _features(self, history, scores, pool, tops, snapshot: Snapshot | None, reference=None) -> np.ndarray:
+        """``reference``: the items a score is compared with (``*_score_vs_best``); the pool by default."""
         known = self.vocab.indices(history)
+        reference = pool if reference is None else reference
         n = self.config.candidates_per_generator
         columns = []
         for name, s in scores.items():
             rank = np.full(len(self.vocab), n + 1, dtype=np.float32)
             rank[tops[name]] = np.arange(1, len(tops[name]) + 1)
-            best = float(np.max(s[pool])) if len(pool) else 0.0
+            best = float(np.max(s[reference])) if len(reference) else 0.0
             columns += [s[pool], rank[pool], s[pool] / best if best > 0 else np.zeros(len(pool))]
         knn = self.generators.get("item_knn")
         last = history[-1] if len(history) else None

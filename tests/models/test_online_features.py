@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from models.batch.data import frame_from_events
+from models.batch.impressions import impression_lists
 from models.batch.online_features import ONLINE_FEATURES, Snapshot, online_columns
 from models.batch.pipeline import OURS, TrainConfig, train_and_evaluate
 from streams.core.contracts import Interaction, Item
@@ -92,14 +93,15 @@ def test_the_ranker_learns_from_and_ranks_with_online_features(stream):
     assert model.online and model.feature_names[-len(ONLINE_FEATURES) :] == ONLINE_FEATURES
     assert model.booster.num_feature() == len(model.feature_names)
     # every example's features are as of the moment its window opens for the user (its first label
-    # event), which the snapshot excludes
+    # event), which the snapshot excludes, or as of the start of a visit it learns from (its impressions)
     split = result.split
     opens = {
         (user, ts.timestamp())
         for window in (split.valid, split.test)
         for user, ts in window.groupby("user_id")["timestamp"].min().items()
     }
-    assert requests and all((user, at) in opens for user, at, _ in requests)
+    visits = {(v.user, v.at) for v in impression_lists(split.valid)}
+    assert visits and requests and all((user, at) in opens | visits for user, at, _ in requests)
     # the online columns carry weight in the trained ranker
     gains = dict(zip(model.feature_names, model.booster.feature_importance("gain"), strict=True))
     assert sum(gains[f] for f in ONLINE_FEATURES) > 0
