@@ -18,12 +18,25 @@ Promotion(promote=True, reason='no champion yet; reaches every baseline (best: i
 (False, 'ndcg@10 0.1200 is ahead of the champion 0.1100 only within the noise (difference +0.0100, 95% interval [-0.0040, +0.0240], 200 users)')
 >>> decide_promotion({"ndcg@10": 0.12}, {}, {"ndcg@10": 0.11}, QualityGates(), 200, (0.002, 0.018)).promote
 True
+
+It must also order what users were shown at least as well as the champion. Ahead on the next
+items users took up, a retrained model can still order the shown items worse by what users
+chose: in the demo, such a retrain lost the live experiment 0.53 to 0.62.
+
+>>> worse = ChoiceCheck(challenger=0.780, champion=0.798, visits=308, low=-0.0325, high=-0.0021)
+>>> decide_promotion({"ndcg@10": 0.12}, {}, {"ndcg@10": 0.11}, QualityGates(), 200, (0.002, 0.018), worse).reason
+'orders what the holdout showed worse than the champion by what users chose: choice NDCG 0.7800 against 0.7980 (difference -0.0180, 95% interval [-0.0325, -0.0021], 308 visits)'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from models.batch.metrics import paired_interval
+
+MIN_CHOICE_VISITS = 30  # fewer shown-and-chosen visits in the holdout: the choice check does not apply
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,44 @@ class QualityGates:
     min_over_baselines: float = 1.0  # the new model must reach this multiple of every baseline of its job
     min_test_users: int = 20  # fewer users in the holdout: too little evidence to decide either way
     clearly_better: bool = True  # replacing a champion needs the paired interval above zero
+    # a challenger clearly worse than the champion at ordering shown items by what was chosen stays out
+    choice_guard: bool = True
+
+
+@dataclass(frozen=True)
+class ChoiceCheck:
+    """Challenger and champion on the holdout's visits (:mod:`models.batch.impressions`): their
+    mean choice NDCG over the same visits and the 95% interval of the difference."""
+
+    challenger: float
+    champion: float
+    visits: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, challenger: Sequence[float], champion: Sequence[float]) -> ChoiceCheck | None:
+        """From per-visit scores (NaN: not scored); None with fewer than ``MIN_CHOICE_VISITS`` visits both scored.
+
+        >>> ChoiceCheck.of([0.5] * 40, [0.7] * 40).high < 0, ChoiceCheck.of([0.5] * 10, [0.7] * 10)
+        (True, None)
+        """
+        pairs = [(a, b) for a, b in zip(challenger, champion, strict=True) if not (math.isnan(a) or math.isnan(b))]
+        if len(pairs) < MIN_CHOICE_VISITS:
+            return None
+        a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+        low, high = paired_interval(a, b)
+        return cls(sum(a) / len(a), sum(b) / len(b), len(pairs), low, high)
+
+    @property
+    def worse(self) -> bool:
+        return self.high < 0
+
+    def describe(self) -> str:
+        return (
+            f"choice NDCG {self.challenger:.4f} against {self.champion:.4f} (difference "
+            f"{self.challenger - self.champion:+.4f}, 95% interval [{self.low:+.4f}, {self.high:+.4f}], {self.visits} visits)"
+        )
 
 
 @dataclass(frozen=True)
@@ -48,9 +99,11 @@ def decide_promotion(
     gates: QualityGates,
     test_users: int = 20,
     champion_interval: tuple[float, float] | None = None,
+    choice: ChoiceCheck | None = None,
 ) -> Promotion:
     """``champion_interval``: the bootstrap interval of (candidate - champion) on the holdout,
-    quoted in the reason so that a close call reads as one."""
+    quoted in the reason so that a close call reads as one. ``choice``: the two on the holdout's
+    shown lists (None: too few to tell)."""
     m = gates.metric
     value = candidate[m]
     if test_users < gates.min_test_users:
@@ -75,7 +128,15 @@ def decide_promotion(
             return Promotion(
                 False, f"{m} {value:.4f} is ahead of the champion {champion[m]:.4f} only within the noise{quoted}"
             )
-        return Promotion(True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout{quoted}")
+        if gates.choice_guard and choice is not None and choice.worse:
+            return Promotion(
+                False,
+                f"orders what the holdout showed worse than the champion by what users chose: {choice.describe()}",
+            )
+        shown = f"; on what it showed, {choice.describe()}" if choice is not None else ""
+        return Promotion(
+            True, f"{m} {value:.4f} beats the champion {champion[m]:.4f} on the same holdout{quoted}{shown}"
+        )
     return Promotion(
         False,
         f"{m} {value:.4f} does not beat the champion {champion[m]:.4f} by {gates.margin:.1%} on the same holdout{quoted}",

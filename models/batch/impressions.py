@@ -87,6 +87,37 @@ def impression_frame(model, visits: list[Visit], histories: list[list[str]], sna
     return np.vstack(xs), np.concatenate(ys), groups
 
 
+def choice_ndcg(labels: list[int], scores: np.ndarray) -> float:
+    """NDCG of the order ``scores`` gives a shown list, judged by how far each item went.
+
+    >>> choice_ndcg([0, 1, 0], np.array([0.1, 0.9, 0.5])), round(choice_ndcg([0, 1, 0], np.array([0.9, 0.1, 0.5])), 3)
+    (1.0, 0.5)
+    """
+    gains = 2.0 ** np.asarray(labels, dtype=float) - 1
+    discounts = 1 / np.log2(np.arange(2, len(gains) + 2))
+    ideal = float(np.sort(gains)[::-1] @ discounts)
+    return float(gains[np.argsort(-scores, kind="stable")] @ discounts) / ideal if ideal > 0 else float("nan")
+
+
+def choice_scores(model, visits: list[Visit], histories: list[list[str]], snapshots: list) -> list[float]:
+    """Per visit, how well ``model`` orders what was shown by what was chosen (:func:`choice_ndcg`;
+    NaN where it knows fewer than two of the items or they all went equally far). A model that
+    ranks with one generator alone orders them by that generator's score."""
+    out = []
+    for visit, history, snapshot in zip(visits, histories, snapshots, strict=True):
+        known = [(i, y) for i, y in zip(visit.items, visit.labels, strict=True) if i in model.vocab.index]
+        if len({y for _, y in known}) < 2:
+            out.append(float("nan"))
+            continue
+        items = [i for i, _ in known]
+        if model.booster is None:
+            scores = next(iter(model.generators.values())).score(history)[model.vocab.indices(items)]
+        else:
+            scores = model.booster.predict(model.rows_for(history, items, snapshot), num_threads=1)
+        out.append(choice_ndcg([y for _, y in known], np.asarray(scores)))
+    return out
+
+
 def merge(first: tuple, second: tuple, holdout_share: float = 0.2) -> tuple:
     """Two (features, labels, groups) frames as one whose last ``holdout_share`` of groups (what
     :func:`~models.batch.ranker.fit_ranker` stops early on) holds that share of each.

@@ -17,7 +17,7 @@ import pandas as pd
 from models.batch.data import Split, histories, next_targets, per_user_split, targets, temporal_split
 from models.batch.fusion import FUSE_DEPTH, choose_now_weight, popular_before
 from models.batch.generators import EASE, ItemKNN, Popularity, Vocabulary, top_k
-from models.batch.impressions import history_before, impression_frame, impression_lists, merge
+from models.batch.impressions import choice_scores, history_before, impression_frame, impression_lists, merge
 from models.batch.metrics import evaluate, paired_interval
 from models.batch.online_features import Snapshot
 from models.batch.ranker import (
@@ -91,6 +91,14 @@ class TrainResult:
             self.model, self.test_histories, self.test_targets, seen, self.k, others, snapshots, self.per_user
         )
 
+    def choice(self, models: Mapping[str, object]) -> dict[str, list[float]]:
+        """Per visit of the test window that showed something chosen and something not, how well each
+        model orders what was shown by what was chosen (:func:`models.batch.impressions.choice_scores`),
+        features as of each visit's start."""
+        seen = pd.concat([self.split.train, self.split.valid])
+        visits = shown_visits(histories(seen), self.split.test, self.point_in_time)
+        return {name: choice_scores(model, *visits) for name, model in models.items()}
+
     @property
     def best_baseline(self) -> tuple[str, float]:
         key = f"ndcg@{self.k}"
@@ -158,8 +166,8 @@ def snapshots_at(
     return dict(zip(times, point_in_time(requests), strict=True))
 
 
-def shown_frame(model, history, window: pd.DataFrame, point_in_time: PointInTime | None) -> tuple:
-    """The impression lists of ``window`` as training rows, with features as of each visit's start."""
+def shown_visits(history, window: pd.DataFrame, point_in_time: PointInTime | None) -> tuple[list, list, list]:
+    """The impression lists of ``window``, each visit's history and its snapshot as of its start."""
     visits = impression_lists(window)
     before = history_before(history, window, visits)
     snapshots = (
@@ -167,7 +175,12 @@ def shown_frame(model, history, window: pd.DataFrame, point_in_time: PointInTime
         if point_in_time is not None and visits
         else [None] * len(visits)
     )
-    return impression_frame(model, visits, before, snapshots)
+    return visits, before, snapshots
+
+
+def shown_frame(model, history, window: pd.DataFrame, point_in_time: PointInTime | None) -> tuple:
+    """The impression lists of ``window`` as training rows, with features as of each visit's start."""
+    return impression_frame(model, *shown_visits(history, window, point_in_time))
 
 
 def make_generators(config: TrainConfig) -> dict:

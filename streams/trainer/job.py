@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from models.batch.pipeline import OURS, TrainConfig, evaluation_chart, format_table, train_and_evaluate
-from models.promotion import QualityGates, decide_promotion
+from models.promotion import ChoiceCheck, QualityGates, decide_promotion
 from streams.core.contracts import ModelUpdate, RetrainRequest
 from streams.core.settings import Settings
 from streams.stores.registry_errors import RegistryUnavailable, is_outage, registry_errors
@@ -184,15 +184,26 @@ def _train(registry, request, events, config, gates, tags, progress, categories)
     version = registry.log_model(model, tags | {"serves": model.serves, "chosen": chosen})
     updates = [registry.set_alias("challenger", version, metrics)]
     champion_version = registry.alias_version("champion")
-    champion_metrics, champion_interval = None, None
+    champion_metrics, champion_interval, choice = None, None, None
     if champion_version is not None and champion_version != version:
         champion = registry.load(champion_version)
         champion_metrics = result.evaluate_others({"champion": champion})["champion"]
         champion_interval = result.interval(chosen, "champion")
         log_metrics({f"champion_v{champion_version}.{k}": v for k, v in champion_metrics.items() if k != "k"})
+        choice = ChoiceCheck.of(**result.choice({"challenger": model, "champion": champion}))
+        if choice is not None:
+            log_metrics(
+                {"choice_ndcg": choice.challenger, f"champion_v{champion_version}.choice_ndcg": choice.champion}
+            )
     baselines = {name: row for name, row in result.table.items() if name != chosen}
     decision = decide_promotion(
-        result.table[chosen], baselines, champion_metrics, gates, int(result.stats["test_users"]), champion_interval
+        result.table[chosen],
+        baselines,
+        champion_metrics,
+        gates,
+        int(result.stats["test_users"]),
+        champion_interval,
+        choice,
     )
     registry.tag(version, "promotion", decision.reason)
     mlflow.set_tag("promotion", decision.reason)

@@ -8,6 +8,7 @@ from sklearn.metrics import ndcg_score
 from models.batch.data import frame_from_events, histories
 from models.batch.impressions import FUNNEL, history_before, impression_lists
 from models.batch.pipeline import TrainConfig, train_and_evaluate
+from models.promotion import ChoiceCheck
 from streams.core.contracts import Interaction, Item
 from streams.features.point_in_time import PointInTime
 from streams.sources.synthetic import SimulationConfig, simulate
@@ -87,3 +88,17 @@ def test_the_ranker_learns_what_users_choose_from_what_they_were_shown(stream):
         found[impressions] = (float(np.mean(scores)), len(scores))
     assert found[True][1] == found[False][1] > 50
     assert found[True][0] > found[False][0] + 0.02, found
+
+
+def test_the_holdout_scores_each_model_on_what_its_visits_showed(stream):
+    """What the promotion gate compares a challenger and the champion on, besides NDCG@10."""
+    frame, categories = stream
+    result = train_and_evaluate(frame, TrainConfig(use_sasrec=False), point_in_time=PointInTime(frame, categories))
+    scores = result.choice({"ranker": result.model, "item_knn": result.model.alone("item_knn")})
+    visits = impression_lists(result.split.test)
+    assert len(scores["ranker"]) == len(scores["item_knn"]) == len(visits) > 50
+    check = ChoiceCheck.of(scores["ranker"], scores["item_knn"])
+    assert check is not None and check.visits > 50
+    assert all(0.0 <= s <= 1.0 for s in scores["ranker"] if not np.isnan(s))
+    # the ranker learned what users choose among what they are shown; item-kNN knows only co-occurrence
+    assert check.challenger > check.champion and check.high > 0, check.describe()
