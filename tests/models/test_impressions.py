@@ -5,22 +5,16 @@ import pandas as pd
 import pytest
 from sklearn.metrics import ndcg_score
 
-from models.batch.data import frame_from_events, histories
+from models.batch.data import histories
 from models.batch.impressions import FUNNEL, history_before, impression_lists
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.promotion import ChoiceCheck
-from streams.core.contracts import Interaction, Item
 from streams.features.point_in_time import PointInTime
-from streams.sources.synthetic import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")
-def stream():
-    sim = SimulationConfig(n_events=15_000, n_users=200, n_items=150, n_categories=6, seed=6)
-    messages = list(simulate(sim))
-    frame = frame_from_events([m for m in messages if isinstance(m, Interaction)])
-    categories = {m.item_id: m.categories[0] for m in messages if isinstance(m, Item) and m.categories}
-    return frame, categories
+def stream(world):
+    return world(6)
 
 
 def test_a_visit_lists_what_it_showed_labelled_by_how_far_each_item_went(stream):

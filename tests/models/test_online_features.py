@@ -4,24 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.batch.data import frame_from_events
 from models.batch.impressions import impression_lists
 from models.batch.online_features import ONLINE_FEATURES, Snapshot, online_columns
 from models.batch.pipeline import OURS, TrainConfig, train_and_evaluate
-from streams.core.contracts import Interaction, Item
+from streams.core.contracts import Interaction
 from streams.features.item import ItemState, item_features
 from streams.features.point_in_time import PointInTime
 from streams.features.user import UserState, user_features
-from streams.sources.synthetic import SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")
-def stream():
-    sim = SimulationConfig(n_events=15_000, n_users=200, n_items=150, n_categories=6, seed=4)
-    messages = list(simulate(sim))
-    frame = frame_from_events([m for m in messages if isinstance(m, Interaction)])
-    categories = {m.item_id: m.categories[0] for m in messages if isinstance(m, Item) and m.categories}
-    return frame, categories
+def stream(world):
+    return world(4)
 
 
 def test_a_snapshot_sees_the_past_and_never_the_future(stream):
