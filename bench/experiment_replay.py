@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from models.batch.data import frame_from_events
 from models.batch.online_features import Snapshot
 from models.batch.pipeline import TrainConfig, train_and_evaluate
+from models.promotion import ChoiceCheck
 from streams.core.contracts import Interaction
 from streams.demo.experiment import generator_users
 from streams.demo.loop import load_stream
@@ -124,6 +125,9 @@ def replay(
         result = train_and_evaluate(frame, train or TrainConfig(), lambda _: None, PointInTime(frame, categories))
         models[name] = result.model_for(result.best)
         progress(f"seed {config.seed}: {name} trained on {len(part):,} events, serves {models[name].serves}")
+    first, retrained = models
+    # what the promotion gate's choice check sees: both on the retrain's holdout visits
+    choice = ChoiceCheck.of(**result.choice({"challenger": models[retrained], "champion": models[first]}))
     out = {}
     for name in [*models, "category rule"]:
         store = OfflineStore(events, categories)
@@ -137,6 +141,7 @@ def replay(
             if clicked is not None:
                 store.click(user, clicked)
         out[name] = {"serves": models[name].serves if name in models else "-", "conversion": chances}
+    out[retrained]["choice"] = choice
     return out
 
 
@@ -151,12 +156,19 @@ def quarters(values: list[float]) -> list[float]:
 
 
 def run(seeds: list[int], requests: int = 2_000, progress=print) -> str:
-    rows = []
+    rows, choices = [], []
     for seed in seeds:
-        for name, found in replay(DemoConfig(seed=seed), requests, progress=progress).items():
+        found_all = replay(DemoConfig(seed=seed), requests, progress=progress)
+        for name, found in found_all.items():
             by_quarter = " / ".join(f"{q:.3f}" for q in quarters(found["conversion"]))
             mean = statistics.mean(found["conversion"])
             rows.append(f"| {seed} | {name} | {found['serves']} | **{mean:.3f}** | {by_quarter} |")
+            if found.get("choice") is not None:
+                c = found["choice"]
+                choices.append(
+                    f"| {seed} | {c.champion:.4f} | {c.challenger:.4f} | {c.challenger - c.champion:+.4f} "
+                    f"[{c.low:+.4f}, {c.high:+.4f}] | {c.visits} |"
+                )
     return "\n".join(
         [
             "## The demo's experiment replayed offline (`streamrec bench experiment-replay`)",
@@ -171,5 +183,13 @@ def run(seeds: list[int], requests: int = 2_000, progress=print) -> str:
             "| seed | model | serves | expected conversion | by quarter of the requests |",
             "|---|---|---|---|---|",
             *rows,
+            "",
+            "What the promotion gate's choice check sees (`models/promotion.py::ChoiceCheck`): v1 and v3 ordering "
+            "the shown items of v3's holdout visits, scored by NDCG against what the users chose, with the paired "
+            "95% interval of the difference:",
+            "",
+            "| seed | v1 | v3 | v3 − v1 [interval] | visits |",
+            "|---|---|---|---|---|",
+            *choices,
         ]
     )

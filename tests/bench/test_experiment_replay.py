@@ -25,3 +25,7 @@ def test_replay_answers_the_same_requests_with_each_model():
     for result in found.values():
         assert len(result["conversion"]) == 40 and all(0.0 <= c <= 1.0 for c in result["conversion"])
     assert found["category rule"]["serves"] == "-" and found["v1 (before the shift)"]["serves"] != "-"
+    # the gate's choice check on the retrain's holdout visits, v3 against v1
+    choice = found["v3 (retrained after it)"]["choice"]
+    assert choice is not None and choice.visits >= 30
+    assert 0.0 <= choice.champion <= 1.0 and 0.0 <= choice.challenger <= 1.0 and choice.low <= choice.high
