@@ -88,15 +88,24 @@ def impression_frame(model, visits: list[Visit], histories: list[list[str]], sna
 
 
 def choice_ndcg(labels: list[int], scores: np.ndarray) -> float:
-    """NDCG of the order ``scores`` gives a shown list, judged by how far each item went.
+    """NDCG of the order ``scores`` gives a shown list, judged by how far each item went. Items
+    with equal scores share the mean discount of the places they take (a model that cannot tell
+    them apart gets no credit from the order they were shown in).
 
     >>> choice_ndcg([0, 1, 0], np.array([0.1, 0.9, 0.5])), round(choice_ndcg([0, 1, 0], np.array([0.9, 0.1, 0.5])), 3)
     (1.0, 0.5)
+    >>> round(choice_ndcg([1, 0], np.array([0.5, 0.5])), 3)  # a tie: between first and second place
+    0.815
     """
     gains = 2.0 ** np.asarray(labels, dtype=float) - 1
     discounts = 1 / np.log2(np.arange(2, len(gains) + 2))
     ideal = float(np.sort(gains)[::-1] @ discounts)
-    return float(gains[np.argsort(-scores, kind="stable")] @ discounts) / ideal if ideal > 0 else float("nan")
+    if ideal <= 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    _, group, sizes = np.unique(-np.asarray(scores)[order], return_inverse=True, return_counts=True)
+    shared = np.bincount(group, weights=discounts) / sizes  # each group of equal scores: its mean discount
+    return float(gains[order] @ shared[group]) / ideal
 
 
 def choice_scores(model, visits: list[Visit], histories: list[list[str]], snapshots: list) -> list[float]:
