@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import ndcg_score
 
 from models.batch.data import histories
-from models.batch.impressions import FUNNEL, history_before, impression_lists
+from models.batch.impressions import FUNNEL, choice_ndcg, history_before, impression_lists
 from models.batch.pipeline import TrainConfig, train_and_evaluate
 from models.promotion import ChoiceCheck
 from streams.features.point_in_time import PointInTime
@@ -96,3 +96,16 @@ def test_the_holdout_scores_each_model_on_what_its_visits_showed(stream):
     assert all(0.0 <= s <= 1.0 for s in scores["ranker"] if not np.isnan(s))
     # the ranker learned what users choose among what they are shown; item-kNN knows only co-occurrence
     assert check.challenger > check.champion and check.high > 0, check.describe()
+
+
+def test_choice_ndcg_equals_sklearns_ndcg_with_ties_shared():
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(300):
+        labels = rng.integers(0, 4, rng.integers(2, 8))
+        if labels.max() == 0:
+            continue
+        scores = rng.integers(0, 3, len(labels)).astype(float)  # few values: many ties
+        assert choice_ndcg(list(labels), scores) == pytest.approx(ndcg_score([2.0**labels - 1], [scores]))
+        checked += 1
+    assert checked > 200
