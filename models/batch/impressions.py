@@ -76,8 +76,8 @@ def impression_frame(model, visits: list[Visit], histories: list[list[str]], sna
     candidates get them at serving (:meth:`~models.batch.ranker.TwoStageModel.rows_for`)."""
     xs, ys, groups = [], [], []
     for visit, history, snapshot in zip(visits, histories, snapshots, strict=True):
-        known = [(i, y) for i, y in zip(visit.items, visit.labels, strict=True) if i in model.vocab.index]
-        if len(known) < 2 or len({y for _, y in known}) < 2:
+        known = _known(model, visit)
+        if not known:
             continue
         xs.append(model.rows_for(history, [i for i, _ in known], snapshot))
         ys.append(np.array([y for _, y in known]))
@@ -85,6 +85,12 @@ def impression_frame(model, visits: list[Visit], histories: list[list[str]], sna
     if not xs:
         return np.empty((0, len(model.feature_names))), np.empty(0), []
     return np.vstack(xs), np.concatenate(ys), groups
+
+
+def _known(model, visit: Visit) -> list[tuple[str, int]]:
+    """The visit's (item, label) pairs the model knows; none unless they went to two depths at least."""
+    known = [(i, y) for i, y in zip(visit.items, visit.labels, strict=True) if i in model.vocab.index]
+    return known if len({y for _, y in known}) > 1 else []
 
 
 def choice_ndcg(labels: list[int], scores: np.ndarray) -> float:
@@ -114,8 +120,8 @@ def choice_scores(model, visits: list[Visit], histories: list[list[str]], snapsh
     ranks with one generator alone orders them by that generator's score."""
     out = []
     for visit, history, snapshot in zip(visits, histories, snapshots, strict=True):
-        known = [(i, y) for i, y in zip(visit.items, visit.labels, strict=True) if i in model.vocab.index]
-        if len({y for _, y in known}) < 2:
+        known = _known(model, visit)
+        if not known:
             out.append(float("nan"))
             continue
         items = [i for i, _ in known]
