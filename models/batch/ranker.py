@@ -86,7 +86,7 @@ class TwoStageModel:
         (an item outside a generator's top gets the rank past its last): a shown list's rows."""
         scores = self._scores(history)
         candidates, tops = self._pool(scores, self._seen(history, ()))
-        pool = np.array([self.vocab.index[i] for i in items], dtype=np.int64)
+        pool = self.vocab.indices(items)
         return self._features(history, scores, pool, tops, snapshot, np.concatenate([candidates, pool]))
 
     def snapshot_items(self, history: Sequence[str], pool: np.ndarray) -> list[str]:
